@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SynCLR-Swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SynTensor", targets: ["SynTensor"]),
+        .library(name: "SynCaption", targets: ["SynCaption"]),
+        .library(name: "SynDiffusion", targets: ["SynDiffusion"]),
+        .library(name: "SynRep", targets: ["SynRep"]),
+        .executable(name: "synclr", targets: ["synclr-cli"]),
+        .executable(name: "synclr-bench", targets: ["synclr-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS's CBLAS interface, found through pkg-config (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "CSynBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // libpng / libjpeg / zlib calls whose setjmp-based error handling must stay in C.
+        .target(
+            name: "CSynImage",
+            linkerSettings: [
+                .linkedLibrary("png16"),
+                .linkedLibrary("jpeg"),
+                .linkedLibrary("z"),
+            ]
+        ),
+        .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
+        .target(name: "SynCaption", dependencies: ["SynTensor"]),
+        .target(name: "SynDiffusion", dependencies: ["SynTensor"]),
+        .target(name: "SynRep", dependencies: ["SynTensor"]),
+        .executableTarget(
+            name: "synclr-cli",
+            dependencies: [
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "synclr-bench",
+            dependencies: [
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"]),
+        .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"]),
+        .testTarget(name: "SynRepTests", dependencies: ["SynRep"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

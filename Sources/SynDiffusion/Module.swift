@@ -1,0 +1,3 @@
+import SynTensor
+
+/// Version string of the SynDiffusion module (shared by the package).

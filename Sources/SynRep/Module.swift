@@ -1,0 +1,3 @@
+import SynTensor
+
+/// Version string of the SynRep module (shared by the package).
