@@ -22,11 +22,14 @@ public enum Threading {
         return initial
     }
 
-    /// Sets the thread count for both OpenBLAS and the elementwise pool.
+    /// Sets the number of worker threads for every kernel, GEMMs included.
+    ///
+    /// OpenBLAS is kept single-threaded and large GEMMs are split across this one pool instead:
+    /// two pools (OpenBLAS's spinning workers and ours) fight over the cores otherwise.
     public static func setCount(_ n: Int) {
         let v = max(1, n)
         configured.store(v, ordering: .relaxed)
-        openblas_set_num_threads(Int32(v))
+        openblas_set_num_threads(1)
     }
 
     static func defaultCount() -> Int {
