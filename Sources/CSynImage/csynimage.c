@@ -33,49 +33,120 @@ static int checked_image_bytes(size_t width, size_t height, size_t channels, siz
     return 1;
 }
 
-/* ---- PNG: libpng's simplified API reports errors in png_image.message, no setjmp needed. ---- */
+/* ---- PNG decode: libpng's full API, errors longjmp back here (never into Swift). ----
+   The simplified png_image API is not used for reading because it applies colour
+   management: 16-bit files are treated as linear light and gamma-encoded on the way to
+   8 bits, and 8-bit files with a non-sRGB gAMA chunk are re-gamma'd. Training pipelines
+   (Pillow, torchvision, OpenCV) use the stored sample values, so this decoder does too:
+   palette -> RGB, tRNS -> alpha, 1/2/4-bit gray -> 8-bit, 16-bit -> high byte (as Pillow
+   does for RGB), gray+alpha -> RGBA. No gamma or ICC conversion. */
+
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+    size_t pos;
+} csyn_png_source;
+
+typedef struct {
+    jmp_buf jump;
+    char text[200];
+} csyn_png_error;
+
+static void csyn_png_read(png_structp png, png_bytep out, png_size_t length) {
+    csyn_png_source *src = (csyn_png_source *)png_get_io_ptr(png);
+    if (length > src->size - src->pos) {
+        png_error(png, "unexpected end of PNG data (file truncated)");
+    }
+    memcpy(out, src->data + src->pos, length);
+    src->pos += length;
+}
+
+static void csyn_png_fail(png_structp png, png_const_charp text) {
+    csyn_png_error *err = (csyn_png_error *)png_get_error_ptr(png);
+    snprintf(err->text, sizeof err->text, "%s", text ? text : "PNG error");
+    longjmp(err->jump, 1);
+}
+
+static void csyn_png_warn(png_structp png, png_const_charp text) {
+    (void)png;
+    (void)text; /* ancillary-chunk problems (bad CRC in tEXt, odd iCCP profile): ignored */
+}
 
 int csyn_png_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size) {
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&image, data, size)) {
-        set_message(message, message_size, image.message);
-        png_image_free(&image);
+    if (!data || size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
+        set_message(message, message_size, size < 8 ? "truncated PNG signature" : "not a PNG signature");
         return 1;
     }
-    int channels;
-    if (image.format & PNG_FORMAT_FLAG_COLOR) {
-        channels = (image.format & PNG_FORMAT_FLAG_ALPHA) ? 4 : 3;
-    } else {
-        channels = (image.format & PNG_FORMAT_FLAG_ALPHA) ? 4 : 1;  /* gray+alpha becomes RGBA */
-    }
-    image.format = channels == 1 ? PNG_FORMAT_GRAY : (channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA);
-    /* PNG_IMAGE_SIZE multiplies in 32 bits and can wrap for huge (hostile) dimensions:
-       compute the size in size_t and refuse what cannot be addressed. */
-    size_t bytes;
-    if (!checked_image_bytes(image.width, image.height, channels, &bytes)) {
-        set_message(message, message_size, "image dimensions too large");
-        png_image_free(&image);
-        return 1;
-    }
-    unsigned char *pixels = malloc(bytes ? bytes : 1);
-    if (!pixels) {
+    csyn_png_error err;
+    err.text[0] = 0;
+    csyn_png_source src = {(const unsigned char *)data, size, 0};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, csyn_png_fail, csyn_png_warn);
+    if (!png) {
         set_message(message, message_size, "out of memory");
-        png_image_free(&image);
         return 1;
     }
-    if (!png_image_finish_read(&image, NULL, pixels, 0, NULL)) {
-        set_message(message, message_size, image.message);
+    png_infop info = png_create_info_struct(png);
+    unsigned char *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info || setjmp(err.jump)) {
+        set_message(message, message_size, info ? err.text : "out of memory");
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
         free(pixels);
-        png_image_free(&image);
+        free(rows);
         return 1;
     }
-    out->width = (int)image.width;
-    out->height = (int)image.height;
+    png_set_read_fn(png, &src, csyn_png_read);
+    png_read_info(png, info);
+    png_uint_32 width = png_get_image_width(png, info);
+    png_uint_32 height = png_get_image_height(png, info);
+    int color_type = png_get_color_type(png, info);
+    int bit_depth = png_get_bit_depth(png, info);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_set_palette_to_rgb(png);
+    }
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) {
+        png_set_expand_gray_1_2_4_to_8(png);
+    }
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) {
+        png_set_tRNS_to_alpha(png);
+    }
+    if (bit_depth == 16) {
+        png_set_strip_16(png);
+    }
+    int has_alpha = (color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    if (!(color_type & PNG_COLOR_MASK_COLOR) && has_alpha) {
+        png_set_gray_to_rgb(png);
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int channels = png_get_channels(png, info);
+    if (channels != 1 && channels != 3 && channels != 4) {
+        png_error(png, "unsupported PNG channel layout");
+    }
+    size_t bytes;
+    if (!checked_image_bytes(width, height, (size_t)channels, &bytes)) {
+        png_error(png, "image dimensions too large");
+    }
+    size_t stride = (size_t)width * (size_t)channels;
+    if (png_get_rowbytes(png, info) != stride) {
+        png_error(png, "unexpected PNG row size");
+    }
+    pixels = malloc(bytes);
+    rows = malloc(sizeof(png_bytep) * height);
+    if (!pixels || !rows) {
+        png_error(png, "out of memory");
+    }
+    for (png_uint_32 y = 0; y < height; y++) {
+        rows[y] = pixels + stride * y;
+    }
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    out->width = (int)width;
+    out->height = (int)height;
     out->channels = channels;
     out->pixels = pixels;
-    png_image_free(&image);
     return 0;
 }
 

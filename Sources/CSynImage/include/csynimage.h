@@ -16,7 +16,8 @@ typedef struct {
 /// caught inside this C file, so they never cross Swift frames. Nothing is printed.
 ///
 /// Decoders: PNG yields 1 (gray), 3 (RGB) or 4 (RGBA; also gray+alpha and palette with
-/// transparency) channels, 16-bit samples reduced to 8 bits. JPEG yields 1 or 3 channels
+/// transparency) channels of the stored sample values (16-bit samples keep their high byte;
+/// no gamma or ICC conversion, as Pillow and torchvision). JPEG yields 1 or 3 channels
 /// (CMYK/YCCK converted to RGB). A JPEG whose data is truncated or corrupt (libjpeg's
 /// premature-EOF, bad-Huffman-code and similar warnings) is an error, not a gray-padded image.
 /// Images above 2^32 bytes decoded are refused.
