@@ -33,7 +33,7 @@ public struct ClassifierFreeGuidance: Sendable {
         guard let unconditional else {
             preconditionFailure("guidance scale \(scale) needs an unconditional conditioning")
         }
-        let input = concatenateBatch([modelInput, modelInput])
+        let input = Tensor.concatenate([modelInput, modelInput], axis: 0)
         let both = Conditioning.concatenated([unconditional, conditioning])
         let out = predictor.predict(input, timesteps: Tensor(shape: [2 * b], repeating: timestep), conditioning: both)
         precondition(out.shape.first == 2 * b, "predictor returned shape \(out.shape) for a batch of \(2 * b)")

@@ -30,7 +30,7 @@ public struct Conditioning: Sendable {
             let present = parts.compactMap { $0[keyPath: field] }
             if present.isEmpty { return nil }
             precondition(present.count == parts.count, "conditioning '\(name)' is present in only some of the parts")
-            return concatenateBatch(present)
+            return Tensor.concatenate(present, axis: 0)
         }
         return Conditioning(tokens: join(\.tokens, "tokens"), mask: join(\.mask, "mask"), pooled: join(\.pooled, "pooled"))
     }

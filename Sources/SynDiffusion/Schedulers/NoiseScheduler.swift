@@ -89,10 +89,7 @@ public func randnPerItem(_ shape: [Int], generators: inout [RandomGenerator]) ->
     precondition(!shape.isEmpty && shape[0] == generators.count,
                  "per-item noise of shape \(shape) needs \(shape.first ?? 0) generators, got \(generators.count)")
     let itemShape = [1] + shape.dropFirst()
-    var data: [Float] = []
-    data.reserveCapacity(shape.reduce(1, *))
-    for i in generators.indices {
-        data += Tensor.randn(itemShape, generator: &generators[i]).scalars
-    }
-    return Tensor(shape: shape, data: data)
+    var items: [Tensor] = []
+    for i in generators.indices { items.append(Tensor.randn(itemShape, generator: &generators[i])) }
+    return Tensor.concatenate(items, axis: 0)
 }
