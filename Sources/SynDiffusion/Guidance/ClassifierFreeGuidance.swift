@@ -33,6 +33,9 @@ public struct ClassifierFreeGuidance: Sendable {
         guard let unconditional else {
             preconditionFailure("guidance scale \(scale) needs an unconditional conditioning")
         }
+        if let ub = unconditional.batchSize {
+            precondition(ub == b, "unconditional batch \(ub) does not match the sample batch \(b)")
+        }
         let input = Tensor.concatenate([modelInput, modelInput], axis: 0)
         let both = Conditioning.concatenated([unconditional, conditioning])
         let out = predictor.predict(input, timesteps: Tensor(shape: [2 * b], repeating: timestep), conditioning: both)
