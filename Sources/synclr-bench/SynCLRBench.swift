@@ -20,7 +20,7 @@ struct SynCLRBench: ParsableCommand {
         let threads = Threading.count
         let peer = noTorch ? nil : TorchPeer(script: torchScript, threads: threads)
         var results: [BenchResult] = []
-        for w in tensorWorkloads(quick: quick) where filter.map({ w.name.contains($0) }) ?? true {
+        for w in tensorWorkloads(quick: quick) + diffusionWorkloads(quick: quick) where filter.map({ w.name.contains($0) }) ?? true {
             let job = w.make()
             job()  // warm-up
             let torchReady = peer?.setup(w.name) ?? false

@@ -1,0 +1,27 @@
+/// The samplers `synclr images` offers, each configured for a model's training schedule.
+public enum SamplerKind: String, Sendable, CaseIterable, Codable {
+    /// DDIM, eta 0 (Song et al. 2021): SynCLR's sampler.
+    case ddim
+    /// DPM-Solver++ 2M (Lu et al. 2022).
+    case dpmpp = "dpm++"
+    /// Euler (Karras et al. 2022, discrete sigmas).
+    case euler
+    /// Ancestral DDPM (Ho et al. 2020) on a strided schedule.
+    case ddpm
+
+    /// A scheduler of this kind for a model trained with `config`'s betas and prediction type;
+    /// "trailing" spacing so sampling starts at the last training step (Lin et al. 2023).
+    public func scheduler(for config: UNetConfig) -> any NoiseScheduler {
+        let betas = config.betaSchedule.schedule, T = config.trainTimesteps, pt = config.predictionType
+        switch self {
+        case .ddim:
+            return DDIMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
+        case .dpmpp:
+            return DPMSolverMultistepScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
+        case .euler:
+            return EulerDiscreteScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
+        case .ddpm:
+            return DDPMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import SynTensor
+
+extension DiffusionTrainer {
+    /// Format tag of training checkpoints.
+    public static let checkpointFormat = "synclr-diffusion-checkpoint"
+
+    /// Writes model, EMA and optimizer state with the step and config, atomically.
+    public func saveCheckpoint(_ url: URL) throws {
+        var tensors: [String: Tensor] = [:]
+        for (k, v) in model.stateDict() { tensors["model." + k] = v }
+        for (k, v) in ema.stateDict() { tensors["ema." + k] = v }
+        for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
+        try Safetensors.save(tensors, to: url, metadata: ["format": Self.checkpointFormat, "step": String(step),
+                                                          "config": try config.json()])
+    }
+
+    /// Restores a checkpoint of a run with the same options; throws `DiffusionError` naming the file otherwise.
+    public func loadCheckpoint(_ url: URL) throws {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(url: url) } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
+        }
+        guard let meta = file.metadata, meta["format"] == Self.checkpointFormat, let s = meta["step"], let saved = Int(s),
+              let json = meta["config"] else {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "not a diffusion training checkpoint")
+        }
+        let theirs: DiffusionTrainConfig
+        do { theirs = try JSONDecoder().decode(DiffusionTrainConfig.self, from: Data(json.utf8)) } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "unreadable config metadata (\(error))")
+        }
+        guard theirs.trajectoryDefining == config.trajectoryDefining else {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "it was written by a run with different options:\n  saved: \(try theirs.json())\n  now:   \(try config.json())")
+        }
+        var parts: [String: [String: Tensor]] = ["model.": [:], "ema.": [:], "optimizer.": [:]]
+        for name in file.names {
+            for prefix in parts.keys where name.hasPrefix(prefix) {
+                parts[prefix]![String(name.dropFirst(prefix.count))] = try file.tensor(name)
+            }
+        }
+        do {
+            try model.loadStateDict(parts["model."]!, source: url.path + " (model)")
+            try ema.loadStateDict(parts["ema."]!, source: url.path + " (ema)")
+            try optimizer.loadStateDict(parts["optimizer."]!)
+        } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "\(error)")
+        }
+        ema.eval()
+        restoreStep(saved)
+    }
+
+    /// Writes the EMA weights as a model file (float16) for `synclr images`.
+    public func exportModel(_ url: URL, name: String, extra: [String: String] = [:]) throws {
+        var info = UNetModelInfo(name: name, config: config.unet, textEncoder: bank.encoderName, extra: extra)
+        info.extra["train_steps"] = String(step)
+        info.extra["train_seed"] = String(config.seed)
+        try UNetCheckpoint.save(ema, info: info, to: url)
+    }
+
+    /// A grid of EMA samples: one row per class (its first caption), `columns` seeds per row.
+    public func sampleGrid(columns: Int = 4) -> Tensor {
+        let classes = bank.byClass.count
+        var entries: [Int] = [], seeds: [UInt64] = []
+        for c in 0..<classes {
+            for k in 0..<columns {
+                entries.append(bank.byClass[c][0])
+                seeds.append(mixSeed(config.seed ^ 0x5EED) &+ UInt64(c * columns + k))
+            }
+        }
+        let t2i = TextToImage(predictor: ema, config: config.unet, encoder: NoTextEncoder(name: bank.encoderName, width: config.unet.crossAttentionDim))
+        let x = t2i.generate(conditioning: bank.conditioning(entries),
+                             unconditional: bank.conditioning(Array(repeating: 0, count: entries.count)),
+                             seeds: seeds, guidance: config.sampleGuidance, steps: config.sampleSteps, sampler: .ddim)
+        return ImageGrid.tile((0..<entries.count).map { x.select(0, $0) }, columns: columns)
+    }
+
+    /// Trains until `config.steps`, checkpointing to DIR/checkpoint.safetensors, logging every step to
+    /// DIR/loss.jsonl and writing sample grids to DIR/samples/. With `resume`, continues from the
+    /// checkpoint (the loss log is cut back to it); without, refuses to overwrite one.
+    public func run(directory: URL, resume: Bool, progress: ProgressReporter? = nil, log: (String) -> Void = { _ in }) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory.appendingPathComponent("samples"), withIntermediateDirectories: true)
+        let ckpt = directory.appendingPathComponent("checkpoint.safetensors")
+        let lossURL = directory.appendingPathComponent("loss.jsonl")
+        if fm.fileExists(atPath: ckpt.path) {
+            guard resume else {
+                throw DiffusionError.invalidJob(path: ckpt.path, reason: "a checkpoint exists; pass --resume to continue it or choose another output folder")
+            }
+            try loadCheckpoint(ckpt)
+            log("resumed from \(ckpt.path) at step \(step)")
+        }
+        try truncateLossLog(lossURL, keepingThrough: step)
+        let handle = try FileHandle(forWritingTo: lossURL)
+        try handle.seekToEnd()
+        defer { try? handle.close() }
+        let start = Date()
+        while step < config.steps {
+            let r = trainStep()
+            let line = String(format: "{\"step\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"elapsed\":%.1f}\n",
+                              step, r.loss, r.gradNorm, r.learningRate, Date().timeIntervalSince(start))
+            try handle.write(contentsOf: Data(line.utf8))
+            progress?.update(completed: step, detail: String(format: "loss %.4f", r.loss))
+            let last = step == config.steps
+            if last || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
+                try handle.synchronize()
+                try saveCheckpoint(ckpt)
+            }
+            if last || (config.sampleEvery > 0 && step % config.sampleEvery == 0) {
+                let url = directory.appendingPathComponent(String(format: "samples/step-%06d.png", step))
+                try ImageIO.write(sampleGrid(), to: url)
+                log("step \(step): loss \(String(format: "%.4f", r.loss)), samples in \(url.path)")
+            }
+        }
+    }
+
+    /// Keeps only lines of `url` whose step is at most `step` (creating the file if needed).
+    func truncateLossLog(_ url: URL, keepingThrough step: Int) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            try Data().write(to: url)
+            return
+        }
+        let text = try String(contentsOf: url, encoding: .utf8)
+        var kept = ""
+        for line in text.split(separator: "\n") {
+            guard let r = line.range(of: "\"step\":"), let n = Int(line[r.upperBound...].prefix(while: \.isNumber)) else { continue }
+            if n <= step { kept += line + "\n" }
+        }
+        try Data(kept.utf8).write(to: url, options: .atomic)
+    }
+}
+
+/// A placeholder encoder for sampling from precomputed caption states (never asked to encode).
+struct NoTextEncoder: TextEncoder {
+    let name: String
+    let width: Int
+    func encode(_ texts: [String]) throws -> Conditioning {
+        throw DiffusionError.badData(path: name, reason: "captions were expected to be encoded already")
+    }
+}
