@@ -1,0 +1,78 @@
+import Testing
+@testable import SynTensor
+
+/// Elementwise ops against PyTorch 2.13 (fixtures from Scripts/fixtures_ops.py, elementwise.safetensors).
+@Suite struct ElementwiseParityTests {
+    let file = Fixtures.elementwise
+
+    @Test func arithmeticWithBroadcasting() {
+        checkParity(file, "add_bcast") { $0[0] + $0[1] }
+        checkParity(file, "add_transposed") { $0[0].permuted([2, 1, 0]) + $0[1] }
+        checkParity(file, "sub_bcast") { $0[0] - $0[1] }
+        checkParity(file, "mul_bcast") { $0[0] * $0[1] }
+        checkParity(file, "mul_self") { $0[0] * $0[0] }
+        checkParity(file, "div_bcast") { $0[0] / $0[1] }
+        checkParity(file, "div_transposed") { $0[0] / $0[1].T }
+        checkParity(file, "neg") { -$0[0] }
+    }
+
+    @Test func scalarArithmetic() {
+        checkParityMulti(file, "scalar_ops") { x in
+            let a = x[0]
+            let ops: [Tensor] = [a + 2.5, 2.5 - a, a * -1.5, a / 4, a - 1, 2.5 + a, -1.5 * a]
+            return ops
+        }
+        checkParity(file, "rdiv_scalar") { 3 / $0[0] }
+    }
+
+    @Test func powers() {
+        checkParityMulti(file, "pow_scalar") { x in
+            let a = x[0]
+            return [a.pow(1.7), a.pow(2), a.pow(0.5), a.pow(-1.5), a.pow(3)]
+        }
+        checkParity(file, "pow_tensor") { $0[0].pow($0[1]) }
+    }
+
+    @Test func unaryMath() {
+        checkParity(file, "exp") { $0[0].exp() }
+        checkParity(file, "log") { $0[0].log() }
+        checkParity(file, "sqrt") { $0[0].sqrt() }
+        checkParity(file, "rsqrt") { $0[0].rsqrt() }
+        checkParity(file, "abs") { $0[0].abs() }
+        checkParity(file, "sin") { $0[0].sin() }
+        checkParity(file, "cos") { $0[0].cos() }
+        checkParity(file, "tanh") { $0[0].tanh() }
+    }
+
+    @Test func activations() {
+        checkParity(file, "sigmoid") { $0[0].sigmoid() }
+        checkParity(file, "relu") { $0[0].relu() }
+        checkParity(file, "gelu_erf") { $0[0].gelu() }
+        checkParity(file, "gelu_tanh") { $0[0].gelu(approximateTanh: true) }
+        checkParity(file, "silu") { $0[0].silu() }
+    }
+
+    @Test func clampMaximumMinimum() {
+        checkParityMulti(file, "clamp") { x in
+            [x[0].clamp(min: -0.5, max: 0.7), x[0].clamp(min: -0.2), x[0].clamp(max: 0.3)]
+        }
+        checkParity(file, "clamp_at_bounds") { $0[0].clamp(min: -0.5, max: 1) }
+        checkParity(file, "maximum_bcast") { $0[0].maximum($0[1]) }
+        checkParity(file, "minimum_bcast") { $0[0].minimum($0[1]) }
+        checkParity(file, "maximum_ties") { $0[0].maximum($0[1]) }
+        checkParity(file, "minimum_ties") { $0[0].minimum($0[1]) }
+    }
+
+    @Test func whereAndMaskedFill() {
+        checkParity(file, "where_bcast") { Tensor.where($0[0], $0[1], $0[2]) }
+        checkParity(file, "masked_fill") { $0[0].maskedFill($0[1], -2.5) }
+    }
+
+    @Test func comparisons() {
+        checkParityMulti(file, "comparisons", tol: .exact) { x in
+            let a = x[0], b = x[1]
+            return [a.greater(b), a.greaterEqual(b), a.less(b), a.lessEqual(b), a.equal(b), a.notEqual(b),
+                    a.greater(0.5), a.less(0), a.equal(0.5)]
+        }
+    }
+}
