@@ -133,6 +133,10 @@ def elementwise():
     c("rsqrt", lambda: [pos(2, 3, 4)], lambda a: a.rsqrt())
     c("pow_scalar", lambda: [pos(2, 3, 4)], lambda a: [a.pow(1.7), a.pow(2), a.pow(0.5), a.pow(-1.5), a.pow(3)])
     c("pow_tensor", lambda: [pos(2, 3, 4), r(4)], lambda a, b: a.pow(b))
+    c("pow_scalar_negative_base", lambda: [r(2, 3)], lambda a: [a.pow(2), a.pow(3), a.pow(-1)])
+    c("pow_scalar_zero_base", lambda: [torch.tensor([0.0, 1.5, 0.0, -0.5])], lambda a: [a.pow(0), a.pow(2), a.pow(3)])
+    c("pow_tensor_zero_base", lambda: [torch.tensor([0.0, 0.0, 1.5, 0.5, 0.0]), torch.tensor([0.0, 2.0, 0.0, 1.5, 1.0])],
+      lambda a, b: a.pow(b))
     c("abs", lambda: [r(2, 3, 4)], lambda a: a.abs())
     c("tanh", lambda: [r(2, 3, 4) * 2], lambda a: a.tanh())
     c("sigmoid", lambda: [r(2, 3, 4) * 3], lambda a: a.sigmoid())
@@ -140,6 +144,8 @@ def elementwise():
     c("gelu_erf", lambda: [r(2, 3, 4) * 2], lambda a: F.gelu(a))
     c("gelu_tanh", lambda: [r(2, 3, 4) * 2], lambda a: F.gelu(a, approximate="tanh"))
     c("silu", lambda: [r(2, 3, 4) * 2], lambda a: F.silu(a))
+    c("activations_wide", lambda: [torch.linspace(-12, 12, 25)],
+      lambda a: [F.gelu(a), F.gelu(a, approximate="tanh"), a.sigmoid(), F.silu(a), a.tanh(), a.exp()])
     c("sin", lambda: [r(2, 3, 4) * 3], lambda a: a.sin())
     c("cos", lambda: [r(2, 3, 4) * 3], lambda a: a.cos())
     c("clamp", lambda: [r(2, 3, 4)], lambda a: [a.clamp(-0.5, 0.7), a.clamp(min=-0.2), a.clamp(max=0.3)])
@@ -170,6 +176,7 @@ def reductions():
     c("sum_axes02_keep", x, lambda a: a.sum(dim=(0, 2), keepdim=True))
     c("sum_neg1", x, lambda a: a.sum(dim=-1))
     c("sum_transposed", lambda: [r(3, 4, 2)], lambda a: a.permute(2, 0, 1).sum(dim=1))
+    c("sum_expanded", lambda: [r(3, 1)], lambda a: a.expand(3, 4).sum(dim=0))
     c("mean_axis1", x, lambda a: a.mean(dim=1))
     c("mean_axes_neg1_0_keep", x, lambda a: a.mean(dim=(-1, 0), keepdim=True))
     c("mean_all", x, lambda a: a.mean())
@@ -197,6 +204,7 @@ def reductions():
     c("softmax_axis0", x, lambda a: a.softmax(dim=0))
     c("softmax_transposed", lambda: [r(4, 3, 2)], lambda a: a.transpose(0, 2).softmax(dim=1))
     c("softmax_large", lambda: [r(3, 5) * 30], lambda a: a.softmax(dim=-1))
+    c("softmax_sliced", lambda: [r(3, 6)], lambda a: a[1:, 2:].softmax(dim=-1))
     c("softmax_neginf", lambda: [r(3, 5)],
       lambda a: a.masked_fill(torch.tensor([[0, 1, 0, 0, 1], [0, 0, 0, 0, 0], [1, 1, 1, 1, 0]]).bool(),
                               float("-inf")).softmax(dim=-1))
@@ -212,6 +220,8 @@ def reductions():
     c("mm_transposed", lambda: [r(4, 3), r(5, 4)], lambda a, b: a.T @ b.T)
     c("bmm_transposed", lambda: [r(2, 4, 3), r(2, 5, 4)], lambda a, b: a.transpose(-2, -1) @ b.transpose(-2, -1))
     c("mm_sliced", lambda: [r(5, 8), r(4, 3)], lambda a, b: a[1:4, ::2] @ b)
+    c("bmm_expanded", lambda: [r(3, 4), r(2, 4, 5)], lambda a, b: a.expand(2, 3, 4) @ b)
+    c("mm_expanded_columns", lambda: [r(3, 1), r(4, 2)], lambda a, b: a.expand(3, 4) @ b)
     c("vec_mm", lambda: [r(4), r(4, 2)], lambda a, b: a @ b)
     c("mm_vec", lambda: [r(3, 4), r(4)], lambda a, b: a @ b)
     c("dot", lambda: [r(4), r(4)], lambda a, b: a @ b)
@@ -242,15 +252,15 @@ def nn_ops():
     c("normalize_axis1", lambda: [r(2, 3, 4)], lambda x: F.normalize(x, dim=1))
     c("normalize_eps", lambda: [r(3, 4) * torch.tensor([[1.0], [0.05], [0.1]])], lambda x: F.normalize(x, dim=-1, eps=0.5))
 
-    c("conv2d_basic", lambda: [r(2, 3, 5, 5), r(4, 3, 3, 3), r(4)], lambda x, w, b: F.conv2d(x, w, b, padding=1))
+    c("conv2d_basic", lambda: [r(1, 3, 5, 5), r(4, 3, 3, 3), r(4)], lambda x, w, b: F.conv2d(x, w, b, padding=1))
     c("conv2d_stride", lambda: [r(1, 3, 7, 6), r(4, 3, 3, 2)], lambda x, w: F.conv2d(x, w, stride=2, padding=(1, 0)))
     c("conv2d_dilation", lambda: [r(1, 2, 6, 6), r(3, 2, 3, 3), r(3)],
       lambda x, w, b: F.conv2d(x, w, b, padding=2, dilation=2))
-    c("conv2d_groups", lambda: [r(2, 4, 5, 6), r(6, 2, 3, 2), r(6)],
+    c("conv2d_groups", lambda: [r(1, 4, 5, 6), r(6, 2, 3, 2), r(6)],
       lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=(0, 1), groups=2))
     c("conv2d_depthwise", lambda: [r(1, 3, 5, 5), r(3, 1, 3, 3)], lambda x, w: F.conv2d(x, w, padding=1, groups=3))
-    c("conv2d_nhwc", lambda: [r(2, 5, 5, 3), r(2, 3, 1, 1), r(2)], lambda x, w, b: F.conv2d(x.permute(0, 3, 1, 2), w, b))
-    c("conv2d_patch", lambda: [r(1, 3, 8, 8), r(4, 3, 4, 4), r(4)], lambda x, w, b: F.conv2d(x, w, b, stride=4))
+    c("conv2d_nhwc", lambda: [r(2, 4, 3, 3), r(2, 3, 1, 1), r(2)], lambda x, w, b: F.conv2d(x.permute(0, 3, 1, 2), w, b))
+    c("conv2d_patch", lambda: [r(1, 2, 8, 8), r(3, 2, 4, 4), r(3)], lambda x, w, b: F.conv2d(x, w, b, stride=4))
 
     c("max_pool_k2", lambda: [r(2, 2, 4, 5)], lambda x: F.max_pool2d(x, 2))
     c("max_pool_k3s12p1", lambda: [r(1, 2, 5, 6)], lambda x: F.max_pool2d(x, 3, stride=(1, 2), padding=1))
@@ -303,7 +313,7 @@ def nn_ops():
     c("cross_entropy_soft", lambda: [r(4, 5) * 2, r(4, 5).softmax(-1)], lambda x, p: F.cross_entropy(x, p), diff=[0])
     c("mse", lambda: [r(3, 4), r(3, 4)], lambda a, b: F.mse_loss(a, b))
 
-    qkv = lambda: [r(2, 2, 3, 4), r(2, 2, 5, 4), r(2, 2, 5, 3)]
+    qkv = lambda: [r(1, 2, 3, 4), r(1, 2, 5, 4), r(1, 2, 5, 3)]
     sdpa = F.scaled_dot_product_attention
     c("sdpa", qkv, lambda q, k, v: sdpa(q, k, v))
     c("sdpa_scale", qkv, lambda q, k, v: sdpa(q, k, v, scale=0.3))
@@ -314,6 +324,23 @@ def nn_ops():
       lambda q, k, v, keep: sdpa(q, k, v, attn_mask=keep.bool()), diff=[0, 1, 2])
     c("sdpa_fully_masked_row", lambda: qkv() + [torch.tensor([[1.0, 1, 0, 1, 1], [0, 0, 0, 0, 0], [1, 1, 1, 0, 0]])],
       lambda q, k, v, keep: sdpa(q, k, v, attn_mask=keep.bool()), diff=[0, 1, 2])
+
+    # nn.MultiheadAttention (batch_first) through its functional form, so weights are differentiable inputs.
+    def mha(q, k, v, w_in, b_in, w_out, b_out, mask=None, separate=None):
+        kw = {}
+        if separate is not None:
+            kw = dict(use_separate_proj_weight=True, q_proj_weight=separate[0], k_proj_weight=separate[1],
+                      v_proj_weight=separate[2])
+        out, _ = F.multi_head_attention_forward(
+            q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), 8, 2, w_in, b_in, None, None, False, 0.0,
+            w_out, b_out, training=False, need_weights=False, attn_mask=mask, **kw)
+        return out.transpose(0, 1)
+
+    c("mha_self_mask", lambda: [r(2, 3, 8), r(24, 8) * 0.3, r(24) * 0.1, r(8, 8) * 0.3, r(8) * 0.1, r(3, 3)],
+      lambda x, wi, bi, wo, bo, m: mha(x, x, x, wi, bi, wo, bo, mask=m), diff=[0, 1, 2, 3, 4])
+    c("mha_cross", lambda: [r(2, 3, 8), r(2, 4, 6), r(2, 4, 5), r(8, 8) * 0.3, r(8, 6) * 0.3, r(8, 5) * 0.3,
+                            r(24) * 0.1, r(8, 8) * 0.3, r(8) * 0.1],
+      lambda q, k, v, wq, wk, wv, bi, wo, bo: mha(q, k, v, None, bi, wo, bo, separate=(wq, wk, wv)))
     f.save()
 
 
@@ -432,6 +459,15 @@ def optim():
     optimizer_trajectory(tensors, "sgd_dampening", shapes, lambda ps: torch.optim.SGD(
         ps, lr=0.1, momentum=0.8, dampening=0.3, weight_decay=1e-3))
     optimizer_trajectory(tensors, "sgd_plain", shapes, lambda ps: torch.optim.SGD(ps, lr=0.1, weight_decay=1e-2))
+    # Global-norm gradient clipping.
+    torch.manual_seed(seed_for("clip"))
+    params = [torch.randn(*s).requires_grad_(True) for s in shapes]
+    for k, p in enumerate(params):
+        p.grad = torch.randn(p.shape)
+        tensors[f"clip/p{k}/grad"] = p.grad.clone()
+    tensors["clip/norm"] = torch.nn.utils.clip_grad_norm_(params, max_norm=1.5).reshape(1)
+    for k, p in enumerate(params):
+        tensors[f"clip/p{k}/clipped"] = p.grad.clone()
     path = OUT / "optim.safetensors"
     save_file(tensors, str(path), metadata=METADATA)
     print(f"{path.name}: {len(tensors)} tensors, {path.stat().st_size} bytes")

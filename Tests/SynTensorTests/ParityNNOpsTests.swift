@@ -109,4 +109,26 @@ import Testing
             Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: Tensor.attentionMask(keep: $0[3]))
         }
     }
+
+    @Test func multiHeadAttentionLayer() {
+        var g = RandomGenerator(seed: 3)
+        let selfAttention = MultiHeadAttention(embedDim: 8, heads: 2, generator: &g)
+        checkParity(file, "mha_self_mask") { x in
+            selfAttention.inProjWeight!.value = x[1]
+            selfAttention.inProjBias!.value = x[2]
+            selfAttention.outProj.weight.value = x[3]
+            selfAttention.outProj.bias!.value = x[4]
+            return selfAttention(x[0], mask: x[5])
+        }
+        let cross = MultiHeadAttention(embedDim: 8, heads: 2, kdim: 6, vdim: 5, generator: &g)
+        checkParity(file, "mha_cross") { x in
+            cross.qProjWeight!.value = x[3]
+            cross.kProjWeight!.value = x[4]
+            cross.vProjWeight!.value = x[5]
+            cross.inProjBias!.value = x[6]
+            cross.outProj.weight.value = x[7]
+            cross.outProj.bias!.value = x[8]
+            return cross(query: x[0], key: x[1], value: x[2])
+        }
+    }
 }

@@ -62,6 +62,17 @@ import Testing
         replay("sgd_plain", p, SGD([group], learningRate: 0.1, weightDecay: 1e-2))
     }
 
+    @Test func globalNormClipping() {
+        let params = (0..<3).map { Parameter(Tensor.zeros(file["clip/p\($0)/grad"].shape)) }
+        var grads = Gradients()
+        for (k, p) in params.enumerated() { grads[p.value] = file["clip/p\(k)/grad"] }
+        let norm = clipGradientNorm(&grads, parameters: params, maxNorm: 1.5)
+        expectClose(Tensor([norm]), file["clip/norm"], tol, "total norm")
+        for (k, p) in params.enumerated() {
+            expectClose(grads[p.value]!, file["clip/p\(k)/clipped"], tol, "clipped gradient of p\(k)")
+        }
+    }
+
     @Test func warmupCosineScheduleMatchesFormula() {
         let s = WarmupCosineSchedule(base: 1e-3, final: 1e-5, warmupSteps: 10, totalSteps: 50, warmupStart: 1e-6)
         for step in 0..<60 {

@@ -10,6 +10,7 @@ import Testing
         checkParity(file, "sum_axes02_keep") { $0[0].sum(axes: [0, 2], keepDims: true) }
         checkParity(file, "sum_neg1") { $0[0].sum(axis: -1) }
         checkParity(file, "sum_transposed") { $0[0].permuted([2, 0, 1]).sum(axis: 1) }
+        checkParity(file, "sum_expanded") { $0[0].expanded([3, 4]).sum(axis: 0) }
         checkParity(file, "mean_axis1") { $0[0].mean(axis: 1) }
         checkParity(file, "mean_axes_neg1_0_keep") { $0[0].mean(axes: [-1, 0], keepDims: true) }
         checkParity(file, "mean_all") { $0[0].mean() }
@@ -50,6 +51,7 @@ import Testing
         checkParity(file, "softmax_axis0") { $0[0].softmax(axis: 0) }
         checkParity(file, "softmax_transposed") { $0[0].transposed(0, 2).softmax(axis: 1) }
         checkParity(file, "softmax_large") { $0[0].softmax(axis: -1) }
+        checkParity(file, "softmax_sliced") { $0[0].slice(0, 1).slice(1, 2).softmax(axis: -1) }
         let blocked = Tensor(shape: [3, 5], data: [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0])
         checkParity(file, "softmax_neginf") { $0[0].maskedFill(blocked, -Float.infinity).softmax(axis: -1) }
         checkParity(file, "log_softmax_axis1") { $0[0].logSoftmax(axis: 1) }
@@ -64,5 +66,7 @@ import Testing
         checkParity(file, "mm_transposed") { $0[0].T.matmul($0[1].T) }
         checkParity(file, "bmm_transposed") { $0[0].transposed(-2, -1).matmul($0[1].transposed(-2, -1)) }
         checkParity(file, "mm_sliced") { $0[0].slice(0, 1, 4).slice(1, 0, nil, step: 2).matmul($0[1]) }
+        checkParity(file, "bmm_expanded") { $0[0].expanded([2, 3, 4]).matmul($0[1]) }
+        checkParity(file, "mm_expanded_columns") { $0[0].expanded([3, 4]).matmul($0[1]) }
     }
 }

@@ -31,6 +31,9 @@ import Testing
             return [a.pow(1.7), a.pow(2), a.pow(0.5), a.pow(-1.5), a.pow(3)]
         }
         checkParity(file, "pow_tensor") { $0[0].pow($0[1]) }
+        checkParityMulti(file, "pow_scalar_negative_base") { x in [x[0].pow(2), x[0].pow(3), x[0].pow(-1)] }
+        checkParityMulti(file, "pow_scalar_zero_base") { x in [x[0].pow(0), x[0].pow(2), x[0].pow(3)] }
+        checkParity(file, "pow_tensor_zero_base") { $0[0].pow($0[1]) }
     }
 
     @Test func unaryMath() {
@@ -50,6 +53,10 @@ import Testing
         checkParity(file, "gelu_erf") { $0[0].gelu() }
         checkParity(file, "gelu_tanh") { $0[0].gelu(approximateTanh: true) }
         checkParity(file, "silu") { $0[0].silu() }
+        checkParityMulti(file, "activations_wide") { x in
+            let a = x[0]
+            return [a.gelu(), a.gelu(approximateTanh: true), a.sigmoid(), a.silu(), a.tanh(), a.exp()]
+        }
     }
 
     @Test func clampMaximumMinimum() {
