@@ -157,10 +157,21 @@ def elementwise():
     c("where_bcast", lambda: [mask01(2, 1, 4), r(2, 3, 4), r(3, 1)],
       lambda m, a, b: torch.where(m.bool(), a, b), diff=[1, 2])
     c("masked_fill", lambda: [r(2, 3, 4), mask01(3, 1)], lambda a, m: a.masked_fill(m.bool(), -2.5), diff=[0])
+    c("views", lambda: [r(2, 3, 4)],
+      lambda a: [a.transpose(0, 2).reshape(4, 6), a.permute(1, 2, 0), a[:, 1:2].expand(-1, 5, -1), a.unsqueeze(-1),
+                 a.select(2, -1), a.narrow(2, 1, 2), a[:, :, -3::2], a.flatten(1), a.flatten(0, 1), a.reshape(-1, 4),
+                 a.unsqueeze(0).unsqueeze(-1).squeeze(), a.mT.contiguous()])
     c("comparisons", lambda: [halves(2, 3, 4), halves(3, 4)],
       lambda a, b: [(a > b).float(), (a >= b).float(), (a < b).float(), (a <= b).float(), (a == b).float(),
                     (a != b).float(), (a > 0.5).float(), (a < 0).float(), (a == 0.5).float()],
       forward_only=True)
+    # Creation (forward only, no inputs): linspace fills its second half from the end, as PyTorch.
+    f.put("creation/linspace_a", torch.linspace(-1, 2, 7))
+    f.put("creation/linspace_b", torch.linspace(0, 1, 10))
+    f.put("creation/linspace_c", torch.linspace(3, -2, 6))
+    f.put("creation/arange_float", torch.arange(0.5, 3, 0.3))
+    f.put("creation/arange_int", torch.arange(10).float())
+    f.put("creation/eye", torch.eye(3))
     f.save()
 
 
@@ -277,8 +288,8 @@ def nn_ops():
         corners = [None] if mode == "nearest" else [False, True]
         for ac in corners:
             tag = mode if ac is None else f"{mode}_{'ac' if ac else 'noac'}"
-            c(f"resize_{tag}_up", lambda: [r(1, 2, 4, 5)], lambda x, m=mode, a=ac: F.interpolate(x, size=(7, 8), mode=m, align_corners=a))
-            c(f"resize_{tag}_down", lambda: [r(2, 1, 6, 7)], lambda x, m=mode, a=ac: F.interpolate(x, size=(3, 2), mode=m, align_corners=a))
+            c(f"resize_{tag}_up", lambda: [r(1, 1, 4, 5)], lambda x, m=mode, a=ac: F.interpolate(x, size=(7, 8), mode=m, align_corners=a))
+            c(f"resize_{tag}_down", lambda: [r(1, 1, 6, 7)], lambda x, m=mode, a=ac: F.interpolate(x, size=(3, 2), mode=m, align_corners=a))
             c(f"resize_{tag}_mixed", lambda: [r(1, 1, 4, 6)], lambda x, m=mode, a=ac: F.interpolate(x, size=(8, 4), mode=m, align_corners=a))
     c("resize_bicubic_same", lambda: [r(1, 1, 3, 4)], lambda x: F.interpolate(x, size=(3, 4), mode="bicubic"))
 

@@ -75,6 +75,28 @@ import Testing
         checkParity(file, "masked_fill") { $0[0].maskedFill($0[1], -2.5) }
     }
 
+    @Test func views() {
+        checkParityMulti(file, "views") { x in
+            let a = x[0]
+            let outs: [Tensor] = [
+                a.transposed(0, 2).reshaped([4, 6]), a.permuted([1, 2, 0]), a.slice(1, 1, 2).expanded([-1, 5, -1]),
+                a.unsqueezed(-1), a.select(2, -1), a.narrow(2, start: 1, length: 2), a.slice(2, -3, nil, step: 2),
+                a.flattened(from: 1), a.flattened(from: 0, to: 1), a.reshaped([-1, 4]),
+                a.unsqueezed(0).unsqueezed(-1).squeezed(), a.T.contiguous(),  // Swift `T` is PyTorch's `mT`
+            ]
+            return outs
+        }
+    }
+
+    @Test func creation() {
+        expectClose(Tensor.linspace(-1, 2, count: 7), file["creation/linspace_a"], .exact, "linspace(-1, 2, 7)")
+        expectClose(Tensor.linspace(0, 1, count: 10), file["creation/linspace_b"], .exact, "linspace(0, 1, 10)")
+        expectClose(Tensor.linspace(3, -2, count: 6), file["creation/linspace_c"], .exact, "linspace(3, -2, 6)")
+        expectClose(Tensor.arange(0.5, 3, step: 0.3), file["creation/arange_float"], Tolerance(atol: 0, rtol: 1e-6), "arange(0.5, 3, 0.3)")
+        expectClose(Tensor.arange(10), file["creation/arange_int"], .exact, "arange(10)")
+        expectClose(Tensor.eye(3), file["creation/eye"], .exact, "eye(3)")
+    }
+
     @Test func comparisons() {
         checkParityMulti(file, "comparisons", tol: .exact) { x in
             let a = x[0], b = x[1]
