@@ -32,9 +32,7 @@ public final class Linear: Module, UnaryLayer {
 
     /// x [..., in] -> [..., out]; the transpose is a BLAS flag, not a copy.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = x.matmul(weight.value.transposed(0, 1))
-        if let b = bias { return y + b.value }
-        return y
+        x.linear(weight: weight.value, bias: bias?.value)
     }
 }
 
