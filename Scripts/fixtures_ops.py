@@ -157,9 +157,9 @@ def elementwise():
     c("where_bcast", lambda: [mask01(2, 1, 4), r(2, 3, 4), r(3, 1)],
       lambda m, a, b: torch.where(m.bool(), a, b), diff=[1, 2])
     c("masked_fill", lambda: [r(2, 3, 4), mask01(3, 1)], lambda a, m: a.masked_fill(m.bool(), -2.5), diff=[0])
-    c("views", lambda: [r(2, 3, 4)],
-      lambda a: [a.transpose(0, 2).reshape(4, 6), a.permute(1, 2, 0), a[:, 1:2].expand(-1, 5, -1), a.unsqueeze(-1),
-                 a.select(2, -1), a.narrow(2, 1, 2), a[:, :, -3::2], a.flatten(1), a.flatten(0, 1), a.reshape(-1, 4),
+    c("views", lambda: [r(2, 2, 3)],
+      lambda a: [a.transpose(0, 2).reshape(3, 4), a.permute(1, 2, 0), a[:, 1:2].expand(-1, 5, -1), a.unsqueeze(-1),
+                 a.select(2, -1), a.narrow(2, 1, 2), a[:, :, -3::2], a.flatten(1), a.flatten(0, 1), a.reshape(-1, 3),
                  a.unsqueeze(0).unsqueeze(-1).squeeze(), a.mT.contiguous()])
     c("comparisons", lambda: [halves(2, 3, 4), halves(3, 4)],
       lambda a, b: [(a > b).float(), (a >= b).float(), (a < b).float(), (a <= b).float(), (a == b).float(),
@@ -317,6 +317,9 @@ def nn_ops():
     c("gather_transposed", lambda: [r(4, 3), torch.randint(0, 4, (3, 2)).float()],
       lambda x, i: x.T.gather(1, i.long()), diff=[0])
 
+    c("linear", lambda: [r(2, 3, 5), r(4, 5), r(4)], lambda x, w, b: F.linear(x, w, b))
+    c("linear_transposed_input", lambda: [r(5, 3), r(4, 5), r(4)], lambda x, w, b: F.linear(x.T, w, b))
+    c("linear_no_bias", lambda: [r(3, 5), r(4, 5)], lambda x, w: F.linear(x, w))
     c("cross_entropy", lambda: [r(4, 5) * 2, torch.tensor([0.0, 4, 2, 2])],
       lambda x, y: F.cross_entropy(x, y.long()), diff=[0])
     c("cross_entropy_smooth", lambda: [r(4, 5) * 2, torch.tensor([1.0, 3, 0, 4])],
@@ -327,6 +330,13 @@ def nn_ops():
     qkv = lambda: [r(1, 2, 3, 4), r(1, 2, 5, 4), r(1, 2, 5, 3)]
     sdpa = F.scaled_dot_product_attention
     c("sdpa", qkv, lambda q, k, v: sdpa(q, k, v))
+
+    def packed_attention(qkv, heads):
+        B, N, D3 = qkv.shape
+        q, k, v = qkv.reshape(B, N, 3, heads, D3 // (3 * heads)).permute(2, 0, 3, 1, 4).unbind(0)
+        return sdpa(q, k, v).transpose(1, 2).reshape(B, N, D3 // 3)
+
+    c("packed_self_attention", lambda: [r(2, 3, 12)], lambda x: packed_attention(x, 2))
     c("sdpa_scale", qkv, lambda q, k, v: sdpa(q, k, v, scale=0.3))
     c("sdpa_mask_additive", lambda: qkv() + [r(1, 1, 3, 5).masked_fill(
         torch.tensor([[0, 1, 0, 0, 1], [0, 0, 0, 1, 0], [1, 1, 0, 1, 1]]).bool(), float("-inf"))],
@@ -343,14 +353,14 @@ def nn_ops():
             kw = dict(use_separate_proj_weight=True, q_proj_weight=separate[0], k_proj_weight=separate[1],
                       v_proj_weight=separate[2])
         out, _ = F.multi_head_attention_forward(
-            q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), 8, 2, w_in, b_in, None, None, False, 0.0,
+            q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), 4, 2, w_in, b_in, None, None, False, 0.0,
             w_out, b_out, training=False, need_weights=False, attn_mask=mask, **kw)
         return out.transpose(0, 1)
 
-    c("mha_self_mask", lambda: [r(2, 3, 8), r(24, 8) * 0.3, r(24) * 0.1, r(8, 8) * 0.3, r(8) * 0.1, r(3, 3)],
+    c("mha_self_mask", lambda: [r(2, 3, 4), r(12, 4) * 0.5, r(12) * 0.1, r(4, 4) * 0.5, r(4) * 0.1, r(3, 3)],
       lambda x, wi, bi, wo, bo, m: mha(x, x, x, wi, bi, wo, bo, mask=m), diff=[0, 1, 2, 3, 4])
-    c("mha_cross", lambda: [r(2, 3, 8), r(2, 4, 6), r(2, 4, 5), r(8, 8) * 0.3, r(8, 6) * 0.3, r(8, 5) * 0.3,
-                            r(24) * 0.1, r(8, 8) * 0.3, r(8) * 0.1],
+    c("mha_cross", lambda: [r(2, 3, 4), r(2, 4, 3), r(2, 4, 5), r(4, 4) * 0.5, r(4, 3) * 0.5, r(4, 5) * 0.5,
+                            r(12) * 0.1, r(4, 4) * 0.5, r(4) * 0.1],
       lambda q, k, v, wq, wk, wv, bi, wo, bo: mha(q, k, v, None, bi, wo, bo, separate=(wq, wk, wv)))
     f.save()
 
@@ -398,7 +408,7 @@ class Block(nn.Module):
 
 
 class TinyTransformer(nn.Module):
-    def __init__(self, dim=12, heads=2, depth=2, mlp_ratio=2, classes=5):
+    def __init__(self, dim=8, heads=2, depth=2, mlp_ratio=2, classes=5):
         super().__init__()
         self.blocks = nn.ModuleList([Block(dim, heads, mlp_ratio) for _ in range(depth)])
         self.norm = nn.LayerNorm(dim)
@@ -419,7 +429,7 @@ def transformer():
         for name, p in model.named_parameters():
             if "norm" in name:
                 p.add_(torch.randn(p.shape) * 0.1)
-    x = torch.randn(3, 6, 12).requires_grad_(True)
+    x = torch.randn(3, 6, 8).requires_grad_(True)
     labels = torch.tensor([4, 0, 2])
     logits = model(x)
     loss = F.cross_entropy(logits, labels)

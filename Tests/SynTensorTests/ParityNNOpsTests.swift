@@ -110,9 +110,16 @@ import Testing
         }
     }
 
+    @Test func fusedAttentionAndLinear() {
+        checkParity(file, "packed_self_attention") { $0[0].packedSelfAttention(heads: 2) }
+        checkParity(file, "linear") { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        checkParity(file, "linear_transposed_input") { $0[0].T.linear(weight: $0[1], bias: $0[2]) }
+        checkParity(file, "linear_no_bias") { $0[0].linear(weight: $0[1], bias: nil) }
+    }
+
     @Test func multiHeadAttentionLayer() {
         var g = RandomGenerator(seed: 3)
-        let selfAttention = MultiHeadAttention(embedDim: 8, heads: 2, generator: &g)
+        let selfAttention = MultiHeadAttention(embedDim: 4, heads: 2, generator: &g)
         checkParity(file, "mha_self_mask") { x in
             selfAttention.inProjWeight!.value = x[1]
             selfAttention.inProjBias!.value = x[2]
@@ -120,7 +127,7 @@ import Testing
             selfAttention.outProj.bias!.value = x[4]
             return selfAttention(x[0], mask: x[5])
         }
-        let cross = MultiHeadAttention(embedDim: 8, heads: 2, kdim: 6, vdim: 5, generator: &g)
+        let cross = MultiHeadAttention(embedDim: 4, heads: 2, kdim: 3, vdim: 5, generator: &g)
         checkParity(file, "mha_cross") { x in
             cross.qProjWeight!.value = x[3]
             cross.kProjWeight!.value = x[4]

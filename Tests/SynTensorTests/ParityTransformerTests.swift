@@ -9,12 +9,15 @@ final class ParityAttention: Module {
     let proj: Linear
     /// Number of heads.
     let heads: Int
+    /// Use the fused `packedSelfAttention` kernel instead of `scaledDotProductAttention` on head views.
+    let fused: Bool
 
     /// Attention over `dim` features split into `heads` heads.
-    init(dim: Int, heads: Int, generator: inout RandomGenerator) {
+    init(dim: Int, heads: Int, fused: Bool, generator: inout RandomGenerator) {
         qkv = Linear(dim, dim * 3, generator: &generator)
         proj = Linear(dim, dim, generator: &generator)
         self.heads = heads
+        self.fused = fused
         super.init()
     }
 
@@ -22,6 +25,7 @@ final class ParityAttention: Module {
 
     /// x [B, N, C] -> [B, N, C].
     func callAsFunction(_ x: Tensor) -> Tensor {
+        if fused { return proj(qkv(x).packedSelfAttention(heads: heads)) }
         let B = x.shape[0], N = x.shape[1], C = x.shape[2]
         let packed = qkv(x).reshaped([B, N, 3, heads, C / heads]).permuted([2, 0, 3, 1, 4])
         let o = Tensor.scaledDotProductAttention(query: packed.select(0, 0), key: packed.select(0, 1), value: packed.select(0, 2))
@@ -41,9 +45,9 @@ final class ParityBlock: Module, UnaryLayer {
     let mlp: MLP
 
     /// A block of width `dim`.
-    init(dim: Int, heads: Int, hidden: Int, generator: inout RandomGenerator) {
+    init(dim: Int, heads: Int, hidden: Int, fused: Bool, generator: inout RandomGenerator) {
         norm1 = LayerNorm(dim)
-        attn = ParityAttention(dim: dim, heads: heads, generator: &generator)
+        attn = ParityAttention(dim: dim, heads: heads, fused: fused, generator: &generator)
         norm2 = LayerNorm(dim)
         mlp = MLP(dim, hidden: hidden, generator: &generator)
         super.init()
@@ -67,13 +71,13 @@ final class ParityTransformer: Module {
     /// Classifier.
     let head: Linear
 
-    /// The fixture's model: width 12, 2 heads, MLP hidden 24, 5 classes.
-    init(generator: inout RandomGenerator) {
-        let b0 = ParityBlock(dim: 12, heads: 2, hidden: 24, generator: &generator)
-        let b1 = ParityBlock(dim: 12, heads: 2, hidden: 24, generator: &generator)
+    /// The fixture's model: width 8, 2 heads, MLP hidden 16, 5 classes.
+    init(fused: Bool, generator: inout RandomGenerator) {
+        let b0 = ParityBlock(dim: 8, heads: 2, hidden: 16, fused: fused, generator: &generator)
+        let b1 = ParityBlock(dim: 8, heads: 2, hidden: 16, fused: fused, generator: &generator)
         blocks = Sequential([b0, b1])
-        norm = LayerNorm(12)
-        head = Linear(12, 5, generator: &generator)
+        norm = LayerNorm(8)
+        head = Linear(8, 5, generator: &generator)
         super.init()
     }
 
@@ -89,9 +93,11 @@ final class ParityTransformer: Module {
 @Suite struct TransformerParityTests {
     let file = Fixtures.transformer
 
-    @Test func forwardLossAndEveryGradient() throws {
+    /// `fused` runs attention through `packedSelfAttention` (as SynRep's ViT) instead of `scaledDotProductAttention`.
+    @Test(arguments: [false, true])
+    func forwardLossAndEveryGradient(fused: Bool) throws {
         var g = RandomGenerator(seed: 1)
-        let model = ParityTransformer(generator: &g)
+        let model = ParityTransformer(fused: fused, generator: &g)
         var state: [String: Tensor] = [:]
         for (key, t) in file.tensors where key.hasPrefix("param/") { state[String(key.dropFirst(6))] = t }
         let report = try model.loadStateDict(state)
@@ -116,7 +122,7 @@ final class ParityTransformer: Module {
             gradWorst = gradWorst.merged(expectClose(gp ?? Tensor.zeros(p.shape), file["grad/\(name)"], tol, "grad of \(name)"))
         }
         if parityReport {
-            print("PARITY transformer: forward abs \(worst.maxAbs) rel \(worst.maxRel); grads abs \(gradWorst.maxAbs) rel \(gradWorst.maxRel)")
+            print("PARITY transformer\(fused ? "_fused" : ""): forward abs \(worst.maxAbs) rel \(worst.maxRel); grads abs \(gradWorst.maxAbs) rel \(gradWorst.maxRel)")
         }
     }
 }
