@@ -79,7 +79,8 @@ import Testing
         for step in 0..<60 {
             let expected: Double
             if step < 10 {
-                expected = 1e-6 + (1e-3 - 1e-6) * Double(step) / 10
+                // DINO/SynCLR cosine_scheduler: warm-up is np.linspace(start, base, 10).
+                expected = 1e-6 + (1e-3 - 1e-6) * Double(step) / 9
             } else {
                 let t = min(Double(step - 10) / 40, 1)
                 expected = 1e-5 + (1e-3 - 1e-5) * 0.5 * (1 + Foundation.cos(Double.pi * t))
