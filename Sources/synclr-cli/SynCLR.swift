@@ -9,6 +9,7 @@ struct SynCLR: AsyncParsableCommand {
         subcommands: [
             Demo.self,
             Train.self,
+            Embed.self,
         ]
     )
 }
