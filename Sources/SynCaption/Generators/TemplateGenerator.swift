@@ -72,20 +72,33 @@ public struct TemplateGenerator: TextGenerator {
 
     func backgroundCaption(_ c: String, _ bg: String, _ rng: inout RandomGenerator) -> String {
         let P = TemplatePhrases.self
+        let at = TemplateGenerator.preposition(for: bg)
         switch rng.int(below: 4) {
-        case 0: return "\(a(c)) \(pick(P.poses, &rng)) in the \(bg), \(pick(P.lights, &rng))"
-        case 1: return "\(pick(P.shots, &rng)) of \(a(c)) at the \(bg)"
-        case 2: return "\(a(pick(P.adjectives, &rng) + " " + c)) seen in the \(bg) \(pick(P.sceneTimes, &rng))"
+        case 0: return "\(a(c)) \(pick(P.poses, &rng)) \(at) the \(bg), \(pick(P.lights, &rng))"
+        case 1: return "\(pick(P.shots, &rng)) of \(a(c)) \(at) the \(bg)"
+        case 2: return "\(a(pick(P.adjectives, &rng) + " " + c)) seen \(at) the \(bg) \(pick(P.sceneTimes, &rng))"
         default: return "\(a(c)) with the \(bg) behind it, \(pick(P.lights, &rng))"
         }
     }
 
+    /// `on` for backgrounds that are surfaces (tables, lawns, roads...), else `in`.
+    static func preposition(for background: String) -> String {
+        let surfaces: Set<String> = ["table", "counter", "desk", "bench", "shelf", "sofa", "windowsill", "floor", "rug", "lawn",
+                                     "beach", "blanket", "porch", "step", "rack", "dock", "deck", "roof", "rooftop", "quilt",
+                                     "leaf", "bark", "wall", "street", "sidewalk", "road", "path", "trail", "runway", "driveway",
+                                     "highway", "boardwalk", "platform", "plate", "stall", "top", "rock", "sand", "shore",
+                                     "shoreline", "ice", "iceberg", "branch", "trunk", "fence", "hook", "apron", "lane"]
+        let last = background.lowercased().split(separator: " ").last.map(String.init) ?? ""
+        return surfaces.contains(last) ? "on" : "in"
+    }
+
     func relationCaption(_ c: String, _ relation: String, _ rng: inout RandomGenerator) -> String {
         let P = TemplatePhrases.self
+        let others = P.relationCompanions[relation] ?? P.companions
         switch rng.int(below: 3) {
-        case 0: return "\(a(c)) \(relation) \(pick(P.companions, &rng)) \(pick(P.places, &rng))"
-        case 1: return "\(pick(P.shots, &rng)) of \(a(pick(P.adjectives, &rng) + " " + c)) \(relation) \(pick(P.companions, &rng))"
-        default: return "\(a(c)) \(relation) \(pick(P.companions, &rng)), \(pick(P.lights, &rng))"
+        case 0: return "\(a(c)) \(relation) \(pick(others, &rng)) \(pick(P.places, &rng))"
+        case 1: return "\(pick(P.shots, &rng)) of \(a(pick(P.adjectives, &rng) + " " + c)) \(relation) \(pick(others, &rng))"
+        default: return "\(a(c)) \(relation) \(pick(others, &rng)), \(pick(P.lights, &rng))"
         }
     }
 
@@ -113,7 +126,7 @@ public struct TemplateGenerator: TextGenerator {
         let lower = concept.lowercased()
         func matches(_ k: String) -> Bool {
             if k.contains(" ") { return lower.contains(k) }
-            return tokens.contains(k) || tokens.contains(k + "s") || tokens.contains(k + "es")
+            return tokens.contains { $0 == k || $0 == k + "s" || $0 == k + "es" || (k.count >= 5 && $0.hasSuffix(k)) }
         }
         var pool = TemplatePhrases.defaultEnvironments
         for family in TemplatePhrases.environmentFamilies where family.keywords.contains(where: matches) {

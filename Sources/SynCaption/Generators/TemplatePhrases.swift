@@ -28,6 +28,15 @@ enum TemplatePhrases {
                              "a bicycle", "a folded newspaper", "a ceramic vase", "a pair of gloves", "a red ball",
                              "a lantern", "a wicker chair", "a garden hose", "a backpack", "a straw hat", "a stone wall",
                              "a picket fence", "a parked car", "a wooden bench", "a glass jar"]
+    /// Second objects that suit a relation word (others use `companions`).
+    static let relationCompanions: [String: [String]] = [
+        "in": ["a wooden crate", "a woven basket", "a cardboard box", "a glass display case", "a shopping bag", "a tin bucket"],
+        "on": ["a wooden bench", "a stone wall", "a picnic table", "a windowsill", "a stack of books", "a wooden pallet"],
+        "over": ["a small pond", "a picket fence", "a parked car", "a flower bed", "a wooden bench"],
+        "above": ["a small pond", "a picket fence", "a parked car", "a flower bed", "a kitchen sink"],
+        "under": ["a wooden bench", "a leafy tree", "a picnic table", "a striped umbrella", "a stone bridge"],
+        "below": ["a wooden shelf", "a leafy tree", "a striped awning", "a hanging lamp", "a window"],
+    ]
     static let sceneAdjectives = ["quiet", "crowded", "empty", "sunlit", "old", "modern", "busy", "deserted", "rustic",
                                   "spacious", "tidy", "run-down", "peaceful", "colorful"]
     static let sceneTimes = ["early in the morning", "at noon", "in the late afternoon", "at sunset", "at night",
@@ -72,6 +81,15 @@ enum TemplatePhrases {
         (["butterfly", "moth", "beetle", "ant", "bee", "wasp", "fly", "spider", "dragonfly", "grasshopper", "cricket",
           "ladybug", "caterpillar", "mantis", "cicada", "weevil", "tick", "mayfly", "scorpion"],
          ["garden leaf", "flower blossom", "forest floor", "tree bark", "windowsill", "meadow grass", "stone wall"]),
+        (["snake", "python", "boa", "viper", "cobra", "lizard", "gecko", "iguana", "chameleon", "crocodile", "alligator",
+          "tortoise", "frog", "toad", "salamander", "newt", "monitor", "skink", "anaconda", "rattlesnake"],
+         ["sunny rock", "rainforest floor", "river bank", "terrarium", "desert sand", "swamp edge", "leaf litter"]),
+        (["bear", "lion", "tiger", "wolf", "fox", "deer", "elephant", "zebra", "monkey", "ape", "gorilla", "giraffe", "horse",
+          "cow", "sheep", "goat", "pig", "rabbit", "squirrel", "mouse", "rat", "hedgehog", "leopard", "cheetah", "panda",
+          "kangaroo", "koala", "camel", "llama", "bison", "buffalo", "moose", "boar", "raccoon", "badger", "beaver", "bat",
+          "hippopotamus", "rhinoceros", "antelope", "gazelle", "okapi", "gerenuk", "platypus", "lemur", "sloth", "otter"],
+         ["forest clearing", "savanna", "zoo enclosure", "mountain meadow", "river bank", "farm pasture", "snowy woods"]),
+
         (["flower", "lily", "orchid", "rose", "daisy", "tulip", "poppy", "iris", "lotus", "sunflower", "primrose", "marigold",
           "thistle", "protea", "snapdragon", "dahlia", "magnolia", "camellia", "hibiscus", "petunia", "geranium", "clematis",
           "anemone", "foxglove", "bellflower", "pansy", "carnation", "peony", "azalea", "lilly", "bells"],
@@ -89,11 +107,6 @@ enum TemplatePhrases {
           "bibimbap", "beignet", "bruschetta", "ceviche", "falafel", "guacamole", "hummus", "nachos", "paella", "risotto",
           "samosa", "tacos", "gyoza", "edamame", "poutine", "lasagna", "gnocchi", "mousse", "pudding", "cupcake", "tart"],
          ["restaurant table", "kitchen counter", "picnic blanket", "cafe table", "market stall", "family dinner table", "food truck window"]),
-        (["bear", "lion", "tiger", "wolf", "fox", "deer", "elephant", "zebra", "monkey", "ape", "gorilla", "giraffe", "horse",
-          "cow", "sheep", "goat", "pig", "rabbit", "squirrel", "mouse", "rat", "hedgehog", "leopard", "cheetah", "panda",
-          "kangaroo", "koala", "camel", "llama", "bison", "buffalo", "moose", "boar", "raccoon", "badger", "beaver", "bat",
-          "hippopotamus", "rhinoceros", "antelope", "gazelle", "okapi", "gerenuk", "platypus", "lemur", "sloth", "otter"],
-         ["forest clearing", "savanna", "zoo enclosure", "mountain meadow", "river bank", "farm pasture", "snowy woods"]),
     ]
 
     /// Environments for any concept no family matches.
