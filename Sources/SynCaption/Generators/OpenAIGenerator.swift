@@ -20,8 +20,11 @@ public struct OpenAIGenerator: TextGenerator {
     public init(_ configuration: OpenAIConfiguration) {
         self.configuration = configuration
         let cfg = URLSessionConfiguration.ephemeral
-        cfg.timeoutIntervalForRequest = configuration.timeout
-        cfg.timeoutIntervalForResource = configuration.timeout
+        // The deadline is enforced by `fetch`; URLSession's own limits (whole seconds, with a
+        // margin) only reclaim requests left running after a timeout.
+        let backstop = (configuration.timeout + 5).rounded(.up)
+        cfg.timeoutIntervalForRequest = backstop
+        cfg.timeoutIntervalForResource = backstop
         cfg.httpMaximumConnectionsPerHost = configuration.concurrency
         cfg.requestCachePolicy = .reloadIgnoringLocalCacheData
         session = URLSession(configuration: cfg)
@@ -78,7 +81,7 @@ public struct OpenAIGenerator: TextGenerator {
         let url = configuration.generationURL
         var urlRequest = URLRequest(url: url)
         urlRequest.httpMethod = "POST"
-        urlRequest.timeoutInterval = configuration.timeout
+        urlRequest.timeoutInterval = (configuration.timeout + 5).rounded(.up)
         urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let key = configuration.apiKey { urlRequest.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         urlRequest.httpBody = try JSONSerialization.data(withJSONObject: body(request, options: options), options: [.sortedKeys])
@@ -87,7 +90,7 @@ public struct OpenAIGenerator: TextGenerator {
         for attempt in 0...configuration.maxRetries {
             var retryAfter: Double?
             do {
-                let (data, response) = try await session.data(for: urlRequest)
+                let (data, response) = try await fetch(urlRequest, timeout: configuration.timeout)
                 guard let http = response as? HTTPURLResponse else {
                     throw CaptionError.badResponse(url: url.absoluteString, reason: "not an HTTP response")
                 }
@@ -115,6 +118,21 @@ public struct OpenAIGenerator: TextGenerator {
             try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
         }
         throw lastError
+    }
+
+    /// `session.data(for:)` with a precise deadline (a late answer becomes `URLError(.timedOut)`).
+    func fetch(_ request: URLRequest, timeout: Double) async throws -> (Data, URLResponse) {
+        let session = self.session
+        return try await withThrowingTaskGroup(of: (Data, URLResponse)?.self) { group in
+            group.addTask { try await session.data(for: request) }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else { throw URLError(.timedOut) }
+            return result
+        }
     }
 
     /// The completion text in a 200 response body.
@@ -157,12 +175,12 @@ public struct OpenAIGenerator: TextGenerator {
     public func listFirstModel() async throws -> String? {
         let url = configuration.url("models")
         var request = URLRequest(url: url)
-        request.timeoutInterval = min(configuration.timeout, 30)
+        let limit = min(configuration.timeout, 30)
         if let key = configuration.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         let data: Data
         let response: URLResponse
-        do { (data, response) = try await session.data(for: request) } catch let error as URLError {
-            if error.code == .timedOut { throw CaptionError.timedOut(url: url.absoluteString, seconds: request.timeoutInterval, attempts: 1) }
+        do { (data, response) = try await fetch(request, timeout: limit) } catch let error as URLError {
+            if error.code == .timedOut { throw CaptionError.timedOut(url: url.absoluteString, seconds: limit, attempts: 1) }
             throw CaptionError.unreachable(url: url.absoluteString, reason: OpenAIGenerator.describe(error))
         }
         guard let http = response as? HTTPURLResponse else { return nil }

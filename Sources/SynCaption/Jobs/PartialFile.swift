@@ -39,10 +39,14 @@ struct PartialFile {
         var committedDedup = dedup
         var lineNumber = 1
         var pending = 0
+        var pendingError: CaptionError?
         while let (line, complete) = reader.next() {
             lineNumber += 1
             guard complete else { break }
             if line.starts(with: Array(checkpointPrefix.utf8)) {
+                // A bad line is only fatal if a checkpoint follows it (committed data); after the
+                // last checkpoint it is the torn tail of an interrupted write and is dropped.
+                if let pendingError { throw pendingError }
                 guard let stats = decodeWrapped(line, prefix: checkpointPrefix, as: CaptionJobStats.self) else {
                     throw CaptionError.malformedLine(path: path, line: lineNumber, reason: "bad checkpoint")
                 }
@@ -55,12 +59,13 @@ struct PartialFile {
                 committedDedup = dedup
                 pending = 0
             } else {
-                let record: CaptionRecord
-                do { record = try CaptionRecord.parse(line) } catch {
-                    throw CaptionError.malformedLine(path: path, line: lineNumber, reason: "\(error)")
+                if pendingError != nil { continue }
+                do {
+                    _ = dedup.check(try CaptionRecord.parse(line).caption)
+                    pending += 1
+                } catch {
+                    pendingError = CaptionError.malformedLine(path: path, line: lineNumber, reason: CaptionSummary.reason(error))
                 }
-                _ = dedup.check(record.caption)
-                pending += 1
             }
         }
         return Recovered(config: config, stats: committed, dedup: committedDedup, committedLength: committedLength)
