@@ -8,7 +8,8 @@ import Testing
         let draws = 200_000
         var counts = [Int](repeating: 0, count: tree.sources.count)
         var rng = RandomGenerator(seed: 1)
-        for _ in 0..<draws { counts[tree.drawSource(&rng)] += 1 }
+        let sampler = tree.sampler()
+        for _ in 0..<draws { counts[sampler.drawSource(&rng)] += 1 }
         let expected: [String: Double] = [
             "food-101": 0.91 * 0.05, "stanford-cars": 0.91 * 0.06, "fgvc-aircraft": 0.91 * 0.06, "flowers-102": 0.91 * 0.03,
             "imagenet-1k": 0.91 * 0.504, "imagenet-21k": 0.91 * 0.296, "scenes": 0.088, "dtd": 0.002,

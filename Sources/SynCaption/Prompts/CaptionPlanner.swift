@@ -13,6 +13,7 @@ public struct CaptionPlanner: Sendable {
     public let seed: UInt64
     /// Number of in-context examples per prompt (the paper uses 3).
     public let exampleCount: Int
+    private let sampler: MixingSampler
 
     /// A planner; `backgrounds` entries win over backgrounds that came inside JSON lists.
     public init(tree: MixingTree, pools: ExamplePools = .builtin, backgrounds: BackgroundTable = BackgroundTable(),
@@ -24,6 +25,7 @@ public struct CaptionPlanner: Sendable {
         self.backgrounds = table.merging(backgrounds)
         self.seed = seed
         self.exampleCount = exampleCount
+        self.sampler = tree.sampler()
     }
 
     /// True when some object-kind mode weight asks for backgrounds but no drawable concept has any.
@@ -50,7 +52,7 @@ public struct CaptionPlanner: Sendable {
     /// The plan for attempt `index`.
     public func plan(index: Int) -> CaptionPlan {
         var rng = stream(index)
-        let source = tree.sources[tree.drawSource(&rng)]
+        let source = tree.sources[sampler.drawSource(&rng)]
         let list = source.list
         let concept = list.concepts[rng.int(below: list.concepts.count)]
         let bgs = backgrounds.backgrounds(for: concept) ?? []

@@ -125,11 +125,15 @@ public struct MixingTree: Sendable {
     }
 
     /// Draws a source index: kind first, then a list within the kind.
-    public func drawSource(_ rng: inout RandomGenerator) -> Int {
+    public func drawSource(_ rng: inout RandomGenerator) -> Int { sampler().drawSource(&rng) }
+
+    /// Precomputed draw tables for this tree (use when drawing many times).
+    public func sampler() -> MixingSampler {
         let kinds = activeKinds
-        let kind = kinds[MixingTree.pick(kinds.map(\.1), rng.uniformDouble())].0
-        let indices = sources.indices.filter { sources[$0].list.kind == kind && sources[$0].weight > 0 }
-        return indices[MixingTree.pick(indices.map { sources[$0].weight }, rng.uniformDouble())]
+        return MixingSampler(kindWeights: kinds.map(\.1), kindSources: kinds.map { k in
+            let indices = sources.indices.filter { sources[$0].list.kind == k.0 && sources[$0].weight > 0 }
+            return (indices, indices.map { sources[$0].weight })
+        })
     }
 
     /// Draws a mode for a `kind` concept; background is only possible when `hasBackgrounds`.
@@ -162,5 +166,17 @@ public struct MixingTree: Sendable {
             text += "|\(k.rawValue):\(kindWeights[k] ?? 0):\(m.concept),\(m.relation),\(m.background)"
         }
         return TextHash.fnv1a(text)
+    }
+}
+
+/// Draw tables of a `MixingTree`: kind weights and, per kind, its source indices and weights.
+public struct MixingSampler: Sendable {
+    let kindWeights: [Double]
+    let kindSources: [([Int], [Double])]
+
+    /// Draws a source index (same draws as `MixingTree.drawSource`).
+    public func drawSource(_ rng: inout RandomGenerator) -> Int {
+        let (indices, weights) = kindSources[MixingTree.pick(kindWeights, rng.uniformDouble())]
+        return indices[MixingTree.pick(weights, rng.uniformDouble())]
     }
 }
