@@ -35,39 +35,48 @@ public struct CaptionFilter: Sendable, Hashable, Codable {
     static let stopwords: Set<String> = ["a", "an", "the", "of", "and", "or", "with", "in", "on", "for", "to", "at", "by"]
 
     /// The first failing check for `caption` (already cut and trimmed), or nil if it passes.
+    /// Echo detection compares the normalized caption with the prompt's `examples`.
     public func rejection(caption: String, concept: String, examples: [CaptionExample] = []) -> RejectReason? {
+        rejection(caption: caption, normalized: Deduplicator.normalize(caption), concept: concept,
+                  echoes: Set(examples.map { Deduplicator.normalize($0.caption) }))
+    }
+
+    /// The first failing check, given the caption's normalized form and the normalized example
+    /// captions it must not copy (e.g. every caption of the pools in use).
+    public func rejection(caption: String, normalized: String, concept: String, echoes: Set<String>) -> RejectReason? {
         if caption.isEmpty { return .empty }
-        let words = caption.split(whereSeparator: { $0.isWhitespace })
-        if words.count < minWords { return .tooShort }
-        if words.count > maxWords || caption.count > maxCharacters { return .tooLong }
+        let words = TextScan.wordCount(caption)
+        if words < minWords { return .tooShort }
+        if words > maxWords || caption.unicodeScalars.count > maxCharacters { return .tooLong }
         if rejectEchoes {
-            if caption.contains("=>") { return .echo }
-            let lower = caption.lowercased()
-            if lower.contains("generate an image description") || PromptBuilder.allHeaders.contains(where: { lower.contains($0.lowercased()) }) {
-                return .echo
-            }
-            let norm = Deduplicator.normalize(caption)
-            if examples.contains(where: { Deduplicator.normalize($0.caption) == norm }) { return .echo }
+            if TextScan.contains(caption, "=>") { return .echo }
+            for marker in CaptionFilter.echoMarkers where TextScan.contains(caption, marker, ignoreCase: true) { return .echo }
+            if echoes.contains(normalized) { return .echo }
         }
-        if conceptCheck != .off && !mentions(caption: caption, concept: concept) { return .missingConcept }
+        if conceptCheck != .off && !mentions(captionTokens: normalized.split(separator: " "), concept: concept) { return .missingConcept }
         return nil
     }
 
+    /// Lowercase prompt fragments whose presence marks an echoed prompt.
+    static let echoMarkers = ["generate an image description", "list plausible environments"]
+
     /// Whether `caption` mentions `concept` under `conceptCheck`.
     public func mentions(caption: String, concept: String) -> Bool {
+        mentions(captionTokens: TextScan.words(caption), concept: concept)
+    }
+
+    /// `mentions(caption:concept:)` with the caption already split into folded words.
+    func mentions(captionTokens: [Substring], concept: String) -> Bool {
         let conceptTokens = CaptionFilter.tokens(concept)
         var content = conceptTokens.filter { !CaptionFilter.stopwords.contains($0) }
         if content.isEmpty { content = conceptTokens }
         if content.isEmpty { return true }
-        let captionTokens = CaptionFilter.tokens(caption)
-        let found = content.map { c in captionTokens.contains { CaptionFilter.sameWord($0, c) } }
+        let found = content.map { c in captionTokens.contains { CaptionFilter.sameWord(String($0), c) } }
         return conceptCheck == .allWords ? found.allSatisfy { $0 } : found.contains(true)
     }
 
     /// Lowercased alphanumeric tokens.
-    static func tokens(_ s: String) -> [String] {
-        s.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
-    }
+    static func tokens(_ s: String) -> [String] { TextScan.words(s).map(String.init) }
 
     /// Equal up to a short inflection (dog/dogs, box/boxes, berry/berries, trousers/trouser).
     static func sameWord(_ t: String, _ c: String) -> Bool {

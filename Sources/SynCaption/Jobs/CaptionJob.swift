@@ -131,6 +131,7 @@ public struct CaptionJob: Sendable {
             file = try AppendFile(path: partial)
         }
 
+        let echoes = planner.normalizedExampleCaptions
         let resumedFrom = stats.captions
         let limit = maxAttempts ?? max(10_000, count.multipliedReportingOverflow(by: 50).overflow ? Int.max : count * 50)
         let start = Date()
@@ -154,7 +155,9 @@ public struct CaptionJob: Sendable {
                 if stats.captions == count { break }
                 stats.next = plan.index + 1
                 let caption = PromptBuilder.firstLine(of: completion)
-                if let reason = filter.rejection(caption: caption, concept: plan.concept, examples: plan.examples) ?? dedup.check(caption) {
+                let normalized = Deduplicator.normalize(caption)
+                if let reason = filter.rejection(caption: caption, normalized: normalized, concept: plan.concept, echoes: echoes)
+                    ?? dedup.check(caption, normalized: normalized) {
                     stats.reject(reason)
                     continue
                 }

@@ -1,7 +1,7 @@
 /// Exact and normalized-text deduplication with 128-bit digests (memory stays small at scale).
 public struct Deduplicator: Sendable {
     private var exact = Set<TextKey>()
-    private var normalized = Set<TextKey>()
+    private var normalizedKeys = Set<TextKey>()
 
     /// An empty deduplicator.
     public init() {}
@@ -11,32 +11,24 @@ public struct Deduplicator: Sendable {
 
     /// Lowercase, punctuation to spaces, whitespace collapsed, a leading article dropped.
     public static func normalize(_ caption: String) -> String {
-        var out = ""
-        out.reserveCapacity(caption.utf8.count)
-        var pendingSpace = false
-        for ch in caption.lowercased() {
-            if ch.isLetter || ch.isNumber {
-                if pendingSpace && !out.isEmpty { out.append(" ") }
-                pendingSpace = false
-                out.append(ch)
-            } else {
-                pendingSpace = true
-            }
+        let folded = TextScan.foldedWords(caption)
+        for article in ["a ", "an ", "the "] where folded.hasPrefix(article) {
+            return String(folded.dropFirst(article.count))
         }
-        for article in ["a ", "an ", "the "] where out.hasPrefix(article) {
-            return String(out.dropFirst(article.count))
-        }
-        return out
+        return folded
     }
 
     /// `.duplicate` or `.nearDuplicate` if seen before; otherwise records the caption and returns nil.
-    public mutating func check(_ caption: String) -> RejectReason? {
+    public mutating func check(_ caption: String) -> RejectReason? { check(caption, normalized: Deduplicator.normalize(caption)) }
+
+    /// `check(_:)` with the normalized text already computed.
+    public mutating func check(_ caption: String, normalized: String) -> RejectReason? {
         let e = TextHash.key128(caption)
         if exact.contains(e) { return .duplicate }
-        let n = TextHash.key128(Deduplicator.normalize(caption))
-        if normalized.contains(n) { return .nearDuplicate }
+        let n = TextHash.key128(normalized)
+        if normalizedKeys.contains(n) { return .nearDuplicate }
         exact.insert(e)
-        normalized.insert(n)
+        normalizedKeys.insert(n)
         return nil
     }
 }

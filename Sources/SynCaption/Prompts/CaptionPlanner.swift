@@ -14,6 +14,9 @@ public struct CaptionPlanner: Sendable {
     /// Number of in-context examples per prompt (the paper uses 3).
     public let exampleCount: Int
     private let sampler: MixingSampler
+    /// Every example caption of the pools, normalized: a completion equal to one is an echo.
+    public let normalizedExampleCaptions: Set<String>
+    private let loweredConcepts: [[String]]
 
     /// A planner; `backgrounds` entries win over backgrounds that came inside JSON lists.
     public init(tree: MixingTree, pools: ExamplePools = .builtin, backgrounds: BackgroundTable = BackgroundTable(),
@@ -26,6 +29,10 @@ public struct CaptionPlanner: Sendable {
         self.seed = seed
         self.exampleCount = exampleCount
         self.sampler = tree.sampler()
+        let all = pools.object + pools.scene + pools.texture + pools.background + pools.relation
+        self.normalizedExampleCaptions = Set(all.map { Deduplicator.normalize($0.caption) })
+        self.loweredConcepts = [pools.object, pools.scene, pools.texture, pools.background, pools.relation]
+            .map { $0.map { $0.concept.lowercased() } }
     }
 
     /// True when some object-kind mode weight asks for backgrounds but no drawable concept has any.
@@ -64,19 +71,32 @@ public struct CaptionPlanner: Sendable {
         case .background: background = bgs[rng.int(below: bgs.count)]
         case .relation: relation = Relations.all[rng.int(below: Relations.all.count)]
         }
-        let examples = drawExamples(pool: pools.pool(mode: mode, kind: list.kind), excluding: concept, &rng)
+        let examples = drawExamples(pool: pools.pool(mode: mode, kind: list.kind), lowered: lowered(mode: mode, kind: list.kind),
+                                    excluding: concept, &rng)
         let prompt = PromptBuilder.prompt(mode: mode, kind: list.kind, concept: concept, extra: background ?? relation, examples: examples)
         let requestSeed = rng.nextUInt64() & ((1 << 53) - 1)
         return CaptionPlan(index: index, source: list.name, kind: list.kind, concept: concept, mode: mode,
                            background: background, relation: relation, examples: examples, prompt: prompt, seed: requestSeed)
     }
 
+    /// The lowercased concepts of the pool a `mode`/`kind` prompt draws from.
+    func lowered(mode: CaptionMode, kind: ConceptKind) -> [String] {
+        switch mode {
+        case .concept: return kind == .object ? loweredConcepts[0] : kind == .scene ? loweredConcepts[1] : loweredConcepts[2]
+        case .background: return loweredConcepts[3]
+        case .relation: return loweredConcepts[4]
+        }
+    }
+
     /// `exampleCount` distinct examples, avoiding ones about the query concept when the pool allows.
-    func drawExamples(pool: [CaptionExample], excluding concept: String, _ rng: inout RandomGenerator) -> [CaptionExample] {
+    func drawExamples(pool: [CaptionExample], lowered: [String], excluding concept: String, _ rng: inout RandomGenerator) -> [CaptionExample] {
         let lower = concept.lowercased()
-        var candidates = pool.filter { $0.concept.lowercased() != lower }
-        if candidates.count < exampleCount { candidates = pool }
+        var candidates = Array(pool.indices)
+        if lowered.contains(lower) {
+            let kept = candidates.filter { lowered[$0] != lower }
+            if kept.count >= exampleCount { candidates = kept }
+        }
         let k = min(exampleCount, candidates.count)
-        return rng.sample(candidates.count, count: k).map { candidates[$0] }
+        return rng.sample(candidates.count, count: k).map { pool[candidates[$0]] }
     }
 }

@@ -51,7 +51,8 @@ public enum PromptBuilder {
 
     /// A completion cut at its first newline, trimmed (the paper keeps only the first line).
     public static func firstLine(of completion: String) -> String {
-        let end = completion.firstIndex(where: \.isNewline) ?? completion.endIndex
-        return String(completion[..<end]).trimmed()
+        let scalars = completion.unicodeScalars
+        let end = scalars.firstIndex(where: TextScan.isNewline) ?? scalars.endIndex
+        return String(scalars[..<end]).trimmed()
     }
 }

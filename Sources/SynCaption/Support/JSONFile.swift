@@ -79,6 +79,18 @@ enum JSONFile {
 public enum JSONText {
     /// `s` as a JSON string literal (quotes, backslash and control characters escaped).
     public static func quote(_ s: String) -> String {
+        var plain = true
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for b in s.utf8 {
+            // Quote, backslash, control characters, and U+2028/U+2029 (E2 80 A8/A9) need escapes.
+            if b == 0x22 || b == 0x5C || b < 0x20 || ((b == 0xA8 || b == 0xA9) && previous == 0x80 && beforePrevious == 0xE2) {
+                plain = false
+                break
+            }
+            beforePrevious = previous
+            previous = b
+        }
+        if plain { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

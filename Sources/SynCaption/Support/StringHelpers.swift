@@ -6,9 +6,9 @@ extension String {
 
     /// Trimmed of leading and trailing whitespace and newlines.
     func trimmed() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
+        var s = Substring(self).unicodeScalars
+        while let f = s.first, TextScan.isSpace(f) { s.removeFirst() }
+        while let l = s.last, TextScan.isSpace(l) { s.removeLast() }
         return String(s)
     }
 }
