@@ -59,3 +59,17 @@ public func valueAndGrad(wrt: [Tensor], _ f: ([Tensor]) -> Tensor) -> (value: Te
     let grads = leaves.map { g[$0] ?? Tensor(shape: $0.shape, repeating: 0) }
     return (value.detached(), grads)
 }
+
+/// Evaluates a scalar loss of `model` and returns it with the gradients of its trainable parameters
+/// (look them up with `grads[parameter.value]`).
+public func valueAndGrad<M: Module>(_ model: M, _ f: (M) -> Tensor) -> (value: Tensor, grads: Gradients) {
+    let value = GradMode.$isEnabled.withValue(true) { f(model) }
+    precondition(value.count == 1, "valueAndGrad needs a scalar loss, got shape \(value.shape)")
+    let grads = value.backward()
+    return (value.detached(), grads)
+}
+
+extension Gradients {
+    /// The gradient of a parameter (nil if none reached it).
+    public subscript(_ p: Parameter) -> Tensor? { self[p.value] }
+}

@@ -22,21 +22,57 @@ func gemmOperand(rows: Int, cols: Int, rowStride: Int, colStride: Int, base: Uns
     return nil
 }
 
-/// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C (row-major, C dense with ld = n).
+/// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C (row-major, C with leading dimension ldc).
+///
+/// OpenBLAS itself runs single-threaded (see `Threading`); a large product is split here into
+/// row (or column) blocks of C, one per worker thread. Keeping one thread pool avoids OpenBLAS's
+/// spinning workers competing with ours on a 2-core machine. `split: false` is for callers that
+/// are already inside a parallel region.
 @inline(__always)
 func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
-           alpha: Float = 1, beta: Float = 0, ldc: Int? = nil) {
+           alpha: Float = 1, beta: Float = 0, ldc: Int? = nil, split: Bool = true) {
     if m == 0 || n == 0 { return }
+    let l = ldc ?? n
     if k == 0 {
-        let l = ldc ?? n
-        for i in 0..<m { for j in 0..<n { c[i * l + j] *= beta } }
+        for i in 0..<m { for j in 0..<n { c[i * l + j] = beta == 0 ? 0 : c[i * l + j] * beta } }
         return
     }
+    let threads = split ? Threading.count : 1
+    if threads > 1 && m * n * k >= (1 << 18) {
+        let byRows = m >= threads * 16 || m >= n
+        let extent = byRows ? m : n
+        let chunks = Swift.min(threads, Swift.max(1, extent / 8))
+        if chunks > 1 {
+            let cs = SendablePointer(c)
+            let ap = SendablePointer(a.pointer), bp = SendablePointer(b.pointer)
+            parallelFor(chunks) { t in
+                let lo = extent * t / chunks, hi = extent * (t + 1) / chunks
+                if hi <= lo { return }
+                if byRows {
+                    // Rows lo..<hi of op(A): stored rows (no transpose) or stored columns (transpose).
+                    let aOff = a.trans ? lo : lo * Int(a.ld)
+                    blasCall(GEMMOperand(pointer: ap.p + aOff, ld: a.ld, trans: a.trans), b, cs.p + lo * l,
+                             m: hi - lo, n: n, k: k, alpha: alpha, beta: beta, ldc: l)
+                } else {
+                    let bOff = b.trans ? lo * Int(b.ld) : lo
+                    blasCall(a, GEMMOperand(pointer: bp.p + bOff, ld: b.ld, trans: b.trans), cs.p + lo,
+                             m: m, n: hi - lo, k: k, alpha: alpha, beta: beta, ldc: l)
+                }
+            }
+            return
+        }
+    }
+    blasCall(a, b, c, m: m, n: n, k: k, alpha: alpha, beta: beta, ldc: l)
+}
+
+@inline(__always)
+func blasCall(_ a: GEMMOperand, _ b: GEMMOperand, _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
+              alpha: Float, beta: Float, ldc: Int) {
     cblas_sgemm(CblasRowMajor,
                 a.trans ? CblasTrans : CblasNoTrans,
                 b.trans ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha,
-                a.pointer, a.ld, b.pointer, b.ld, beta, c, Int32(ldc ?? n))
+                a.pointer, a.ld, b.pointer, b.ld, beta, c, Int32(ldc))
 }
 
 /// Multiplies the last two dims of `a` [.., m, k] and `b` [.., k, n] with broadcast batch dims.
@@ -91,13 +127,14 @@ func matmulKernel(_ aIn: Tensor, _ bIn: Tensor) -> Tensor {
         }
         return off
     }
+    let inParallel = batchCount > 1 && m * n * k < (1 << 20)
     let one = { (i: Int) in
         let ao = gemmOperand(rows: m, cols: k, rowStride: aRow, colStride: aCol, base: aBase.p + offset(i, aBS))!
         let bo = gemmOperand(rows: k, cols: n, rowStride: bRow, colStride: bCol, base: bBase.p + offset(i, bBS))!
-        sgemm(ao, bo, cBase.p + i * m * n, m: m, n: n, k: k)
+        sgemm(ao, bo, cBase.p + i * m * n, m: m, n: n, k: k, split: !inParallel)
     }
     // Small GEMMs are single-threaded inside OpenBLAS, so spread the batch over our threads.
-    if batchCount > 1 && m * n * k < (1 << 20) {
+    if inParallel {
         let chunks = Swift.min(Threading.count, batchCount)
         parallelFor(chunks) { c in
             for i in (batchCount * c / chunks)..<(batchCount * (c + 1) / chunks) { one(i) }

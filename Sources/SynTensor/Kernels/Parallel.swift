@@ -22,11 +22,14 @@ public enum Threading {
         return initial
     }
 
-    /// Sets the thread count for both OpenBLAS and the elementwise pool.
+    /// Sets the number of worker threads for every kernel, GEMMs included.
+    ///
+    /// OpenBLAS is kept single-threaded and large GEMMs are split across this one pool instead:
+    /// two pools (OpenBLAS's spinning workers and ours) fight over the cores otherwise.
     public static func setCount(_ n: Int) {
         let v = max(1, n)
         configured.store(v, ordering: .relaxed)
-        openblas_set_num_threads(Int32(v))
+        openblas_set_num_threads(1)
     }
 
     static func defaultCount() -> Int {
@@ -134,6 +137,26 @@ struct RowCursor {
             for k in 0..<offsets.count { offsets[k] -= outerStrides[k][d] * outerShape[d] }
             index[d] = 0
             d -= 1
+        }
+    }
+}
+
+extension Threading {
+    /// Runs `body(i)` for every i in 0..<n on the shared worker threads (each index exactly once,
+    /// in no particular order); for batch work such as decoding or augmenting images.
+    public static func concurrentPerform(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 0 { return }
+        let threads = count
+        if threads <= 1 || n == 1 {
+            for i in 0..<n { body(i) }
+            return
+        }
+        let chunks = Swift.min(threads, n)
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                for i in (n * c / chunks)..<(n * (c + 1) / chunks) { box.value(i) }
+            }
         }
     }
 }

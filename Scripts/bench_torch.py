@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""PyTorch side of `synclr-bench`: the same workloads, run on request so both sides interleave.
+
+Protocol (line based, stdin/stdout): the Swift benchmark writes `setup <name>` then any number of
+`run <name>`; each `run` answers with one line holding the elapsed seconds of one repetition.
+`threads <n>` sets torch's intra-op threads. `quit` ends. The models here mirror Swift's
+SynRep ViT (timm layout, pre-norm, GELU, fused SDPA) so both sides do the same arithmetic.
+"""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        B, N, D = x.shape
+        qkv = self.qkv(self.norm1(x)).reshape(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+        x = x + self.proj(a.transpose(1, 2).reshape(B, N, D))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class ViT(nn.Module):
+    def __init__(self, image, patch, dim, depth, heads, classes):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, patch, patch)
+        n = (image // patch) ** 2
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
+        self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        t = self.proj(x).flatten(2).transpose(1, 2)
+        t = torch.cat([self.cls.expand(t.shape[0], -1, -1), t], 1) + self.pos
+        for b in self.blocks:
+            t = b(t)
+        return self.head(self.norm(t)[:, 0])
+
+
+def make(name):
+    torch.manual_seed(0)
+    if name.startswith("sgemm_"):
+        m, k, n = (int(v) for v in name.split("_")[1].split("x"))
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        return lambda: torch.mm(a, b)
+    if name == "vit_s_block":
+        blk = Block(384, 6)
+        x = torch.randn(32, 197, 384, requires_grad=True)
+
+        def step():
+            blk.zero_grad(set_to_none=True)
+            blk(x).sum().backward()
+        return step
+    if name == "vit_tiny_step":
+        model = ViT(32, 4, 192, 12, 3, 10)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        x = torch.randn(64, 3, 32, 32)
+        y = torch.randint(0, 10, (64,))
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        return step
+    raise SystemExit(f"unknown workload {name}")
+
+
+def main():
+    work = {}
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "quit":
+            break
+        if parts[0] == "threads":
+            torch.set_num_threads(int(parts[1]))
+            print("ok", flush=True)
+        elif parts[0] == "setup":
+            work[parts[1]] = make(parts[1])
+            work[parts[1]]()  # warm-up
+            print("ok", flush=True)
+        elif parts[0] == "run":
+            t = time.perf_counter()
+            work[parts[1]]()
+            print(f"{time.perf_counter() - t:.9f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

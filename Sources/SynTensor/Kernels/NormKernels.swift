@@ -1,0 +1,175 @@
+import Foundation
+
+// Fused normalization kernels (llm.c style): the forward pass saves per-row mean and 1/std, the
+// backward pass recomputes the normalized value from them instead of storing it.
+
+/// LayerNorm forward over rows of `n`: y = (x - mean) * rstd * w + b.
+/// x, y: [rows, n]; w, b: [n] or nil; mean, rstd: [rows] (saved for backward).
+func layerNormForward(x: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: UnsafePointer<Float>?,
+                      y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+                      rows: Int, n: Int, eps: Float, rms: Bool) {
+    let xs = UncheckedBox(x), ws = UncheckedBox(w), bs = UncheckedBox(b)
+    let ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
+    parallelRows(rows: rows, work: rows * n * 3) { range in
+        for r in range {
+            let xr = xs.value + r * n, yr = ys.p + r * n
+            var mu: Float = 0
+            if !rms {
+                mu = rowSum(xr, n) / Float(n)
+            }
+            var v: Float = 0
+            for i in 0..<n {
+                let d = xr[i] - mu
+                v += d * d
+            }
+            let rsd = 1 / (v / Float(n) + eps).squareRoot()
+            ms.p[r] = mu
+            rs.p[r] = rsd
+            if let wp = ws.value {
+                if let bp = bs.value {
+                    for i in 0..<n { yr[i] = (xr[i] - mu) * rsd * wp[i] + bp[i] }
+                } else {
+                    for i in 0..<n { yr[i] = (xr[i] - mu) * rsd * wp[i] }
+                }
+            } else {
+                for i in 0..<n { yr[i] = (xr[i] - mu) * rsd }
+            }
+        }
+    }
+}
+
+/// LayerNorm / RMSNorm backward. With norm = (x - mean) * rstd and dnorm = dy * w:
+///   LayerNorm: dx = rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
+///   RMSNorm:   dx = rstd * (dnorm - norm * mean(dnorm * norm))
+///   dw = sum_rows(dy * norm), db = sum_rows(dy).
+/// dw/db are accumulated per thread and summed afterwards (no atomics).
+func layerNormBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                       mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                       dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
+                       rows: Int, n: Int, rms: Bool) {
+    let threads = (rows * n >= parallelThreshold) ? Swift.min(Threading.count, rows) : 1
+    let partial = TensorStorage(count: threads * 2 * n, repeating: 0)
+    let ps = SendablePointer(partial.pointer)
+    let dys = UncheckedBox(dy), xs = UncheckedBox(x), ws = UncheckedBox(w), means = UncheckedBox(mean), rstds = UncheckedBox(rstd)
+    let dxs = UncheckedBox(dx)
+    parallelFor(threads) { t in
+        let lo = rows * t / threads, hi = rows * (t + 1) / threads
+        let pdw = ps.p + t * 2 * n, pdb = pdw + n
+        for r in lo..<hi {
+            let dyr = dys.value + r * n, xr = xs.value + r * n
+            let mu = means.value[r], rs = rstds.value[r]
+            var sumD: Float = 0, sumDN: Float = 0
+            let wp = ws.value
+            for i in 0..<n {
+                let norm = (xr[i] - mu) * rs
+                let dn = dyr[i] * wp[i]
+                sumD += dn
+                sumDN += dn * norm
+                pdw[i] += dyr[i] * norm
+                pdb[i] += dyr[i]
+            }
+            if let dxp = dxs.value {
+                let dxr = dxp + r * n
+                let mD = rms ? 0 : sumD / Float(n), mDN = sumDN / Float(n)
+                for i in 0..<n {
+                    let norm = (xr[i] - mu) * rs
+                    dxr[i] = rs * (dyr[i] * wp[i] - mD - norm * mDN)
+                }
+            }
+        }
+    }
+    for i in 0..<n {
+        var a: Float = 0, c: Float = 0
+        for t in 0..<threads {
+            a += ps.p[t * 2 * n + i]
+            c += ps.p[t * 2 * n + n + i]
+        }
+        dw?[i] = a
+        db?[i] = c
+    }
+    withExtendedLifetime(partial) {}
+}
+
+/// GroupNorm forward. x, y: [N, C, S] (S = spatial size), groups G; w, b: [C];
+/// mean, rstd: [N, G]. Statistics per (n, g) over C/G * S elements.
+func groupNormForward(x: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: UnsafePointer<Float>?,
+                      y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+                      N: Int, C: Int, S: Int, G: Int, eps: Float) {
+    let cg = C / G, m = cg * S
+    let xs = UncheckedBox(x), ws = UncheckedBox(w), bs = UncheckedBox(b)
+    let ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
+    parallelRows(rows: N * G, work: N * C * S * 3) { range in
+        for ng in range {
+            let base = ng * m
+            let xr = xs.value + base, yr = ys.p + base
+            let mu = rowSum(xr, m) / Float(m)
+            var v: Float = 0
+            for i in 0..<m { let d = xr[i] - mu; v += d * d }
+            let rsd = 1 / (v / Float(m) + eps).squareRoot()
+            ms.p[ng] = mu
+            rs.p[ng] = rsd
+            let g = ng % G
+            for cl in 0..<cg {
+                let c = g * cg + cl
+                let scale = rsd * (ws.value?[c] ?? 1)
+                let shift = (bs.value?[c] ?? 0) - mu * scale
+                let xc = xr + cl * S, yc = yr + cl * S
+                for i in 0..<S { yc[i] = xc[i] * scale + shift }
+            }
+        }
+    }
+}
+
+/// GroupNorm backward (same algebra as LayerNorm per (n, g) group, with per-channel weights).
+func groupNormBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>?,
+                       mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                       dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
+                       N: Int, C: Int, S: Int, G: Int) {
+    let cg = C / G, m = cg * S
+    // Per (n, c) partial sums of dy*norm and dy; reduced over n afterwards.
+    let dwPart = TensorStorage(count: N * C, repeating: 0), dbPart = TensorStorage(count: N * C, repeating: 0)
+    let dwp = SendablePointer(dwPart.pointer), dbp = SendablePointer(dbPart.pointer)
+    let dys = UncheckedBox(dy), xs = UncheckedBox(x), ws = UncheckedBox(w), means = UncheckedBox(mean), rstds = UncheckedBox(rstd)
+    let dxs = UncheckedBox(dx)
+    parallelRows(rows: N * G, work: N * C * S * 4) { range in
+        for ng in range {
+            let n = ng / G, g = ng % G
+            let base = ng * m
+            let mu = means.value[ng], rs = rstds.value[ng]
+            var sumD: Float = 0, sumDN: Float = 0
+            for cl in 0..<cg {
+                let c = g * cg + cl
+                let wc = ws.value?[c] ?? 1
+                let dyc = dys.value + base + cl * S, xc = xs.value + base + cl * S
+                var sdn: Float = 0, sd: Float = 0
+                for i in 0..<S {
+                    let norm = (xc[i] - mu) * rs
+                    sdn += dyc[i] * norm
+                    sd += dyc[i]
+                }
+                dwp.p[n * C + c] = sdn
+                dbp.p[n * C + c] = sd
+                sumD += sd * wc
+                sumDN += sdn * wc
+            }
+            guard let dxp = dxs.value else { continue }
+            let mD = sumD / Float(m), mDN = sumDN / Float(m)
+            for cl in 0..<cg {
+                let c = g * cg + cl
+                let wc = ws.value?[c] ?? 1
+                let dyc = dys.value + base + cl * S, xc = xs.value + base + cl * S, dxc = dxp + base + cl * S
+                for i in 0..<S {
+                    let norm = (xc[i] - mu) * rs
+                    dxc[i] = rs * (dyc[i] * wc - mD - norm * mDN)
+                }
+            }
+        }
+    }
+    for c in 0..<C {
+        var a: Float = 0, b2: Float = 0
+        for n in 0..<N { a += dwp.p[n * C + c]; b2 += dbp.p[n * C + c] }
+        dw?[c] = a
+        db?[c] = b2
+    }
+    withExtendedLifetime((dwPart, dbPart)) {}
+}

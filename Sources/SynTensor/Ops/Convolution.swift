@@ -1,0 +1,78 @@
+extension Tensor {
+    /// 2-D convolution (cross-correlation, as `F.conv2d`): x [N, C, H, W], weight [O, C/groups, kh, kw].
+    ///
+    /// All images are unfolded into one column matrix so each group is a single large GEMM.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                       dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        let x = self
+        precondition(x.rank == 4 && weight.rank == 4, "conv2d needs x [N,C,H,W] and weight [O,C/g,kh,kw], got \(x.shape), \(weight.shape)")
+        let geo = Conv2DGeometry(N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3],
+                                 O: weight.shape[0], kh: weight.shape[2], kw: weight.shape[3],
+                                 sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1, dh: dilation.0, dw: dilation.1,
+                                 groups: groups)
+        precondition(geo.C % groups == 0 && geo.O % groups == 0 && weight.shape[1] == geo.cg,
+                     "conv2d channel mismatch: x \(x.shape), weight \(weight.shape), groups \(groups)")
+        precondition(geo.Ho > 0 && geo.Wo > 0, "conv2d output would be empty for input \(x.shape) and kernel \(weight.shape)")
+        let HoWo = geo.Ho * geo.Wo, cols = geo.N * HoWo
+        let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad()
+        let col = Tensor(uninitializedShape: [groups, geo.K, cols])
+        im2col(xc.basePointer, col.basePointer, geo)
+        // y2[g] = W_g [og, K] @ col_g [K, cols] -> [O, N*HoWo]
+        let y2 = Tensor(uninitializedShape: [geo.O, cols])
+        for grp in 0..<groups {
+            let a = GEMMOperand(pointer: wc.basePointer + grp * geo.og * geo.K, ld: Int32(geo.K), trans: false)
+            let b = GEMMOperand(pointer: col.basePointer + grp * geo.K * cols, ld: Int32(cols), trans: false)
+            sgemm(a, b, y2.basePointer + grp * geo.og * cols, m: geo.og, n: cols, k: geo.K)
+        }
+        // [O, N, HoWo] -> [N, O, HoWo]
+        var y = y2.viewNoGrad(Layout(contiguous: [geo.O, geo.N, HoWo])).permutedView([1, 0, 2]).contiguousNoGrad()
+        if let bias {
+            let bc = bias.contiguousNoGrad()
+            let ys = SendablePointer(y.basePointer), bs = SendablePointer(bc.basePointer)
+            parallelRows(rows: geo.N * geo.O, work: y.count) { r in
+                for row in r {
+                    let v = bs.p[row % geo.O]
+                    let p = ys.p + row * HoWo
+                    for i in 0..<HoWo { p[i] += v }
+                }
+            }
+        }
+        y = y.viewNoGrad(Layout(contiguous: [geo.N, geo.O, geo.Ho, geo.Wo]))
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
+            // dy as [O, N*HoWo] to match the forward GEMM layout.
+            let gy = g.contiguousNoGrad().viewNoGrad(Layout(contiguous: [geo.N, geo.O, HoWo])).permutedView([1, 0, 2]).contiguousNoGrad()
+            var dW: Tensor? = nil, dX: Tensor? = nil, dB: Tensor? = nil
+            if weight.requiresGrad {
+                // The forward column matrix is recomputed rather than kept alive through the graph.
+                let colB = Tensor(uninitializedShape: [groups, geo.K, cols])
+                im2col(xc.basePointer, colB.basePointer, geo)
+                let dw = Tensor(uninitializedShape: weight.shape)
+                for grp in 0..<groups {
+                    let a = GEMMOperand(pointer: gy.basePointer + grp * geo.og * cols, ld: Int32(cols), trans: false)
+                    let b = GEMMOperand(pointer: colB.basePointer + grp * geo.K * cols, ld: Int32(cols), trans: true)
+                    sgemm(a, b, dw.basePointer + grp * geo.og * geo.K, m: geo.og, n: geo.K, k: cols)
+                }
+                dW = dw
+            }
+            if x.requiresGrad {
+                let dcol = Tensor(uninitializedShape: [groups, geo.K, cols])
+                for grp in 0..<groups {
+                    let a = GEMMOperand(pointer: wc.basePointer + grp * geo.og * geo.K, ld: Int32(geo.K), trans: true)
+                    let b = GEMMOperand(pointer: gy.basePointer + grp * geo.og * cols, ld: Int32(cols), trans: false)
+                    sgemm(a, b, dcol.basePointer + grp * geo.K * cols, m: geo.K, n: cols, k: geo.og)
+                }
+                let dx = Tensor.zeros(x.shape)
+                col2im(dcol.basePointer, dx.basePointer, geo)
+                dX = dx
+            }
+            if bias != nil {
+                dB = gy.viewNoGrad(Layout(contiguous: [geo.O, cols])).sum(axis: 1)
+            }
+            var out: [Tensor?] = [dX, dW]
+            if bias != nil { out.append(dB) }
+            return out
+        }
+    }
+}

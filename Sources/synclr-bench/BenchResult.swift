@@ -1,0 +1,28 @@
+/// One row of the benchmark table.
+struct BenchResult: Codable, Sendable {
+    /// Workload name.
+    var name: String
+    /// Unit of `synclr` and `pytorch` (e.g. "GFLOP/s", "ms", "img/s").
+    var unit: String
+    /// Our measurement (median).
+    var synclr: Double
+    /// PyTorch's measurement in the same run (median), or nil when not measured.
+    var pytorch: Double?
+    /// How many times faster we are than PyTorch (>1: faster), or nil.
+    var ratio: Double?
+
+    /// A row; `higherIsBetter` says how the ratio is oriented for the unit.
+    init(name: String, unit: String, synclr: Double, pytorch: Double?, higherIsBetter: Bool) {
+        self.name = name
+        self.unit = unit
+        self.synclr = synclr
+        self.pytorch = pytorch
+        if let p = pytorch, p > 0, synclr > 0 { ratio = higherIsBetter ? synclr / p : p / synclr } else { ratio = nil }
+    }
+}
+
+/// Median of a non-empty sample.
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

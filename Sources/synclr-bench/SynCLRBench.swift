@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import SynTensor
+
+/// `synclr-bench`: our kernels and training steps beside PyTorch 2.13 CPU, interleaved, medians.
+@main
+struct SynCLRBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synclr-bench",
+        abstract: "Benchmark SynCLR-Swift against PyTorch (when importable) on this machine.")
+
+    @Flag(help: "Print a JSON array instead of a table.") var json = false
+    @Flag(help: "Fewer and smaller workloads.") var quick = false
+    @Option(help: "Repetitions per side (medians are reported).") var repeats = 7
+    @Option(help: "Only workloads whose name contains this.") var filter: String?
+    @Option(help: "Path of the PyTorch peer script.") var torchScript = "Scripts/bench_torch.py"
+    @Flag(help: "Skip the PyTorch side.") var noTorch = false
+
+    func run() throws {
+        let threads = Threading.count
+        let peer = noTorch ? nil : TorchPeer(script: torchScript, threads: threads)
+        var results: [BenchResult] = []
+        for w in tensorWorkloads(quick: quick) where filter.map({ w.name.contains($0) }) ?? true {
+            let job = w.make()
+            job()  // warm-up
+            let torchReady = peer?.setup(w.name) ?? false
+            var ours: [Double] = [], theirs: [Double] = []
+            for _ in 0..<repeats {
+                ours.append(seconds(job))
+                if torchReady, let t = peer?.run(w.name) { theirs.append(t) }
+            }
+            let r = BenchResult(name: w.name, unit: w.unit, synclr: w.convert(median(ours)),
+                                pytorch: theirs.isEmpty ? nil : w.convert(median(theirs)), higherIsBetter: w.higherIsBetter)
+            results.append(r)
+            if !json { printRow(r) }
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(results), as: UTF8.self))
+        } else {
+            let env = ProcessInfo.processInfo.environment
+            print("threads \(threads), OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), repeats \(repeats), ratio = times faster than PyTorch")
+        }
+    }
+
+    func printRow(_ r: BenchResult) {
+        let torch = r.pytorch.map { String(format: "%10.2f", $0) } ?? "         -"
+        let ratio = r.ratio.map { String(format: "%6.2fx", $0) } ?? "      -"
+        print(String(format: "%-26@ %-8@ %10.2f %@ %@", r.name as NSString, r.unit as NSString, r.synclr, torch, ratio))
+    }
+}
