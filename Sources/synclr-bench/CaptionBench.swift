@@ -1,18 +1,6 @@
 import Foundation
 import SynCaption
 
-/// One benchmark measurement: SynCLR-Swift's value and, where one exists, the PyTorch reference's.
-struct BenchResult {
-    /// What was measured.
-    var name: String
-    /// Unit of the values (e.g. `prompts/s`).
-    var unit: String
-    /// SynCLR-Swift's value.
-    var synclr: Double
-    /// The PyTorch reference's value, if measured.
-    var pytorch: Double?
-}
-
 /// Caption synthesis throughput: prompts built per second (paper mixing tree over the built-in
 /// lists) and captions per second end to end (template backend, filters, dedup, JSONL + checkpoints).
 func captionBenchmarks() async throws -> [BenchResult] {
@@ -35,7 +23,9 @@ func captionBenchmarks() async throws -> [BenchResult] {
     let result = try await job.run()
     let captionRate = Double(result.stats.captions) / Date().timeIntervalSince(start)
     return [
-        BenchResult(name: "caption prompts built (paper mix, 3 examples)", unit: "prompts/s", synclr: promptRate, pytorch: nil),
-        BenchResult(name: "captions end to end (template backend, filters, dedup, JSONL)", unit: "captions/s", synclr: captionRate, pytorch: nil),
+        BenchResult(name: "caption prompts built (paper mix, 3 examples)", unit: "prompts/s", synclr: promptRate, pytorch: nil,
+                    higherIsBetter: true),
+        BenchResult(name: "captions end to end (template backend, filters, dedup, JSONL)", unit: "captions/s", synclr: captionRate, pytorch: nil,
+                    higherIsBetter: true),
     ]
 }
