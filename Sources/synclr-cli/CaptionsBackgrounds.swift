@@ -39,11 +39,7 @@ struct CaptionsBackgrounds: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await runJob()
-        } catch let error as CaptionError {
-            throw ValidationError(error.description)
-        }
+        try await runJob()
     }
 
     private func runJob() async throws {

@@ -106,11 +106,7 @@ struct CaptionsGenerate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await runJob()
-        } catch let error as CaptionError {
-            throw ValidationError(error.description)
-        }
+        try await runJob()
     }
 
     private func runJob() async throws {

@@ -15,10 +15,6 @@ struct CaptionsSummary: ParsableCommand {
     var top: Int = 15
 
     func run() throws {
-        do {
-            print(try CaptionSummary.load(path: file).report(top: top))
-        } catch let error as CaptionError {
-            throw ValidationError(error.description)
-        }
+        print(try CaptionSummary.load(path: file).report(top: top))
     }
 }

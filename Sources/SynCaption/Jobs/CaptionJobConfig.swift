@@ -64,10 +64,10 @@ public struct CaptionJobConfig: Sendable, Hashable, Codable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
-    /// Human-readable differences from `other` (empty when equal).
+    /// Human-readable differences between this (new) config and `other` (the recorded one); empty when equal.
     public func differences(from other: CaptionJobConfig) -> [String] {
         var out: [String] = []
-        func note<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { out.append("\(name): \(b) now, \(a) before") } }
+        func note<T: Equatable>(_ name: String, _ now: T, _ before: T) { if now != before { out.append("\(name): \(now) now, \(before) before") } }
         note("seed", seed, other.seed)
         note("concept lists", sources.map { "\($0.name)=\($0.weight)" }, other.sources.map { "\($0.name)=\($0.weight)" })
         if sources.map(\.name) == other.sources.map(\.name) && sources.map(\.digest) != other.sources.map(\.digest) {
@@ -80,7 +80,7 @@ public struct CaptionJobConfig: Sendable, Hashable, Codable {
         note("generator", generator, other.generator)
         if options != other.options { out.append("sampling options changed") }
         if filter != other.filter { out.append("filters changed") }
-        if out.isEmpty && self != other { out.append("format \(other.format) now, \(format) before") }
+        if out.isEmpty && self != other { out.append("format \(format) now, \(other.format) before") }
         return out
     }
 }
