@@ -82,6 +82,7 @@ import Testing
             #expect(path == out + ".partial")
             #expect(differences.contains { $0.hasPrefix("seed") })
         }
+        await #expect(throws: CaptionError.self) { try await job(out, count: 5).run() }
         let fresh = try await job(out, count: 40, seed: 99).run(overwrite: true)
         #expect(fresh.resumedFrom == 0 && fresh.stats.captions == 40)
 

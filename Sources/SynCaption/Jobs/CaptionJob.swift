@@ -96,6 +96,9 @@ public struct CaptionJob: Sendable {
             let r = try PartialFile.recover(path: partial)
             let diff = config.differences(from: r.config)
             if !diff.isEmpty { throw CaptionError.jobMismatch(path: partial, differences: diff) }
+            if r.stats.captions > count {
+                throw CaptionError.outputExists(path: partial, reason: "already holds \(r.stats.captions) captions, more than --count \(count)")
+            }
             stats = r.stats
             dedup = r.dedup
             file = try AppendFile(path: partial, truncateTo: r.committedLength)
