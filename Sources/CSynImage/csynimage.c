@@ -192,17 +192,16 @@ static void csyn_jpeg_error_exit(j_common_ptr info) {
 
 /* libjpeg only *warns* about damaged data (a truncated stream is padded with gray, a bad
    Huffman code is skipped) and carries on. Warnings that mean pixels were lost abort the
-   decode exactly like a fatal error; harmless ones (extraneous bytes between markers, an
-   unknown JFIF revision, a bad ICC marker) are counted and ignored. Trace messages
-   (level >= 0) are dropped. Nothing is ever printed to stderr. */
+   decode exactly like a fatal error; the others (extraneous bytes between markers, odd
+   but decodable scan parameters or progression, an unknown JFIF revision, a bad ICC
+   marker) occur in real files that Pillow opens, so they are counted and ignored.
+   Trace messages (level >= 0) are dropped. Nothing is ever printed to stderr. */
 static int csyn_jpeg_warning_is_fatal(int code) {
     switch (code) {
     case JWRN_JPEG_EOF:
     case JWRN_HIT_MARKER:
     case JWRN_HUFF_BAD_CODE:
     case JWRN_MUST_RESYNC:
-    case JWRN_NOT_SEQUENTIAL:
-    case JWRN_BOGUS_PROGRESSION:
 #if JPEG_LIB_VERSION >= 70 || defined(D_ARITH_CODING_SUPPORTED)
     case JWRN_ARITH_BAD_CODE:
 #endif

@@ -9,6 +9,7 @@ struct SynCLR: AsyncParsableCommand {
         subcommands: [
             Demo.self,
             Captions.self,
+            Train.self,
         ]
     )
 }

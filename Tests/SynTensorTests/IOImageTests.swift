@@ -109,7 +109,9 @@ import Testing
         let jpeg = try readBytes(dir.file("ok.jpg"))
 
         // Every truncation is an error: the signature, inside a chunk, before IEND, before EOI.
-        for (name, bytes) in [("cut.png", png), ("cut.jpg", jpeg)] {
+        let progressive = try readBytes(try fixtureURL("image_progressive.jpg"))
+        let palette = try readBytes(try fixtureURL("image_palette_trns.png"))
+        for (name, bytes) in [("cut.png", png), ("cut.jpg", jpeg), ("cut-progressive.jpg", progressive), ("cut-palette.png", palette)] {
             var cuts = Array(stride(from: 3, to: bytes.count, by: max(1, bytes.count / 40)))
             cuts += [bytes.count - 1, bytes.count - 2]
             for cut in cuts {

@@ -228,3 +228,36 @@ import Testing
         #expect(same)
     }
 }
+
+@Suite struct IOModuleSafetensorsTests {
+    @Test func moduleRoundTripsThroughSafetensorsWithPrefixAndStrictness() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        var gen = RandomGenerator(seed: 1)
+        let a = Sequential([Linear(3, 4, generator: &gen), LayerNorm(4)])
+        let b = Sequential([Linear(3, 4, generator: &gen), LayerNorm(4)])
+        #expect(a.stateDict()["0.weight"]!.scalars != b.stateDict()["0.weight"]!.scalars)
+        let url = dir.file("model.safetensors")
+        try a.saveSafetensors(to: url)
+        let file = try SafetensorsFile(url: url)
+        #expect(file.metadata == ["format": "pt"])
+        #expect(file.names.sorted() == ["0.bias", "0.weight", "1.bias", "1.weight"])
+        let report = try b.loadSafetensors(url)
+        #expect(report.isClean)
+        #expect(b.stateDict()["0.weight"]!.scalars == a.stateDict()["0.weight"]!.scalars)
+
+        // A checkpoint whose keys sit under a prefix, plus keys of another model.
+        var prefixed: [String: Tensor] = [:]
+        for (k, v) in a.stateDict() { prefixed["module.visual." + k] = v }
+        prefixed["module.text.proj"] = Tensor([1, 2])
+        try Safetensors.save(prefixed, to: dir.file("ckpt.safetensors"))
+        let c = Sequential([Linear(3, 4, generator: &gen), LayerNorm(4)])
+        #expect(try c.loadSafetensors(dir.file("ckpt.safetensors"), prefix: "module.visual.").isClean)
+        #expect(c.stateDict()["1.weight"]!.scalars == a.stateDict()["1.weight"]!.scalars)
+        let e = errorText { try c.loadSafetensors(dir.file("ckpt.safetensors")) }
+        #expect(e.contains("ckpt.safetensors") && e.contains("missing keys") && e.contains("unexpected keys"), "\(e)")
+        let wide = Sequential([Linear(3, 5, generator: &gen)])
+        let loose = try wide.loadSafetensors(url, strict: false)
+        #expect(loose.mismatched.map(\.name).sorted() == ["0.bias", "0.weight"] && loose.unexpected == ["1.bias", "1.weight"])
+    }
+}
