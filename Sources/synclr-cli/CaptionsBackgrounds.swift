@@ -52,15 +52,9 @@ struct CaptionsBackgrounds: AsyncParsableCommand {
         let generator = try await backend.makeGenerator()
         let job = BackgroundJob(concepts: names, generator: generator, options: backend.generationOptions, pools: pools,
                                 seed: seed, perConcept: perConcept, output: out, chunkSize: max(8, backend.concurrency * 4))
-        let line = ProgressLine()
+        let line = JobProgress(label: "backgrounds", unit: "concept", total: job.concepts.count)
         let task = Task {
-            try await job.run(overwrite: overwrite) { p in
-                let done = p.done - p.resumedFrom
-                let rate = p.elapsed > 0 ? Double(done) / p.elapsed : 0
-                var text = "\(Terminal.grouped(p.done))/\(Terminal.grouped(p.total)) concepts" + String(format: "  %.1f/s", rate)
-                if rate > 0 { text += "  ETA \(Terminal.duration(Double(p.total - p.done) / rate))" }
-                line.update(text, force: p.done == p.total)
-            }
+            try await job.run(overwrite: overwrite) { p in line.update(completed: p.done, resumedFrom: p.resumedFrom) }
         }
         let interrupt = InterruptHandler { task.cancel() }
         defer { interrupt.remove() }

@@ -134,14 +134,11 @@ struct CaptionsGenerate: AsyncParsableCommand {
         let generator = try await backend.makeGenerator()
         let job = CaptionJob(planner: planner, generator: generator, options: backend.generationOptions, filter: filter,
                              count: count, output: out, batchSize: batchSize)
-        let line = ProgressLine()
+        let line = JobProgress(label: "captions", unit: "caption", total: count)
         let task = Task {
             try await job.run(overwrite: overwrite) { p in
-                var text = "\(Terminal.grouped(p.captions))/\(Terminal.grouped(p.target)) captions"
-                text += String(format: "  %.1f/s", p.rate)
-                if let eta = p.eta { text += "  ETA \(Terminal.duration(eta))" }
-                if p.rejected > 0 { text += "  (\(Terminal.grouped(p.rejected)) rejected)" }
-                line.update(text, force: p.captions == p.target)
+                line.update(completed: p.captions, resumedFrom: p.resumedFrom,
+                            detail: p.rejected > 0 ? "(\(Terminal.grouped(p.rejected)) rejected)" : nil)
             }
         }
         let interrupt = InterruptHandler { task.cancel() }

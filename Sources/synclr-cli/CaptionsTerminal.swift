@@ -1,16 +1,15 @@
 import Dispatch
 import Foundation
+import Synchronization
+import SynTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Messages on standard error, and a progress line that is only drawn on a terminal.
+/// Messages on standard error.
 enum Terminal {
-    /// True when standard error is a terminal.
-    static let isTTY = isatty(STDERR_FILENO) != 0
-
     /// Prints `message` on standard error.
     static func note(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -26,42 +25,34 @@ enum Terminal {
         }
         return String(out.reversed())
     }
-
-    /// Seconds as `1h02m`, `3m05s` or `42s`.
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let s = Int(seconds.rounded())
-        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        return "\(s)s"
-    }
 }
 
-/// A throttled single-line progress display on standard error (no output unless it is a TTY).
-final class ProgressLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lastDraw = Date.distantPast
-    private var drawn = false
+/// SynTensor's `ProgressReporter`, created on the first update so that a resumed job's rate
+/// and ETA count only the work of this run.
+final class JobProgress: Sendable {
+    private let slot = Mutex<ProgressReporter?>(nil)
+    private let label: String
+    private let unit: String
+    private let total: Int
 
-    /// Redraws with `text` at most ~8 times per second (always when `force`).
-    func update(_ text: String, force: Bool = false) {
-        guard Terminal.isTTY else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        if !force && now.timeIntervalSince(lastDraw) < 0.125 { return }
-        lastDraw = now
-        drawn = true
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    /// A display for `total` items named `label`, rate in `unit`/s.
+    init(label: String, unit: String, total: Int) {
+        self.label = label
+        self.unit = unit
+        self.total = total
     }
 
-    /// Ends the line so later output starts on a fresh one.
-    func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-        drawn = false
+    /// Updates the line (drawn on a terminal only).
+    func update(completed: Int, resumedFrom: Int, detail: String? = nil) {
+        let reporter = slot.withLock { r in
+            if r == nil { r = ProgressReporter(label: label, total: total, unit: unit, startingAt: resumedFrom) }
+            return r!
+        }
+        reporter.update(completed: completed, detail: detail)
     }
+
+    /// Ends the line.
+    func finish() { slot.withLock { $0 }?.finish() }
 }
 
 /// Turns the first Ctrl-C into cancellation of `task` (a second one ends the process at once).
