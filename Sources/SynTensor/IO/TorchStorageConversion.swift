@@ -1,0 +1,69 @@
+/// Little-endian torch storage bytes -> Float32, one raw-pointer loop per dtype.
+///
+/// Sources may be unaligned (deflated or hand-made archives), so every load is unaligned.
+/// float64 rounds to nearest even (as `tensor.float()`); int64 beyond 2^24 rounds likewise;
+/// float16 and bfloat16 are exact, NaN payloads included; bool reads as 0 or 1.
+enum TorchStorageConversion {
+    /// Converts `count` elements of `dtype` at `source` into `destination`.
+    static func convert(_ source: UnsafeRawPointer, dtype: TorchDType, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        parallelRows(rows: count, work: count * 2) { range in
+            convertRange(source, dtype: dtype, range: range, into: destination)
+        }
+    }
+
+    private static func convertRange(_ src: UnsafeRawPointer, dtype: TorchDType, range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case .float32:
+            for i in range {
+                dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
+        case .float64:
+            for i in range {
+                dst[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+            }
+        case .float16:
+            for i in range {
+                dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
+        case .bfloat16:
+            for i in range {
+                dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+            }
+        case .int64:
+            for i in range {
+                dst[i] = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+            }
+        case .int32:
+            for i in range {
+                dst[i] = Float(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+            }
+        case .int16:
+            for i in range {
+                dst[i] = Float(Int16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
+            }
+        case .int8:
+            for i in range { dst[i] = Float(src.load(fromByteOffset: i, as: Int8.self)) }
+        case .uint8:
+            for i in range { dst[i] = Float(src.load(fromByteOffset: i, as: UInt8.self)) }
+        case .bool:
+            for i in range { dst[i] = src.load(fromByteOffset: i, as: UInt8.self) != 0 ? 1 : 0 }
+        }
+    }
+
+    /// IEEE binary16 bits -> Float32, exact (subnormals, infinities, NaN payloads kept).
+    @inline(__always)
+    static func halfToFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exponent = UInt32(h >> 10) & 0x1F
+        let mantissa = UInt32(h & 0x03FF)
+        if exponent == 0x1F {  // infinity or NaN
+            return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
+        }
+        if exponent != 0 {  // normal: rebias 15 -> 127
+            return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
+        }
+        // zero or subnormal: mantissa * 2^-24, exact in Float32
+        let magnitude = Float(mantissa) * Float(bitPattern: 0x3380_0000)
+        return Float(bitPattern: sign | magnitude.bitPattern)
+    }
+}
