@@ -23,80 +23,107 @@ struct PickleMachine {
 
     /// Runs to STOP and returns the unpickled object.
     mutating func run() throws -> PickleObject {
-        typealias Op = PickleOpcode
         while true {
             opStart = pos
-            let op = try byte()
+            let code = try byte()
+            guard let op = PickleOpcode(rawValue: code) else {
+                throw TorchCheckpointError.unsupportedOpcode(path: path, opcode: code, offset: opStart)
+            }
             switch op {
-            case Op.proto:
+            case .proto:
                 let version = try byte()
                 if version > 5 { throw malformed("pickle protocol \(version) is newer than 5") }
-            case Op.frame: _ = try length(8)
-            case Op.stop: return try pop()
-            case Op.mark: marks.append(stack.count)
-            case Op.none: stack.append(.none)
-            case Op.newtrue: stack.append(.bool(true))
-            case Op.newfalse: stack.append(.bool(false))
-            case Op.binint: stack.append(.int(Int(Int32(bitPattern: UInt32(try le(4))))))
-            case Op.binint1: stack.append(.int(Int(try le(1))))
-            case Op.binint2: stack.append(.int(Int(try le(2))))
-            case Op.long1: stack.append(try long(count: Int(try le(1))))
-            case Op.long4:
+            case .frame: _ = try length(8)
+            case .stop: return try pop()
+            case .mark: marks.append(stack.count)
+            case .noneValue: stack.append(.none)
+            case .newtrue: stack.append(.bool(true))
+            case .newfalse: stack.append(.bool(false))
+            case .binint: stack.append(.int(Int(Int32(bitPattern: UInt32(try le(4))))))
+            case .binint1: stack.append(.int(Int(try le(1))))
+            case .binint2: stack.append(.int(Int(try le(2))))
+            case .long1: stack.append(try long(count: Int(try le(1))))
+            case .long4:
                 let n = Int(Int32(bitPattern: UInt32(try le(4))))
                 if n < 0 || n > 4096 { throw malformed("LONG4 of \(n) bytes (accepted: 0...4096)") }
                 stack.append(try long(count: n))
-            case Op.binfloat:
+            case .binfloat:
                 let bits = try le(8).byteSwapped  // pickle stores doubles big-endian
                 stack.append(.float(Double(bitPattern: bits)))
-            case Op.binunicode: stack.append(.string(try string(length(4))))
-            case Op.shortBinunicode: stack.append(.string(try string(length(1))))
-            case Op.binunicode8: stack.append(.string(try string(length(8))))
-            case Op.binbytes: stack.append(.bytes(try bytes(length(4))))
-            case Op.shortBinbytes: stack.append(.bytes(try bytes(length(1))))
-            case Op.binbytes8: stack.append(.bytes(try bytes(length(8))))
-            case Op.emptyTuple: stack.append(.tuple([]))
-            case Op.emptyList: stack.append(.list(PickleList()))
-            case Op.emptyDict: stack.append(.dict(PickleDict()))
-            case Op.emptySet: stack.append(.set(PickleList()))
-            case Op.tuple: stack.append(.tuple(try popMark()))
-            case Op.tuple1: stack.append(.tuple(try pop(1)))
-            case Op.tuple2: stack.append(.tuple(try pop(2)))
-            case Op.tuple3: stack.append(.tuple(try pop(3)))
-            case Op.append: try extendList(with: [try pop()])
-            case Op.appends: try extendList(with: try popMark())
-            case Op.additems: try extendSet(with: try popMark())
-            case Op.setitem: try setItems(try pop(2))
-            case Op.setitems: try setItems(try popMark())
-            case Op.binput: try put(Int(try le(1)))
-            case Op.longBinput: try put(Int(try le(4)))
-            case Op.memoize: try put(memo.count)
-            case Op.binget: try get(Int(try le(1)))
-            case Op.longBinget: try get(Int(try le(4)))
-            case Op.global:
+            case .binunicode: stack.append(.string(try string(length(4))))
+            case .shortBinunicode: stack.append(.string(try string(length(1))))
+            case .binunicode8: stack.append(.string(try string(length(8))))
+            case .binbytes: stack.append(.bytes(try bytes(length(4))))
+            case .shortBinbytes: stack.append(.bytes(try bytes(length(1))))
+            case .binbytes8: stack.append(.bytes(try bytes(length(8))))
+            case .emptyTuple: stack.append(.tuple(PickleTuple([])))
+            case .emptyList: stack.append(.list(PickleList()))
+            case .emptyDict: stack.append(.dict(PickleDict()))
+            case .emptySet: stack.append(.set(PickleList()))
+            case .tuple: stack.append(.tuple(PickleTuple(try popMark())))
+            case .tuple1: stack.append(.tuple(PickleTuple(try pop(1))))
+            case .tuple2: stack.append(.tuple(PickleTuple(try pop(2))))
+            case .tuple3: stack.append(.tuple(PickleTuple(try pop(3))))
+            case .append: try extendList(with: [try pop()])
+            case .appends: try extendList(with: try popMark())
+            case .additems: try extendSet(with: try popMark())
+            case .setitem: try setItems(try pop(2))
+            case .setitems: try setItems(try popMark())
+            case .binput: try put(Int(try le(1)))
+            case .longBinput: try put(Int(try le(4)))
+            case .memoize: try put(memo.count)
+            case .binget: try get(Int(try le(1)))
+            case .longBinget: try get(Int(try le(4)))
+            case .global:
                 let module = try line(), name = try line()
                 stack.append(.global(try resolve(module, name)))
-            case Op.stackGlobal:
+            case .stackGlobal:
                 let pair = try pop(2)
                 guard case let .string(module) = pair[0], case let .string(name) = pair[1] else {
                     throw malformed("STACK_GLOBAL needs two strings, got \(pair[0].typeName) and \(pair[1].typeName)")
                 }
                 stack.append(.global(try resolve(module, name)))
-            case Op.reduce:
+            case .reduce:
                 let args = try pop()
                 let callable = try pop()
                 guard case let .global(g) = callable else { throw malformed("REDUCE on a \(callable.typeName), not an allowed global") }
                 guard case let .tuple(items) = args else { throw malformed("REDUCE arguments are a \(args.typeName), not a tuple") }
-                stack.append(try call(g, items))
-            case Op.newobj:
+                stack.append(try call(g, items.items))
+            case .newobj:
                 let args = try pop()
                 try newObject(try pop(), args: args, kwargs: .dict(PickleDict()))
-            case Op.newobjEx:
+            case .newobjEx:
                 let kwargs = try pop(), args = try pop()
                 try newObject(try pop(), args: args, kwargs: kwargs)
-            case Op.build: try build(state: try pop())
-            case Op.binpersid: stack.append(try persistentLoad(try pop()))
-            default:
-                throw TorchCheckpointError.unsupportedOpcode(path: path, opcode: op, offset: opStart)
+            case .build: try build(state: try pop())
+            case .binpersid: stack.append(try persistentLoad(try pop()))
+            }
+        }
+    }
+
+    /// Empties every container reachable from the stack, the memo and `extra`, iteratively.
+    ///
+    /// A hostile pickle can nest containers millions of levels deep in a few megabytes;
+    /// releasing such a graph the ordinary way recurses once per level and overflows the
+    /// stack. Each container is emptied on its first visit, so the work is one step per edge.
+    mutating func dismantle(also extra: PickleObject? = nil) {
+        var work = stack + Array(memo.values)
+        if let extra { work.append(extra) }
+        stack = []
+        memo = [:]
+        while let object = work.popLast() {
+            switch object {
+            case let .tuple(t):
+                work += t.items
+                t.items = []
+            case let .list(l), let .set(l):
+                work += l.items
+                l.items = []
+            case let .dict(d): work += d.removeAll()
+            case let .instance(i):
+                work.append(i.state)
+                i.state = .none
+            default: break
             }
         }
     }
@@ -123,12 +150,12 @@ struct PickleMachine {
             let pairs: [PickleObject]
             switch args[0] {
             case let .list(l): pairs = l.items
-            case let .tuple(t): pairs = t
+            case let .tuple(t): pairs = t.items
             default: throw malformed("OrderedDict argument is a \(args[0].typeName)")
             }
             for pair in pairs {
-                guard case let .tuple(kv) = pair, kv.count == 2 else { throw malformed("OrderedDict items must be (key, value) tuples") }
-                try setKey(dict, kv[0], kv[1])
+                guard case let .tuple(kv) = pair, kv.items.count == 2 else { throw malformed("OrderedDict items must be (key, value) tuples") }
+                try setKey(dict, kv.items[0], kv.items[1])
             }
             return .dict(dict)
         case .rebuildTensorV2:
@@ -147,10 +174,10 @@ struct PickleMachine {
                   type == .tensorClass || type == .parameterClass else {
                 throw malformed("_rebuild_from_type_v2 of \(function.name) as \(type.name) is not a plain tensor")
             }
-            return try call(function, inner)  // Python attributes on the tensor (args[3]) are dropped
+            return try call(function, inner.items)  // Python attributes on the tensor (args[3]) are dropped
         case .torchSize:
             guard args.count == 1, case let .tuple(dims) = args[0] else { throw malformed("torch.Size needs one tuple") }
-            return .tuple(dims)
+            return .tuple(PickleTuple(dims.items))
         case .namespace:
             guard args.isEmpty else { throw malformed("argparse.Namespace is rebuilt from its state, not arguments") }
             return .instance(PickleInstance(type: g.name))
@@ -186,7 +213,7 @@ struct PickleMachine {
 
     private func ints(_ object: PickleObject, _ what: String) throws -> [Int] {
         guard case let .tuple(items) = object else { throw malformed("tensor \(what) is a \(object.typeName), not a tuple") }
-        return try items.map {
+        return try items.items.map {
             guard case let .int(v) = $0 else { throw malformed("tensor \(what) holds a \($0.typeName)") }
             return v
         }
@@ -194,9 +221,9 @@ struct PickleMachine {
 
     /// BINPERSID: `('storage', torch.<T>Storage, key, location, numel)` names a storage record.
     private mutating func persistentLoad(_ pid: PickleObject) throws -> PickleObject {
-        guard case let .tuple(items) = pid, items.count == 5, case .string("storage") = items[0],
-              case let .global(.storage(dtype)) = items[1], case let .string(key) = items[2],
-              case .string = items[3], case let .int(count) = items[4] else {
+        guard case let .tuple(tuple) = pid, tuple.items.count == 5, case .string("storage") = tuple.items[0],
+              case let .global(.storage(dtype)) = tuple.items[1], case let .string(key) = tuple.items[2],
+              case .string = tuple.items[3], case let .int(count) = tuple.items[4] else {
             throw malformed("persistent id is not ('storage', torch.<T>Storage, key, location, numel)")
         }
         guard count >= 0, !key.isEmpty, !key.contains("/") else { throw malformed("bad storage key '\(key)' or size \(count)") }
@@ -210,7 +237,7 @@ struct PickleMachine {
 
     private mutating func newObject(_ cls: PickleObject, args: PickleObject, kwargs: PickleObject) throws {
         guard case .global(.namespace) = cls else { throw malformed("NEWOBJ of \(cls.typeName) is not allowed (only argparse.Namespace)") }
-        guard case let .tuple(a) = args, a.isEmpty else { throw malformed("argparse.Namespace.__new__ with arguments") }
+        guard case let .tuple(a) = args, a.items.isEmpty else { throw malformed("argparse.Namespace.__new__ with arguments") }
         if case let .dict(k) = kwargs, k.keys.isEmpty {
             stack.append(.instance(PickleInstance(type: TorchGlobal.namespace.name)))
         } else {

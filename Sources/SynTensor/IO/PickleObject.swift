@@ -4,11 +4,24 @@ final class PickleList {
     var items: [PickleObject] = []
 }
 
+/// A tuple on the pickle VM's stack. A class (not an indirect enum payload) so that
+/// `PickleMachine.dismantle` can empty it: deallocation then never recurses deeply.
+final class PickleTuple {
+    var items: [PickleObject]
+    init(_ items: [PickleObject]) { self.items = items }
+}
+
 /// A mutable dict on the pickle VM's stack, insertion-ordered, with Python key equality.
 final class PickleDict {
     private(set) var keys: [PickleObject] = []
     private(set) var values: [PickleObject] = []
     private var index: [PickleKey: Int] = [:]
+
+    /// Drops every entry (used to dismantle the object graph without deep recursion).
+    func removeAll() -> [PickleObject] {
+        defer { keys = []; values = []; index = [:] }
+        return keys + values
+    }
 
     /// Sets `key` to `value` (replacing an equal key's value in place, as Python does).
     func set(_ key: PickleObject, _ value: PickleObject) throws(PickleKeyError) {
@@ -92,7 +105,7 @@ struct PickleStorage: Equatable {
 }
 
 /// A value on the pickle VM's stack or in its memo.
-indirect enum PickleObject {
+enum PickleObject {
     case none
     case bool(Bool)
     case int(Int)
@@ -100,7 +113,7 @@ indirect enum PickleObject {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleObject])
+    case tuple(PickleTuple)
     case list(PickleList)
     case set(PickleList)
     case dict(PickleDict)
@@ -146,7 +159,8 @@ enum PickleKey: Hashable {
     case tuple([PickleKey])
     case storage(String)
 
-    init(_ object: PickleObject) throws(PickleKeyError) {
+    init(_ object: PickleObject, depth: Int = 0) throws(PickleKeyError) {
+        guard depth < 32 else { throw PickleKeyError(typeName: "tuple nested deeper than 32 levels") }
         switch object {
         case .none: self = .none
         case let .bool(b): self = .int(b ? 1 : 0)
@@ -156,10 +170,10 @@ enum PickleKey: Hashable {
             if d.rounded() == d, let i = Int(exactly: d) { self = .int(i) } else { self = .float(d.isNaN ? Double.nan.bitPattern : (d + 0).bitPattern) }
         case let .string(s): self = .string(s)
         case let .bytes(b): self = .bytes(b)
-        case let .tuple(items):
+        case let .tuple(tuple):
             var keys: [PickleKey] = []
-            keys.reserveCapacity(items.count)
-            for item in items { keys.append(try PickleKey(item)) }
+            keys.reserveCapacity(tuple.items.count)
+            for item in tuple.items { keys.append(try PickleKey(item, depth: depth + 1)) }
             self = .tuple(keys)
         case let .storage(s): self = .storage(s.key)
         default: throw PickleKeyError(typeName: object.typeName)

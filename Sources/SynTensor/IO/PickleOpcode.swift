@@ -1,52 +1,52 @@
-/// Pickle opcode bytes (Python's pickle protocols 0-5) and their names for error messages.
+/// The pickle opcodes `PickleMachine` executes (those torch.save writes at protocols 2-4),
+/// and the names of all of Python's opcodes for error messages.
 ///
-/// Only the opcodes in `PickleMachine`'s dispatch are executed; the rest are named here so a
-/// rejection says which opcode it met.
-enum PickleOpcode {
-    static let mark: UInt8 = 0x28          // (
-    static let stop: UInt8 = 0x2E          // .
-    static let binfloat: UInt8 = 0x47      // G
-    static let binint: UInt8 = 0x4A        // J
-    static let binint1: UInt8 = 0x4B       // K
-    static let binint2: UInt8 = 0x4D       // M
-    static let none: UInt8 = 0x4E          // N
-    static let binpersid: UInt8 = 0x51     // Q
-    static let reduce: UInt8 = 0x52        // R
-    static let binunicode: UInt8 = 0x58    // X
-    static let binbytes: UInt8 = 0x42      // B
-    static let shortBinbytes: UInt8 = 0x43 // C
-    static let emptyList: UInt8 = 0x5D     // ]
-    static let append: UInt8 = 0x61        // a
-    static let build: UInt8 = 0x62         // b
-    static let global: UInt8 = 0x63        // c
-    static let appends: UInt8 = 0x65       // e
-    static let binget: UInt8 = 0x68        // h
-    static let longBinget: UInt8 = 0x6A    // j
-    static let binput: UInt8 = 0x71        // q
-    static let longBinput: UInt8 = 0x72    // r
-    static let setitem: UInt8 = 0x73       // s
-    static let tuple: UInt8 = 0x74         // t
-    static let setitems: UInt8 = 0x75      // u
-    static let emptyDict: UInt8 = 0x7D     // }
-    static let emptyTuple: UInt8 = 0x29    // )
-    static let proto: UInt8 = 0x80
-    static let newobj: UInt8 = 0x81
-    static let tuple1: UInt8 = 0x85
-    static let tuple2: UInt8 = 0x86
-    static let tuple3: UInt8 = 0x87
-    static let newtrue: UInt8 = 0x88
-    static let newfalse: UInt8 = 0x89
-    static let long1: UInt8 = 0x8A
-    static let long4: UInt8 = 0x8B
-    static let shortBinunicode: UInt8 = 0x8C
-    static let binunicode8: UInt8 = 0x8D
-    static let binbytes8: UInt8 = 0x8E
-    static let emptySet: UInt8 = 0x8F
-    static let additems: UInt8 = 0x90
-    static let newobjEx: UInt8 = 0x92
-    static let stackGlobal: UInt8 = 0x93
-    static let memoize: UInt8 = 0x94
-    static let frame: UInt8 = 0x95
+/// A byte that is not a case here is rejected before anything else happens.
+enum PickleOpcode: UInt8 {
+    case mark = 0x28          // (
+    case stop = 0x2E          // .
+    case binfloat = 0x47      // G
+    case binint = 0x4A        // J
+    case binint1 = 0x4B       // K
+    case binint2 = 0x4D       // M
+    case noneValue = 0x4E     // N (NONE)
+    case binpersid = 0x51     // Q
+    case reduce = 0x52        // R
+    case binunicode = 0x58    // X
+    case binbytes = 0x42      // B
+    case shortBinbytes = 0x43 // C
+    case emptyList = 0x5D     // ]
+    case append = 0x61        // a
+    case build = 0x62         // b
+    case global = 0x63        // c
+    case appends = 0x65       // e
+    case binget = 0x68        // h
+    case longBinget = 0x6A    // j
+    case binput = 0x71        // q
+    case longBinput = 0x72    // r
+    case setitem = 0x73       // s
+    case tuple = 0x74         // t
+    case setitems = 0x75      // u
+    case emptyDict = 0x7D     // }
+    case emptyTuple = 0x29    // )
+    case proto = 0x80
+    case newobj = 0x81
+    case tuple1 = 0x85
+    case tuple2 = 0x86
+    case tuple3 = 0x87
+    case newtrue = 0x88
+    case newfalse = 0x89
+    case long1 = 0x8A
+    case long4 = 0x8B
+    case shortBinunicode = 0x8C
+    case binunicode8 = 0x8D
+    case binbytes8 = 0x8E
+    case emptySet = 0x8F
+    case additems = 0x90
+    case newobjEx = 0x92
+    case stackGlobal = 0x93
+    case memoize = 0x94
+    case frame = 0x95
 
     /// Names of every opcode Python defines, accepted or not.
     private static let names: [UInt8: String] = [

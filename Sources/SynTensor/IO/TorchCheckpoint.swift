@@ -48,14 +48,14 @@ public final class TorchCheckpoint {
             if text != "little" { throw TorchCheckpointError.unsupportedByteOrder(path: path, byteOrder: text) }
         }
         let pickle = archive.entries[pickleName]!
-        let (object, storages) = try archive.withContents(of: pickle) { bytes in
+        (root, storages) = try archive.withContents(of: pickle) { bytes in
             var machine = PickleMachine(path: path, data: bytes)
-            let object = try machine.run()
-            return (object, machine.storages)
+            var result: PickleObject?
+            defer { machine.dismantle(also: result) }
+            result = try machine.run()
+            var builder = TorchValueBuilder(path: path, nodeBudget: max(1_000_000, 16 * pickle.size))
+            return (try builder.value(result!), machine.storages)
         }
-        self.storages = storages
-        var builder = TorchValueBuilder(path: path, nodeBudget: max(1_000_000, 16 * pickle.size))
-        root = try builder.value(object)
     }
 
     /// Loads the state dict of the checkpoint at `url` as `Float` tensors keyed by dotted names.

@@ -14,9 +14,14 @@ enum TorchStorageConversion {
     private static func convertRange(_ src: UnsafeRawPointer, dtype: TorchDType, range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
         switch dtype {
         case .float32:
+            #if _endian(little)
+            // Same bits on a little-endian host: a byte copy (the source may be unaligned).
+            UnsafeMutableRawPointer(dst + range.lowerBound).copyMemory(from: src + 4 * range.lowerBound, byteCount: 4 * range.count)
+            #else
             for i in range {
                 dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
             }
+            #endif
         case .float64:
             for i in range {
                 dst[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))

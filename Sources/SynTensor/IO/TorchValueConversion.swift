@@ -50,7 +50,7 @@ struct TorchValueBuilder {
         case let .string(s): return .string(s)
         case let .bytes(b): return .bytes(b)
         case let .tensor(t): return .tensor(t)
-        case let .tuple(items): return .tuple(try items.map { try value($0, depth: depth + 1) })
+        case let .tuple(t): return .tuple(try t.items.map { try value($0, depth: depth + 1) })
         case let .list(l), let .set(l):
             try enter(l)
             defer { open.remove(ObjectIdentifier(l)) }
