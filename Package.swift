@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"]),
-        .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"]),
+        .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"]),
     ],
     swiftLanguageModes: [.v6]
