@@ -5,12 +5,14 @@ Run with torch 2.13.0+cpu from the repository root:
 
     python3 Scripts/fixtures_pth.py
 
-Output: Tests/SynTensorTests/Fixtures/pth/*.pth plus expected.json, all small (< 30 KB).
+Setup:  pip install torch==2.13.0+cpu safetensors
+Output: Tests/SynTensorTests/Fixtures/pth/*.pth plus expected.safetensors, all small (< 30 KB).
 
 Well-formed checkpoints come from `torch.save` itself (default protocol 2, and protocol 4);
 a few are re-packed archives (deflate, ZIP64, big-endian byteorder, flipped byte); the
 malicious and malformed ones are hand-assembled pickles inside hand-built zip archives.
-expected.json stores every expected tensor as shape + float32 bit patterns (exact compare).
+expected.safetensors stores every expected tensor as contiguous F32 (`t.float()`, the same
+conversion the loader does), named `timm/<key>` and `dtypes/<key>`, compared bit for bit.
 
 The malicious fixtures are proven malicious: a subprocess loads each with
 `torch.load(weights_only=False)` and the script checks the marker file appeared (then removes
@@ -19,7 +21,6 @@ it). The Swift test asserts its loader throws and the marker never appears.
 import argparse
 import collections
 import io
-import json
 import os
 import struct
 import subprocess
@@ -28,6 +29,7 @@ import zipfile
 import zlib
 
 import torch
+from safetensors.torch import save_file
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SynTensorTests", "Fixtures", "pth")
 MARKERS = {
@@ -41,10 +43,9 @@ def path(name):
     return os.path.join(OUT, name)
 
 
-def bits(t):
-    """Shape and float32 bit patterns (row-major) of `t` converted the way the loader converts."""
-    f = t.detach().to(torch.float32).contiguous()
-    return {"shape": list(f.shape), "bits": [b & 0xFFFFFFFF for b in f.view(torch.int32).flatten().tolist()]}
+def as_f32(t):
+    """`t` converted the way the loader converts: float32, dense, its own storage."""
+    return t.detach().to(torch.float32).contiguous().clone()
 
 
 def tiny_vit():
@@ -130,9 +131,11 @@ def read_entries(name):
 
 
 def write_zip(name, entries, compression=zipfile.ZIP_STORED):
-    with zipfile.ZipFile(path(name), "w", compression=compression) as z:
+    with zipfile.ZipFile(path(name), "w") as z:
         for n, data in entries:
-            z.writestr(n, data)
+            info = zipfile.ZipInfo(n, date_time=(2024, 1, 1, 0, 0, 0))  # fixed, so reruns are stable
+            info.compress_type = compression
+            z.writestr(info, data)
 
 
 def write_zip64(name, entries):
@@ -241,7 +244,8 @@ def main():
         os.remove(os.path.join(OUT, f))
     sd = tiny_vit()
     dt = dtype_dict()
-    expected = {"timm": {k: bits(v) for k, v in sd.items()}, "dtypes": {k: bits(v) for k, v in dt.items()}}
+    expected = {"timm/" + k: as_f32(v) for k, v in sd.items()}
+    expected.update({"dtypes/" + k: as_f32(v) for k, v in dt.items()})
 
     save(sd, "timm_plain.pth")                                            # (a) folder 'timm_plain'
     save_as_archive({"model": sd}, "timm_model.pth")                      # (b) folder 'archive'
@@ -281,9 +285,7 @@ def main():
     write_malicious()
     prove_malicious()
 
-    with open(path("expected.json"), "w") as f:
-        json.dump(expected, f, separators=(",", ":"), sort_keys=True)
-        f.write("\n")
+    save_file(expected, path("expected.safetensors"))
     for f in sorted(os.listdir(OUT)):
         size = os.path.getsize(os.path.join(OUT, f))
         assert size < 30_000, f

@@ -18,27 +18,20 @@ private struct PthFixtureMissing: Error, CustomStringConvertible {
     var description: String { "fixture pth/\(name) not found in Bundle.module" }
 }
 
-/// Expected tensors: group -> name -> (shape, float32 bit patterns).
-private func expected(_ group: String) throws -> [String: (shape: [Int], bits: [UInt32])] {
-    let data = try Data(contentsOf: try pth("expected.json"))
-    let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: [String: [Int]]]])
-    let tensors = try #require(json[group])
-    return tensors.mapValues { ($0["shape"] ?? [], ($0["bits"] ?? []).map { UInt32($0) }) }
+/// Expected tensors of `group` ("timm" or "dtypes"): dense Float32 written by torch (`t.float()`).
+private func expected(_ group: String) throws -> [String: Tensor] {
+    let all = try SafetensorsFile(url: try pth("expected.safetensors")).loadAll()
+    return TorchCheckpoint.selecting(prefix: group + "/", from: all)
 }
 
-/// Checks `tensors` holds exactly the expected names, shapes and bit patterns.
-private func expectMatches(_ tensors: [String: Tensor], _ want: [String: (shape: [Int], bits: [UInt32])],
+/// Checks `tensors` holds exactly the expected names, shapes and values (bit for bit, NaN = NaN).
+private func expectMatches(_ tensors: [String: Tensor], _ want: [String: Tensor],
                            sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(tensors.keys.sorted() == want.keys.sorted(), sourceLocation: sourceLocation)
     for (name, w) in want {
         guard let t = tensors[name] else { continue }
         #expect(t.shape == w.shape, "\(name)", sourceLocation: sourceLocation)
-        let got = t.scalars.map(\.bitPattern)
-        // NaN payloads may differ between conversions; compare NaN as NaN.
-        let same = got.count == w.bits.count && zip(got, w.bits).allSatisfy { a, b in
-            a == b || (Float(bitPattern: a).isNaN && Float(bitPattern: b).isNaN)
-        }
-        #expect(same, "\(name): \(t.scalars) vs \(w.bits.map { Float(bitPattern: $0) })", sourceLocation: sourceLocation)
+        #expect(bitwiseEqual(t.scalars, w.scalars), "\(name): \(t) vs \(w)", sourceLocation: sourceLocation)
     }
 }
 

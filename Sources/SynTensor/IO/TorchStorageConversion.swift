@@ -28,11 +28,11 @@ enum TorchStorageConversion {
             }
         case .float16:
             for i in range {
-                dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                dst[i] = halfBitsToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             }
         case .bfloat16:
             for i in range {
-                dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                dst[i] = bfloat16BitsToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             }
         case .int64:
             for i in range {
@@ -53,22 +53,5 @@ enum TorchStorageConversion {
         case .bool:
             for i in range { dst[i] = src.load(fromByteOffset: i, as: UInt8.self) != 0 ? 1 : 0 }
         }
-    }
-
-    /// IEEE binary16 bits -> Float32, exact (subnormals, infinities, NaN payloads kept).
-    @inline(__always)
-    static func halfToFloat(_ h: UInt16) -> Float {
-        let sign = UInt32(h & 0x8000) << 16
-        let exponent = UInt32(h >> 10) & 0x1F
-        let mantissa = UInt32(h & 0x03FF)
-        if exponent == 0x1F {  // infinity or NaN
-            return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
-        }
-        if exponent != 0 {  // normal: rebias 15 -> 127
-            return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
-        }
-        // zero or subnormal: mantissa * 2^-24, exact in Float32
-        let magnitude = Float(mantissa) * Float(bitPattern: 0x3380_0000)
-        return Float(bitPattern: sign | magnitude.bitPattern)
     }
 }

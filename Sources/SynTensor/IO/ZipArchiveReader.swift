@@ -1,9 +1,4 @@
 import CSynImage
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One file inside a ZIP archive, as its central directory describes it.
 struct ZipEntry: Sendable, Equatable {
@@ -29,46 +24,30 @@ struct ZipEntry: Sendable, Equatable {
 /// (torch can be told to skip computing it). Errors are `TorchCheckpointError`s naming `path`.
 final class ZipArchiveReader {
     /// Path of the archive (used in error messages).
-    let path: String
+    var path: String { file.path }
     /// Entries by name, in central-directory order in `names`.
     private(set) var entries: [String: ZipEntry] = [:]
     /// Entry names in the order the central directory lists them.
     private(set) var names: [String] = []
-    private let base: UnsafeRawPointer?
-    private let count: Int
+    private let file: MappedFile
+    private var count: Int { file.count }
 
     /// Maps the file at `path` and reads its central directory.
     init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw TorchCheckpointError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw TorchCheckpointError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        if (info.st_mode & S_IFMT) != S_IFREG { throw TorchCheckpointError.cannotOpen(path: path, reason: "not a regular file") }
-        count = Int(info.st_size)
-        if count == 0 {
-            base = nil
-        } else {
-            guard let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-                throw TorchCheckpointError.cannotOpen(path: path, reason: "mmap: " + String(cString: strerror(errno)))
-            }
-            base = UnsafeRawPointer(p)
-        }
         do {
-            try readCentralDirectory()
-        } catch {
-            if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
-            throw error
+            file = try MappedFile(path: path)
+        } catch let error as FileError {
+            switch error {
+            case let .cannotOpen(_, reason): throw TorchCheckpointError.cannotOpen(path: path, reason: reason)
+            case .notRegularFile: throw TorchCheckpointError.cannotOpen(path: path, reason: "not a regular file")
+            case .cannotWrite: throw TorchCheckpointError.cannotOpen(path: path, reason: error.description)
+            }
         }
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        try readCentralDirectory()
     }
 
     /// The whole file (valid while `self` is alive).
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    var bytes: UnsafeRawBufferPointer { file.bytes }
 
     /// Calls `body` with the (decompressed, CRC-checked) contents of `entry`.
     func withContents<R>(of entry: ZipEntry, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
@@ -182,6 +161,10 @@ final class ZipArchiveReader {
         let compressedSize = try checkedInt(compressed, "compressed size of '\(name)'")
         let fullSize = try checkedInt(size, "size of '\(name)'")
         if method == 0 && compressedSize != fullSize { throw malformed("stored entry '\(name)' has differing sizes") }
+        // DEFLATE expands at most ~1032:1; a larger claim would only make us allocate for nothing.
+        if method == 8 && fullSize / 1032 > compressedSize + 1 {
+            throw malformed("deflated entry '\(name)' claims \(fullSize) bytes from \(compressedSize)")
+        }
         try need(dataOffset, compressedSize, "data of '\(name)'")
         return ZipEntry(name: name, method: method, crc32: crc, size: fullSize,
                         compressedSize: compressedSize, dataOffset: dataOffset)
