@@ -111,6 +111,25 @@ private func expectMatches(_ tensors: [String: Tensor], _ want: [String: Tensor]
         #expect(TorchCheckpoint.selecting(prefix: "backbone.", from: plain).keys.sorted() == ["x"])
     }
 
+    /// A module holding only the final `norm` of the tiny ViT.
+    final class FinalNorm: Module {
+        let norm = LayerNorm(8, eps: 1e-6)
+        override var children: [(String, Module)] { [("norm", norm)] }
+    }
+
+    @Test func moduleLoadsFromCheckpoint() throws {
+        let url = try pth("timm_state_dict_module_visual.pth")
+        let module = FinalNorm()
+        let report = try module.loadTorchCheckpoint(url, strict: false)
+        #expect(report.missing.isEmpty && report.unexpected.count == 16)
+        let want = try expected("timm")
+        #expect(bitwiseEqual(try #require(module.norm.weight).value.scalars, try #require(want["norm.weight"]).scalars))
+        let error = #expect(throws: StateDictError.self) { try FinalNorm().loadTorchCheckpoint(url) }
+        #expect(error.map { String(describing: $0).contains(url.path) } == true)
+        let only = try FinalNorm().loadTorchCheckpoint(url, strict: false, prefix: "module.visual.norm.")
+        #expect(only.unexpected == ["bias", "weight"] && only.missing == ["norm.weight", "norm.bias"])
+    }
+
     // MARK: - Malicious and malformed files
 
     @Test(arguments: [
