@@ -48,8 +48,46 @@ def as_f32(t):
     return t.detach().to(torch.float32).contiguous().clone()
 
 
+class TinyViT(torch.nn.Module):
+    """The timm ViT layout at toy size: image 4x4, patch 2, 3 channels, width 8, depth 1, MLP 16."""
+
+    def __init__(self, d=8, hidden=16, tokens=5):
+        super().__init__()
+        nn = torch.nn
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos_embed = nn.Parameter(torch.zeros(1, tokens, d))
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(3, d, 2, 2)
+        block = nn.Module()
+        block.norm1 = nn.LayerNorm(d, eps=1e-6)
+        block.attn = nn.Module()
+        block.attn.qkv = nn.Linear(d, 3 * d)
+        block.attn.proj = nn.Linear(d, d)
+        block.norm2 = nn.LayerNorm(d, eps=1e-6)
+        block.mlp = nn.Module()
+        block.mlp.fc1 = nn.Linear(d, hidden)
+        block.mlp.fc2 = nn.Linear(hidden, d)
+        self.blocks = nn.ModuleList([block])
+        self.norm = nn.LayerNorm(d, eps=1e-6)
+
+
+def module_state_dict(sd, wrap=()):
+    """`sd` loaded into a real TinyViT (nested under attribute names `wrap`, e.g. DDP's
+    `module` and CLIP's `visual`) and read back with `state_dict()`, which (unlike a plain
+    OrderedDict) carries a `_metadata` attribute that pickles as BUILD on the dict."""
+    model = TinyViT()
+    model.load_state_dict(sd)
+    for name in reversed(wrap):
+        outer = torch.nn.Module()
+        setattr(outer, name, model)
+        model = outer
+    out = model.state_dict()
+    assert hasattr(out, "_metadata")
+    return out
+
+
 def tiny_vit():
-    """A timm-named ViT state dict: image 4x4, patch 2, 3 channels, width 8, depth 1, MLP 16."""
+    """A timm-named ViT state dict (TinyViT's keys) with seeded random values."""
     g = torch.Generator().manual_seed(0)
     d, hidden, tokens = 8, 16, 5
 
@@ -247,9 +285,9 @@ def main():
     expected = {"timm/" + k: as_f32(v) for k, v in sd.items()}
     expected.update({"dtypes/" + k: as_f32(v) for k, v in dt.items()})
 
-    save(sd, "timm_plain.pth")                                            # (a) folder 'timm_plain'
-    save_as_archive({"model": sd}, "timm_model.pth")                      # (b) folder 'archive'
-    save({"state_dict": collections.OrderedDict(("module.visual." + k, v) for k, v in sd.items()),
+    save(module_state_dict(sd), "timm_plain.pth")                         # (a) folder 'timm_plain'
+    save_as_archive({"model": module_state_dict(sd)}, "timm_model.pth")   # (b) folder 'archive'
+    save({"state_dict": module_state_dict(sd, wrap=("module", "visual")),
           "epoch": 7}, "timm_state_dict_module_visual.pth")             # (c)
     save(dt, "dtypes.pth")                                                # (d)
     ns = argparse.Namespace(lr=1.5e-3, model="vit_tiny", epochs=100, drop_path=0.1, use_ema=True,
@@ -263,7 +301,7 @@ def main():
     meta["best_acc"] = 71.25
     meta["big"] = 2**70
     save(meta, "with_metadata.pth")                                       # (e)
-    save(sd, "timm_protocol4.pth", pickle_protocol=4)
+    save(module_state_dict(sd), "timm_protocol4.pth", pickle_protocol=4)
     save({"teacher": {"backbone": sd, "head": {"last_layer.weight": torch.ones(2, 2)}}, "epoch": 1},
          "nested_teacher.pth")
 

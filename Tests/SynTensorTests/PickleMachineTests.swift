@@ -87,13 +87,20 @@ private func u(_ s: String) -> [UInt8] {
         #expect(throws: TorchCheckpointError.self) { try unpickle(lists) }
     }
 
+    @Test func dictAttributesFromBuildAreDropped() throws {
+        // {'w': 1} with BUILD {'_metadata': {}}: as a module state_dict() pickles.
+        let p: [UInt8] = [0x80, 0x02, 0x7D, 0x28] + u("w") + [0x4B, 0x01, 0x75, 0x7D] + u("_metadata") + [0x7D, 0x73, 0x62, 0x2E]
+        #expect(try unpickle(p) == .dict([TorchValue.Entry(key: .string("w"), value: .int(1))]))
+    }
+
     @Test func structuralErrors() {
         #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x52, 0x2E]) }        // REDUCE on empty stack
         #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x68, 0x03, 0x2E]) }  // memo slot never stored
         #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x58, 0xFF, 0xFF, 0x00, 0x00, 0x61]) }  // length past end
         #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x28, 0x4B, 0x01, 0x74, 0x62, 0x2E]) }  // BUILD without target
         #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x7D, 0x5D, 0x4B, 0x01, 0x73, 0x2E]) } // list as dict key
-        // BUILD on a dict would set attributes in Python: refused.
-        #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x7D, 0x7D, 0x62, 0x2E]) }
+        // BUILD on a list, or on a dict with a non-dict state: refused.
+        #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x5D, 0x7D, 0x62, 0x2E]) }
+        #expect(throws: TorchCheckpointError.self) { try unpickle([0x80, 0x02, 0x7D, 0x4B, 0x01, 0x62, 0x2E]) }
     }
 }

@@ -245,15 +245,24 @@ struct PickleMachine {
         }
     }
 
-    /// BUILD: only opaque instances take state (kept as data, never applied by running code).
+    /// BUILD: opaque instances keep their state as data; a dict may receive attributes (a
+    /// module's `state_dict()` carries `_metadata` this way), which are not items and are
+    /// dropped. Nothing is ever applied by running code; any other target is refused.
     private mutating func build(state: PickleObject) throws {
-        guard case let .instance(instance) = try top() else {
-            throw malformed("BUILD on a \(try top().typeName) (only argparse.Namespace takes state)")
-        }
-        if case let .dict(old) = instance.state, case let .dict(new) = state {
-            for (k, v) in zip(new.keys, new.values) { try setKey(old, k, v) }
-        } else {
-            instance.state = state
+        switch try top() {
+        case let .instance(instance):
+            if case let .dict(old) = instance.state, case let .dict(new) = state {
+                for (k, v) in zip(new.keys, new.values) { try setKey(old, k, v) }
+            } else {
+                instance.state = state
+            }
+        case .dict:
+            switch state {
+            case .dict, .none: return
+            default: throw malformed("BUILD on a dict with a \(state.typeName) state")
+            }
+        default:
+            throw malformed("BUILD on a \(try top().typeName) (only dicts and argparse.Namespace take state)")
         }
     }
 
