@@ -292,12 +292,21 @@ def main():
     save(dt, "dtypes.pth")                                                # (d)
     ns = argparse.Namespace(lr=1.5e-3, model="vit_tiny", epochs=100, drop_path=0.1, use_ema=True,
                             crop_scale=(0.32, 1.0), gpus=[0, 1], resume=None, tag=b"\x00\xffraw")
+    # An MAE/DINO-style training checkpoint: model, real AdamW state (one step on the final
+    # norm), loss-scaler state, epoch, argparse Namespace and assorted scalars.
+    model = TinyViT()
+    model.load_state_dict(sd)
+    opt = torch.optim.AdamW(model.norm.parameters(), lr=0.5, betas=(0.9, 0.95))
+    model.norm(torch.ones(1, 8)).sum().backward()
+    opt.step()
+    model.load_state_dict(sd)  # keep the expected values
     meta = collections.OrderedDict()
-    meta["model"] = sd
-    meta["optimizer"] = {"state": {0: {"step": torch.tensor(3.0)}}, "param_groups": [{"lr": 0.5, "params": [0]}]}
+    meta["model"] = model.state_dict()
+    meta["optimizer"] = opt.state_dict()
+    meta["scaler"] = torch.amp.GradScaler("cpu").state_dict()
     meta["epoch"] = 3
     meta["args"] = ns
-    meta["scaler"] = None
+    meta["nothing"] = None
     meta["best_acc"] = 71.25
     meta["big"] = 2**70
     save(meta, "with_metadata.pth")                                       # (e)

@@ -75,7 +75,8 @@ private func expectMatches(_ tensors: [String: Tensor], _ want: [String: Tensor]
         let root = checkpoint.root
         #expect(root["epoch"] == .int(3))
         #expect(root["best_acc"]?.doubleValue == 71.25)
-        #expect(root["scaler"] == TorchValue.none)
+        #expect(root["nothing"] == TorchValue.none)
+        #expect(root["scaler"]?["scale"]?.doubleValue == 65536)
         #expect(root["big"] == .bigInt("1180591620717411303424"))
         let args = try #require(root["args"])
         guard case let .object(type, _) = args else { Issue.record("args is \(args)"); return }
@@ -90,8 +91,13 @@ private func expectMatches(_ tensors: [String: Tensor], _ want: [String: Tensor]
         #expect(args["tag"] == .bytes([0, 255] + Array("raw".utf8)))
         // The optimizer's tensors are reachable through `root` but not part of the state dict.
         let optimizer = try checkpoint.tensors(in: try #require(root["optimizer"]))
-        #expect(optimizer.keys.sorted() == ["state.0.step"])
-        #expect(optimizer["state.0.step"]?.item() == 3)
+        #expect(optimizer.keys.sorted() == ["state.0.exp_avg", "state.0.exp_avg_sq", "state.0.step",
+                                            "state.1.exp_avg", "state.1.exp_avg_sq", "state.1.step"])
+        #expect(optimizer["state.0.step"]?.item() == 1)
+        guard case let .list(groups)? = root["optimizer"]?["param_groups"], let group = groups.first else {
+            Issue.record("no param_groups"); return
+        }
+        #expect(group["betas"] == .tuple([.float(0.9), .float(0.95)]) && group["params"] == .list([.int(0), .int(1)]))
     }
 
     @Test func nestedDictsFlattenWithDots() throws {
