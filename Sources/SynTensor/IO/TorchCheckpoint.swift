@@ -12,7 +12,13 @@ import Foundation
 /// `torch._utils._rebuild_parameter(_with_state)`, `torch._tensor._rebuild_from_type_v2` (for
 /// `torch.Tensor` / `torch.nn.parameter.Parameter`), `torch.<Float|Double|Half|BFloat16|Long|
 /// Int|Short|Char|Byte|Bool>Storage`, `torch.Size`, `argparse.Namespace` (kept opaque with its
-/// attribute dict) and `_codecs.encode(str, 'latin1')` (protocol 2 bytes).
+/// attribute dict) and `_codecs.encode(str, 'latin1')` (protocol 2 bytes). Anything else (a
+/// pickled nn.Module, numpy scalars, `os.system`, ...) throws `forbiddenGlobal`.
+///
+/// Non-tensor values land in `root` as `TorchValue`s (None, bool, int, big int, float, str,
+/// bytes, list/set, tuple, dict, Namespace). Dropped on purpose: Python attributes on a
+/// tensor (`_rebuild_from_type_v2` state), attributes set on a dict by BUILD (a module
+/// `state_dict()`'s `_metadata`), backward hooks, `requires_grad` and the storage location.
 public final class TorchCheckpoint {
     /// Path of the checkpoint file.
     public let path: String

@@ -55,7 +55,9 @@ public enum TorchCheckpointError: Error, Equatable, Sendable, CustomStringConver
         case let .unsupportedOpcode(path, opcode, offset):
             return "\(path): pickle opcode \(PickleOpcode.describe(opcode)) at byte \(offset) of data.pkl is not one torch.save writes for state dicts; refusing to load"
         case let .forbiddenGlobal(path, global, offset):
-            return "\(path): pickle at byte \(offset) of data.pkl references '\(global)', which is not on the allow-list of torch.save tensor/container globals; refusing to load (nothing was executed)"
+            let hint = global.hasPrefix("torch.nn.") || global.hasPrefix("__main__.")
+                ? "; the file seems to pickle a whole model object: re-save model.state_dict() instead" : ""
+            return "\(path): pickle at byte \(offset) of data.pkl references '\(global)', which is not on the allow-list of torch.save tensor/container globals; refusing to load (nothing was executed)\(hint)"
         case let .malformedPickle(path, offset, reason):
             return "\(path): malformed pickle at byte \(offset) of data.pkl: \(reason)"
         case let .invalidTensor(path, reason):

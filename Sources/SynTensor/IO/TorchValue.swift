@@ -1,5 +1,6 @@
 /// Element type of a torch storage; every one is converted to `Float` on load.
 public enum TorchDType: String, Sendable, Equatable, CaseIterable {
+    /// The storage element types torch.save writes that this reader converts.
     case float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool
 
     /// Bytes per element.
@@ -86,6 +87,12 @@ public indirect enum TorchValue: Sendable, Equatable {
         public let key: TorchValue
         /// The value.
         public let value: TorchValue
+
+        /// A key/value pair.
+        public init(key: TorchValue, value: TorchValue) {
+            self.key = key
+            self.value = value
+        }
     }
 
     /// The value under string key `key` of a dict, or attribute `key` of an object.
