@@ -65,6 +65,17 @@ SENTENCES = [
     "mathematical \U0001d400\U0001d401 and \U00020000 extension-b \u4e00",
     "e\u0301 decomposed vs \u00e9 composed",
     "a photo of a cat " * 70,
+    # Where transformers' tokenizers-backed and Python tokenizers differ, the former (used by
+    # AutoTokenizer and sentence-transformers) is the reference: no final-sigma rule when
+    # lowercasing, unassigned code points are kept.
+    "\u039f\u0394\u039f\u03a3 \u03a3\u0391\u03a3",
+    "\ue000pua \u0378un",
+    "a[MASK]b [SEP][SEP] [CLS]x",
+    "\u0130 \u00df\u1e9e \ufeffBOM and \u2060joiner",
+    "\u0300 leading combining ##ing what's up?!...",
+    "tab\u000bvertical\u000cformfeed\u001cfs\u2029ps x\u0085y",
+    "\uff8a\uff9d\uff76\uff78 \U0001f1fa\U0001f1f8 flag \U0001f44d\U0001f3fd skin hello\u3000\u4e16\u754c!",
+    "\u01c5 \u01c4 \u01c6 \ufb00 \ufb03 \u216b \u2460",
 ]
 
 # Sentences whose last hidden states are stored (one padded batch).

@@ -4,10 +4,11 @@ import SynTensor
 /// BERT's WordPiece tokenizer: basic splitting then greedy longest-match subwords, with [CLS]/[SEP].
 ///
 /// Reference: BERT (Devlin et al., 2019, section 3) and WordPiece as in HF `BertTokenizer`
-/// (tokenizers' `BertNormalizer` + `BertPreTokenizer` + `WordPiece`, which `transformers`' Python
-/// `BertTokenizerLegacy` agrees with). Steps, on Unicode scalars:
+/// (tokenizers' `BertNormalizer` + `BertPreTokenizer` + `WordPiece`, what `AutoTokenizer` and
+/// sentence-transformers run; `transformers`' Python `BertTokenizerLegacy` differs only in applying
+/// the final-sigma rule and dropping unassigned code points). Steps, on Unicode scalars:
 /// 1. special-token text (`[MASK]`, `[CLS]`, ... exactly as written) is matched in the raw text first;
-/// 2. clean: drop NUL, U+FFFD and category C* (except tab/newline/CR), map White_Space to ' ';
+/// 2. clean: drop NUL, U+FFFD and categories Cc/Cf/Co/Cs (except tab/newline/CR), White_Space -> ' ';
 /// 3. pad CJK ideographs with spaces; 4. if `stripAccents`: NFD and drop Mn; if `lowercase`:
 ///    per-scalar lowercase mapping; 5. split on whitespace and isolate punctuation (ASCII
 ///    punctuation or category P*); 6. WordPiece each word (`##` continuation, [UNK] for a word
@@ -242,7 +243,7 @@ public struct BertTokenizer: Sendable {
     private func isControl(_ c: Unicode.Scalar) -> Bool {
         if c == "\t" || c == "\n" || c == "\r" { return false }
         switch c.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned: return true
+        case .control, .format, .surrogate, .privateUse: return true
         default: return false
         }
     }
