@@ -84,12 +84,16 @@ func cosine(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
         let hidden = try #require(out.tokens), pooled = try #require(out.pooled), mask = try #require(out.mask)
         let refHidden = try ref.tensor("last_hidden_state")
         #expect(hidden.shape == refHidden.shape && mask.shape == [batch.batch, batch.length])
-        // Compare real tokens only (padding rows are defined but meaningless).
+        // Compare real tokens (HF's padding rows are meaningless; ours are zero).
         let D = enc.width
         var worst: Float = 0
         let h = hidden.scalars, r = refHidden.scalars
-        for (i, m) in batch.mask.enumerated() where m != 0 {
-            worst = Swift.max(worst, maxAbs(Array(h[i * D..<(i + 1) * D]), Array(r[i * D..<(i + 1) * D])))
+        for (i, m) in batch.mask.enumerated() {
+            if m != 0 {
+                worst = Swift.max(worst, maxAbs(Array(h[i * D..<(i + 1) * D]), Array(r[i * D..<(i + 1) * D])))
+            } else {
+                #expect(h[i * D..<(i + 1) * D].allSatisfy { $0 == 0 }, "padding states are zero")
+            }
         }
         print("MiniLM last hidden state: max |swift - transformers| = \(worst)")
         #expect(worst <= 1e-4)

@@ -102,16 +102,41 @@ public final class BertModel: Module {
         try loadSafetensors(url, strict: true, prefix: prefix)
     }
 
-    /// Last hidden states [B, L, D] of a padded batch (ids and 0/1 mask row-major [B, L]).
+    /// Last hidden states [B, L, D] of a padded batch; padding positions are zero.
+    ///
+    /// Runs unpadded: the real tokens of all sequences are packed into [T, D] rows for the
+    /// projections, and each sequence attends over its own tokens only, which equals HF's masked
+    /// attention on every real position without spending work on padding.
     public func callAsFunction(_ batch: TokenBatch) -> Tensor {
+        let (states, offsets) = packedStates(batch)
+        let B = batch.batch, L = batch.length, D = config.hiddenSize
+        var out = Tensor.zeros([B, L, D])
+        states.withUnsafeBufferPointer { sp in
+            out.withUnsafeMutableBufferPointer { op in
+                for b in 0..<B {
+                    let n = offsets[b + 1] - offsets[b]
+                    (op.baseAddress! + b * L * D).update(from: sp.baseAddress! + offsets[b] * D, count: n * D)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Hidden states of the real tokens only, packed [T, D] in sequence order, with each
+    /// sequence's row range `offsets[b]..<offsets[b + 1]` (real tokens must precede padding).
+    public func packedStates(_ batch: TokenBatch) -> (states: Tensor, offsets: [Int]) {
         let B = batch.batch, L = batch.length
-        precondition(L <= config.maxPositions, "sequence length \(L) exceeds \(config.maxPositions) positions")
-        var x = embeddings(batch.ids, batch: B, length: L)
-        // Additive key mask [B, 1, 1, L]: 0 for real tokens, -inf for padding.
-        let keep = Tensor(shape: [B, 1, 1, L], data: batch.mask)
-        let mask: Tensor? = batch.mask.contains(0) ? Tensor.attentionMask(keep: keep) : nil
-        for layer in layers { x = layer(x, mask: mask) }
-        return x
+        var offsets = [0], ids: [Int] = [], positions: [Int] = []
+        for b in 0..<B {
+            let n = batch.lengths[b]
+            precondition(n <= config.maxPositions, "sequence length \(n) exceeds \(config.maxPositions) positions")
+            ids += batch.ids[(b * L)..<(b * L + n)]
+            positions += 0..<n
+            offsets.append(offsets[b] + n)
+        }
+        var x = embeddings(ids, positions: positions)
+        for layer in layers { x = layer(x, offsets: offsets) }
+        return (x, offsets)
     }
 }
 
@@ -146,12 +171,12 @@ final class BertEmbeddings: Module {
     }
     override var ownBuffers: [(String, Parameter)] { [("position_ids", positionIDs)] }
 
-    func callAsFunction(_ ids: [Int], batch B: Int, length L: Int) -> Tensor {
-        let D = word.weight.shape[1]
-        let w = word.weight.value.embedding(ids).reshaped([B, L, D])
-        let p = position.weight.value.narrow(0, start: 0, length: L)
+    /// LayerNorm(word[id] + position[pos] + tokenType[0]) for each token: [T, D].
+    func callAsFunction(_ ids: [Int], positions: [Int]) -> Tensor {
+        let w = word.weight.value.embedding(ids)
+        let p = position.weight.value.embedding(positions)
         let t = tokenType.weight.value.select(0, 0)
-        return norm(w + (p + t))
+        return norm(w + p + t)
     }
 }
 
@@ -201,12 +226,25 @@ final class BertLayer: Module {
 
     override var children: [(String, Module)] { tree.children }
 
-    func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
-        let B = x.shape[0], L = x.shape[1], D = x.shape[2], d = D / heads
-        func split(_ t: Tensor) -> Tensor { t.reshaped([B, L, heads, d]).permuted([0, 2, 1, 3]) }
-        let a = Tensor.scaledDotProductAttention(query: split(query(x)), key: split(key(x)), value: split(value(x)), mask: mask)
-        let merged = a.permuted([0, 2, 1, 3]).contiguous().reshaped([B, L, D])
-        let h = attnNorm(x + attnOut(merged))
+    /// The q/k/v projections fused into one [3D, D] weight and [3D] bias, rebuilt when a load
+    /// replaces any of them (a loaded tensor gets fresh storage).
+    private var fused: (sources: [TensorStorage], weight: Tensor, bias: Tensor)?
+
+    private func fusedQKV() -> (Tensor, Tensor) {
+        let parts = [query, key, value]
+        let sources = parts.flatMap { [$0.weight.value.storage, $0.bias!.value.storage] }
+        if let f = fused, zip(f.sources, sources).allSatisfy({ $0 === $1 }) { return (f.weight, f.bias) }
+        let w = Tensor.concatenate(parts.map(\.weight.value), axis: 0)
+        let b = Tensor.concatenate(parts.map { $0.bias!.value }, axis: 0)
+        fused = (sources, w, b)
+        return (w, b)
+    }
+
+    /// x [T, D] packed tokens of the sequences delimited by `offsets` -> [T, D].
+    func callAsFunction(_ x: Tensor, offsets: [Int]) -> Tensor {
+        let (w, b) = fusedQKV()
+        let qkv = x.linear(weight: w, bias: b)
+        let h = attnNorm(x + attnOut(packedAttention(qkv, offsets: offsets, heads: heads)))
         let inner = up(h)
         let activated: Tensor
         switch act {
@@ -216,6 +254,58 @@ final class BertLayer: Module {
         }
         return outNorm(h + down(activated))
     }
+}
+
+/// Multi-head softmax(q k^T / sqrt(d)) v within each sequence of packed qkv rows [T, 3D]
+/// (q, k, v blocks of `heads` heads each, as the fused projection lays them out) -> [T, D].
+/// One job per (sequence, head); k is transposed into scratch so every inner loop is a
+/// contiguous multiply-add the compiler vectorizes. Inference only (no autodiff record).
+func packedAttention(_ qkv: Tensor, offsets: [Int], heads H: Int) -> Tensor {
+    let T = qkv.shape[0], D3 = qkv.shape[1], D = D3 / 3, d = D / H
+    precondition(D3 == 3 * D && D == H * d && offsets.last == T, "packedAttention: bad qkv \(qkv.shape) for \(H) heads")
+    let B = offsets.count - 1
+    let scale = 1 / Float(d).squareRoot()
+    var out = Tensor.zeros([T, D])
+    qkv.withUnsafeBufferPointer { sp in
+        out.withUnsafeMutableBufferPointer { op in
+            let S = sp.baseAddress!, O = op.baseAddress!
+            Threading.concurrentPerform(B * H) { job in
+                let b = job / H, h = job % H
+                let start = offsets[b], n = offsets[b + 1] - start
+                if n == 0 { return }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: d * n + n) { tmp in
+                    let kt = tmp.baseAddress!, p = kt + d * n
+                    for j in 0..<n {
+                        let k = S + (start + j) * D3 + D + h * d
+                        for c in 0..<d { kt[c * n + j] = k[c] }
+                    }
+                    for i in 0..<n {
+                        let q = S + (start + i) * D3 + h * d
+                        p.update(repeating: 0, count: n)
+                        for c in 0..<d {
+                            let qc = q[c] * scale, row = kt + c * n
+                            for j in 0..<n { p[j] += qc * row[j] }
+                        }
+                        var m = -Float.infinity
+                        for j in 0..<n { m = Swift.max(m, p[j]) }
+                        var sum: Float = 0
+                        for j in 0..<n {
+                            let e = Foundation.exp(p[j] - m)
+                            p[j] = e
+                            sum += e
+                        }
+                        let inv = 1 / sum
+                        let o = O + (start + i) * D + h * d
+                        for j in 0..<n {
+                            let wj = p[j] * inv, v = S + (start + j) * D3 + 2 * D + h * d
+                            for c in 0..<d { o[c] += wj * v[c] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out
 }
 
 /// BERT's pooler (dense + tanh on [CLS]); loaded for completeness, sentence embeddings use mean pooling.
