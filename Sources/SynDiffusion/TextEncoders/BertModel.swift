@@ -258,13 +258,14 @@ final class BertLayer: Module {
 
 /// Multi-head softmax(q k^T / sqrt(d)) v within each sequence of packed qkv rows [T, 3D]
 /// (q, k, v blocks of `heads` heads each, as the fused projection lays them out) -> [T, D].
-/// One job per (sequence, head); k is transposed into scratch so every inner loop is a
-/// contiguous multiply-add the compiler vectorizes. Inference only (no autodiff record).
+/// One job per (sequence, head); q.k dot products in 8-wide SIMD, the weighted sum of v rows as
+/// contiguous multiply-adds. Inference only (no autodiff record).
 func packedAttention(_ qkv: Tensor, offsets: [Int], heads H: Int) -> Tensor {
     let T = qkv.shape[0], D3 = qkv.shape[1], D = D3 / 3, d = D / H
     precondition(D3 == 3 * D && D == H * d && offsets.last == T, "packedAttention: bad qkv \(qkv.shape) for \(H) heads")
     let B = offsets.count - 1
     let scale = 1 / Float(d).squareRoot()
+    let maxLen = (0..<B).map { offsets[$0 + 1] - offsets[$0] }.max() ?? 0
     var out = Tensor.zeros([T, D])
     qkv.withUnsafeBufferPointer { sp in
         out.withUnsafeMutableBufferPointer { op in
@@ -272,22 +273,16 @@ func packedAttention(_ qkv: Tensor, offsets: [Int], heads H: Int) -> Tensor {
             Threading.concurrentPerform(B * H) { job in
                 let b = job / H, h = job % H
                 let start = offsets[b], n = offsets[b + 1] - start
-                if n == 0 { return }
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: d * n + n) { tmp in
-                    let kt = tmp.baseAddress!, p = kt + d * n
-                    for j in 0..<n {
-                        let k = S + (start + j) * D3 + D + h * d
-                        for c in 0..<d { kt[c * n + j] = k[c] }
-                    }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(maxLen, 1)) { tmp in
+                    let p = tmp.baseAddress!
                     for i in 0..<n {
                         let q = S + (start + i) * D3 + h * d
-                        p.update(repeating: 0, count: n)
-                        for c in 0..<d {
-                            let qc = q[c] * scale, row = kt + c * n
-                            for j in 0..<n { p[j] += qc * row[j] }
-                        }
                         var m = -Float.infinity
-                        for j in 0..<n { m = Swift.max(m, p[j]) }
+                        for j in 0..<n {
+                            let s = dot(q, S + (start + j) * D3 + D + h * d, d) * scale
+                            p[j] = s
+                            m = Swift.max(m, s)
+                        }
                         var sum: Float = 0
                         for j in 0..<n {
                             let e = Foundation.exp(p[j] - m)
@@ -306,6 +301,25 @@ func packedAttention(_ qkv: Tensor, offsets: [Int], heads H: Int) -> Tensor {
         }
     }
     return out
+}
+
+/// Dot product of two length-`n` float vectors, 8 lanes at a time.
+@inline(__always)
+private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD8<Float>()
+    var c = 0
+    while c + 8 <= n {
+        let x = UnsafeRawPointer(a + c).loadUnaligned(as: SIMD8<Float>.self)
+        let y = UnsafeRawPointer(b + c).loadUnaligned(as: SIMD8<Float>.self)
+        acc += x * y
+        c += 8
+    }
+    var s = acc.sum()
+    while c < n {
+        s += a[c] * b[c]
+        c += 1
+    }
+    return s
 }
 
 /// BERT's pooler (dense + tanh on [CLS]); loaded for completeness, sentence embeddings use mean pooling.
