@@ -100,6 +100,7 @@ public final class BertModel: Module {
         let names = try SafetensorsFile(url: url).names
         let prefix = names.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
         try loadSafetensors(url, strict: true, prefix: prefix)
+        for layer in layers { layer.prepare() }
     }
 
     /// Last hidden states [B, L, D] of a padded batch; padding positions are zero.
@@ -226,18 +227,27 @@ final class BertLayer: Module {
 
     override var children: [(String, Module)] { tree.children }
 
-    /// The q/k/v projections fused into one [3D, D] weight and [3D] bias, rebuilt when a load
-    /// replaces any of them (a loaded tensor gets fresh storage).
+    /// The q/k/v projections fused into one [3D, D] weight and [3D] bias, with the tensors they
+    /// were built from (a load gives parameters fresh storage, which makes the cache stale).
     private var fused: (sources: [TensorStorage], weight: Tensor, bias: Tensor)?
 
-    private func fusedQKV() -> (Tensor, Tensor) {
+    private var qkvSources: [TensorStorage] {
+        [query, key, value].flatMap { [$0.weight.value.storage, $0.bias!.value.storage] }
+    }
+
+    /// Rebuilds the fused q/k/v projection (`BertModel.load` calls it).
+    func prepare() {
         let parts = [query, key, value]
-        let sources = parts.flatMap { [$0.weight.value.storage, $0.bias!.value.storage] }
-        if let f = fused, zip(f.sources, sources).allSatisfy({ $0 === $1 }) { return (f.weight, f.bias) }
-        let w = Tensor.concatenate(parts.map(\.weight.value), axis: 0)
-        let b = Tensor.concatenate(parts.map { $0.bias!.value }, axis: 0)
-        fused = (sources, w, b)
-        return (w, b)
+        fused = (qkvSources, Tensor.concatenate(parts.map(\.weight.value), axis: 0),
+                 Tensor.concatenate(parts.map { $0.bias!.value }, axis: 0))
+    }
+
+    /// The fused projection: the cache when current, else built for this call only (the
+    /// forward pass never mutates the module).
+    private func fusedQKV() -> (Tensor, Tensor) {
+        if let f = fused, zip(f.sources, qkvSources).allSatisfy({ $0 === $1 }) { return (f.weight, f.bias) }
+        let parts = [query, key, value]
+        return (Tensor.concatenate(parts.map(\.weight.value), axis: 0), Tensor.concatenate(parts.map { $0.bias!.value }, axis: 0))
     }
 
     /// x [T, D] packed tokens of the sequences delimited by `offsets` -> [T, D].
