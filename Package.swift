@@ -32,7 +32,11 @@ let package = Package(
             ]
         ),
         .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
-        .target(name: "SynCaption", dependencies: ["SynTensor"]),
+        .target(
+            name: "SynCaption",
+            dependencies: ["SynTensor"],
+            resources: [.copy("Resources/Concepts"), .copy("Resources/NOTICE")]
+        ),
         .target(name: "SynDiffusion", dependencies: ["SynTensor"]),
         .target(name: "SynRep", dependencies: ["SynTensor"]),
         .executableTarget(
