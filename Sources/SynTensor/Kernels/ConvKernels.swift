@@ -79,9 +79,18 @@ func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g:
                             let drow = plane + iy * g.W
                             let srow = s + oy * g.Wo
                             let off = kj * g.dw - g.pw
-                            for ox in 0..<g.Wo {
-                                let ix = ox * g.sw + off
-                                if ix >= 0 && ix < g.W { drow[ix] += srow[ox] }
+                            if g.sw == 1 {
+                                // Valid ox range where 0 <= ox + off < W: a branch-free, vectorizable add.
+                                let lo = Swift.max(0, -off), hi = Swift.min(g.Wo, g.W - off)
+                                if hi > lo {
+                                    let d = drow + off
+                                    for ox in lo..<hi { d[ox] += srow[ox] }
+                                }
+                            } else {
+                                for ox in 0..<g.Wo {
+                                    let ix = ox * g.sw + off
+                                    if ix >= 0 && ix < g.W { drow[ix] += srow[ox] }
+                                }
                             }
                         }
                     }
