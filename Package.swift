@@ -37,7 +37,8 @@ let package = Package(
             dependencies: ["SynTensor"],
             resources: [.copy("Resources/Concepts"), .copy("Resources/NOTICE")]
         ),
-        .target(name: "SynDiffusion", dependencies: ["SynTensor"]),
+        // The shipped text-to-image model lives in Resources (found by DefaultModel, not Bundle.module).
+        .target(name: "SynDiffusion", dependencies: ["SynTensor"], resources: [.copy("Resources")]),
         .target(name: "SynRep", dependencies: ["SynTensor"]),
         .executableTarget(
             name: "synclr-cli",

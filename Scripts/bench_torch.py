@@ -95,6 +95,69 @@ def make(name):
                 m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
                 return F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
         return encode
+    if name.startswith("unet_"):
+        return make_unet(name)
+    raise SystemExit(f"unknown workload {name}")
+
+
+def make_unet(name):
+    """The built-in text-to-image UNet (Scripts/unet_torch.py, same layout as SynDiffusion's)."""
+    import os
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import unet_torch
+
+    model = unet_torch.UNet2DCondition()
+
+    def cond(batch, seed):
+        g = torch.Generator().manual_seed(seed)
+        tokens = torch.randn(batch, 16, 384, generator=g)
+        mask = torch.ones(batch, 16)
+        for b in range(batch):
+            mask[b, 10 + b % 6:] = 0
+        return tokens, mask, torch.randn(batch, 384, generator=g)
+
+    if name == "unet_forward_b64":
+        model.eval()
+        x = torch.randn(64, 1, 32, 32)
+        t = torch.arange(64).float() * 15
+        tok, mask, pooled = cond(64, 12)
+
+        def fwd():
+            with torch.no_grad():
+                model(x, t, tok, mask, pooled)
+        return fwd
+    if name == "unet_train_step_b64":
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+        x = torch.randn(64, 1, 32, 32)
+        target = torch.randn(64, 1, 32, 32)
+        t = torch.arange(64).float() * 15
+        tok, mask, pooled = cond(64, 22)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.mse_loss(model(x, t, tok, mask, pooled), target).backward()
+            opt.step()
+        return step
+    if name.startswith("unet_sample_ddim50_cfg2.5"):
+        from diffusers import DDIMScheduler
+        model.eval()
+        images = int(name.rsplit("_x", 1)[1])
+        sched = DDIMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
+                              timestep_spacing="trailing", clip_sample=True, set_alpha_to_one=True)
+        tok, mask, pooled = cond(images, 31)
+        utok, umask, upooled = cond(images, 32)
+        both = (torch.cat([utok, tok]), torch.cat([umask, mask]), torch.cat([upooled, pooled]))
+
+        def run():
+            with torch.no_grad():
+                g = torch.Generator().manual_seed(33)
+                x = torch.randn(images, 1, 32, 32, generator=g)
+                sched.set_timesteps(50)
+                for t in sched.timesteps:
+                    out = model(torch.cat([x, x]), t.float().expand(2 * images), *both)
+                    u, c = out.chunk(2)
+                    x = sched.step(u + 2.5 * (c - u), t, x).prev_sample
+        return run
     raise SystemExit(f"unknown workload {name}")
 
 

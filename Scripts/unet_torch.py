@@ -199,9 +199,9 @@ class MidBlock(nn.Module):
         return self.resnets[1](self.attentions[0](h, ctx, mask), emb)
 
 
-DEFAULT_CONFIG = dict(sample_size=32, channels=1, block_out_channels=[16, 32, 64, 128], layers_per_block=1,
+DEFAULT_CONFIG = dict(sample_size=32, channels=1, block_out_channels=[16, 32, 64, 64], layers_per_block=1,
                       attention_levels=[False, False, True, True], attention_head_dim=32, cross_attention_dim=384,
-                      norm_groups=8, pooled_projection=True)
+                      norm_groups=8, timestep_channels=64, time_embed_dim=256, pooled_projection=True)
 
 
 class UNet2DCondition(nn.Module):
@@ -210,10 +210,9 @@ class UNet2DCondition(nn.Module):
         cfg = dict(DEFAULT_CONFIG if cfg is None else cfg)
         ch = cfg["block_out_channels"]
         n = len(ch)
-        cfg["time_embed_dim"] = 4 * ch[0]
         self.cfg = cfg
         self.conv_in = nn.Conv2d(cfg["channels"], ch[0], 3, padding=1)
-        self.time_embedding = TimestepEmbedding(ch[0], cfg["time_embed_dim"])
+        self.time_embedding = TimestepEmbedding(cfg["timestep_channels"], cfg["time_embed_dim"])
         self.add_embedding = TimestepEmbedding(cfg["cross_attention_dim"], cfg["time_embed_dim"]) if cfg["pooled_projection"] else None
         L = cfg["layers_per_block"]
         self.down_blocks = nn.ModuleList([
@@ -229,7 +228,7 @@ class UNet2DCondition(nn.Module):
         self.conv_out = nn.Conv2d(ch[0], cfg["channels"], 3, padding=1)
 
     def forward(self, x, t, tokens, mask, pooled):
-        emb = self.time_embedding(timestep_embedding(t, self.cfg["block_out_channels"][0]))
+        emb = self.time_embedding(timestep_embedding(t, self.cfg["timestep_channels"]))
         if self.add_embedding is not None:
             emb = emb + self.add_embedding(pooled)
         h = self.conv_in(x)

@@ -5,10 +5,7 @@ import SynTensor
 /// The UNet of the built-in text-to-image model (the shipped configuration) with random weights
 /// and a random 16-token caption conditioning of MiniLM's width.
 private func benchUNet(seed: UInt64) -> (UNet2DCondition, UNetConfig) {
-    var config = UNetConfig()
-    let env = ProcessInfo.processInfo.environment
-    if let s = env["SYNCLR_BENCH_UNET_CHANNELS"] { config.blockOutChannels = s.split(separator: ",").compactMap { Int($0) } }
-    if let s = env["SYNCLR_BENCH_UNET_ATTENTION"] { config.attentionLevels = s.split(separator: ",").map { $0 == "1" } }
+    let config = UNetConfig()
     var g = RandomGenerator(seed: seed)
     return (UNet2DCondition(config, generator: &g), config)
 }
@@ -47,7 +44,7 @@ func diffusionWorkloads(quick: Bool) -> [Workload] {
         }
     }))
     let images = quick ? 8 : 32
-    list.append(Workload(name: "unet_sample_ddim50_cfg2.5", unit: "img/s", higherIsBetter: true,
+    list.append(Workload(name: "unet_sample_ddim50_cfg2.5_x\(images)", unit: "img/s", higherIsBetter: true,
                          convert: { Double(images) / $0 }, make: {
         let (unet, config) = benchUNet(seed: 30)
         let scheduler = DDIMScheduler(trainSteps: config.trainTimesteps, betaSchedule: config.betaSchedule.schedule,

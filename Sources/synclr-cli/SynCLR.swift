@@ -11,6 +11,8 @@ struct SynCLR: AsyncParsableCommand {
             Captions.self,
             Train.self,
             Embed.self,
+            Diffusion.self,
+            Images.self,
         ]
     )
 }

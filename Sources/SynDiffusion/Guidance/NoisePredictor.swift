@@ -25,7 +25,20 @@ public struct Conditioning: Sendable {
     }
 
     /// `parts` stacked along the batch, in order; each part must be present in all or in none.
+    /// Token states of different lengths are zero-padded to the longest, with mask 0 on the padding
+    /// (so a caption batch and the unconditional batch may come from separate encoder calls).
     public static func concatenated(_ parts: [Conditioning]) -> Conditioning {
+        var parts = parts
+        let lengths = parts.compactMap { $0.tokens?.shape[1] }
+        if let longest = lengths.max(), Set(lengths).count > 1 {
+            precondition(parts.allSatisfy { $0.mask != nil }, "token states of different lengths \(lengths) need masks to be padded")
+            for i in parts.indices {
+                guard let t = parts[i].tokens, let m = parts[i].mask, t.shape[1] < longest else { continue }
+                let pad = longest - t.shape[1]
+                parts[i].tokens = Tensor.concatenate([t, Tensor.zeros([t.shape[0], pad] + t.shape.dropFirst(2))], axis: 1)
+                parts[i].mask = Tensor.concatenate([m, Tensor.zeros([m.shape[0], pad])], axis: 1)
+            }
+        }
         func join(_ field: KeyPath<Conditioning, Tensor?>, _ name: String) -> Tensor? {
             let present = parts.compactMap { $0[keyPath: field] }
             if present.isEmpty { return nil }

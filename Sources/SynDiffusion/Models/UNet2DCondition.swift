@@ -34,7 +34,7 @@ public final class UNet2DCondition: Module, NoisePredictor {
         self.config = config
         let ch = config.blockOutChannels, n = ch.count
         convIn = Conv2d(config.channels, ch[0], kernelSize: 3, padding: 1, generator: &generator)
-        timeEmbedding = TimestepEmbedding(ch[0], width: config.timeEmbedDim, generator: &generator)
+        timeEmbedding = TimestepEmbedding(config.timestepChannels, width: config.timeEmbedDim, generator: &generator)
         addEmbedding = config.pooledProjection
             ? TimestepEmbedding(config.crossAttentionDim, width: config.timeEmbedDim, generator: &generator) : nil
         var downs: [UNetDownBlock] = []
@@ -90,7 +90,7 @@ public final class UNet2DCondition: Module, NoisePredictor {
         precondition(timesteps.shape == [B], "timesteps must be [\(B)], got \(timesteps.shape)")
         precondition(tokens.rank == 3 && tokens.shape[0] == B && tokens.shape[2] == config.crossAttentionDim,
                      "caption tokens must be [\(B), L, \(config.crossAttentionDim)], got \(tokens.shape)")
-        var emb = timeEmbedding(sinusoidalTimestepEmbedding(timesteps, dim: config.blockOutChannels[0]))
+        var emb = timeEmbedding(sinusoidalTimestepEmbedding(timesteps, dim: config.timestepChannels))
         if let addEmbedding {
             guard let pooled else { preconditionFailure("this UNet adds the pooled caption vector; conditioning.pooled is missing") }
             precondition(pooled.shape == [B, config.crossAttentionDim],

@@ -19,6 +19,10 @@ public struct UNetConfig: Codable, Sendable, Hashable {
     public var crossAttentionDim: Int
     /// Groups of every GroupNorm.
     public var normGroups: Int
+    /// Number of sinusoidal timestep features (diffusers uses the first level's width).
+    public var timestepChannels: Int
+    /// Width of the timestep (and pooled-caption) embedding added in every residual block.
+    public var timeEmbedDim: Int
     /// Whether the pooled caption vector is projected and added to the timestep embedding.
     public var pooledProjection: Bool
     /// What the network predicts.
@@ -29,9 +33,9 @@ public struct UNetConfig: Codable, Sendable, Hashable {
     public var trainTimesteps: Int
 
     /// A configuration; the defaults are the shipped Fashion-MNIST model.
-    public init(sampleSize: Int = 32, channels: Int = 1, blockOutChannels: [Int] = [16, 32, 64, 128], layersPerBlock: Int = 1,
+    public init(sampleSize: Int = 32, channels: Int = 1, blockOutChannels: [Int] = [16, 32, 64, 64], layersPerBlock: Int = 1,
                 attentionLevels: [Bool] = [false, false, true, true], attentionHeadDim: Int = 32, crossAttentionDim: Int = 384,
-                normGroups: Int = 8, pooledProjection: Bool = true, predictionType: PredictionType = .vPrediction,
+                normGroups: Int = 8, timestepChannels: Int = 64, timeEmbedDim: Int = 256, pooledProjection: Bool = true, predictionType: PredictionType = .vPrediction,
                 betaSchedule: BetaScheduleName = .squaredcosCapV2, trainTimesteps: Int = 1000) {
         self.sampleSize = sampleSize
         self.channels = channels
@@ -41,14 +45,14 @@ public struct UNetConfig: Codable, Sendable, Hashable {
         self.attentionHeadDim = attentionHeadDim
         self.crossAttentionDim = crossAttentionDim
         self.normGroups = normGroups
+        self.timestepChannels = timestepChannels
+        self.timeEmbedDim = timeEmbedDim
         self.pooledProjection = pooledProjection
         self.predictionType = predictionType
         self.betaSchedule = betaSchedule
         self.trainTimesteps = trainTimesteps
     }
 
-    /// Width of the timestep embedding (4x the first level, as diffusers).
-    public var timeEmbedDim: Int { 4 * blockOutChannels[0] }
 
     /// Problems that would make the network ill-formed (empty when valid).
     public var problems: [String] {
@@ -63,14 +67,16 @@ public struct UNetConfig: Codable, Sendable, Hashable {
         }
         let factor = 1 << max(0, blockOutChannels.count - 1)
         if sampleSize % factor != 0 { p.append("sample_size \(sampleSize) is not divisible by \(factor)") }
-        if blockOutChannels[0] % 2 != 0 { p.append("the first width must be even (sinusoidal features)") }
+        if timestepChannels < 2 || timestepChannels % 2 != 0 { p.append("timestep_channels must be even and positive") }
+        if timeEmbedDim < 1 { p.append("time_embed_dim must be positive") }
         return p
     }
 
     enum CodingKeys: String, CodingKey {
         case sampleSize = "sample_size", channels, blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block"
         case attentionLevels = "attention_levels", attentionHeadDim = "attention_head_dim"
-        case crossAttentionDim = "cross_attention_dim", normGroups = "norm_groups", pooledProjection = "pooled_projection"
+        case crossAttentionDim = "cross_attention_dim", normGroups = "norm_groups", timestepChannels = "timestep_channels"
+        case timeEmbedDim = "time_embed_dim", pooledProjection = "pooled_projection"
         case predictionType = "prediction_type", betaSchedule = "beta_schedule", trainTimesteps = "num_train_timesteps"
     }
 

@@ -41,8 +41,8 @@ public struct DiffusionTrainConfig: Codable, Sendable, Hashable {
     /// The shipped model's recipe.
     public init(unet: UNetConfig = UNetConfig(), steps: Int = 3000, batchSize: Int = 64, learningRate: Float = 1e-3,
                 warmupSteps: Int = 100, finalLearningRateScale: Float = 0.05, weightDecay: Float = 0.01, emaDecay: Float = 0.999,
-                captionDropout: Float = 0.1, minSNRGamma: Float = 5, gradientClip: Float = 1, horizontalFlip: Bool = true,
-                seed: UInt64 = 0, checkpointEvery: Int = 100, sampleEvery: Int = 500, sampleSteps: Int = 20,
+                captionDropout: Float = 0.1, minSNRGamma: Float = 5, gradientClip: Float = 1, horizontalFlip: Bool = false,
+                seed: UInt64 = 0, checkpointEvery: Int = 100, sampleEvery: Int = 1000, sampleSteps: Int = 20,
                 sampleGuidance: Float = 2.5) {
         self.unet = unet
         self.steps = steps

@@ -76,8 +76,10 @@ extension DiffusionTrainer {
 
     /// Trains until `config.steps`, checkpointing to DIR/checkpoint.safetensors, logging every step to
     /// DIR/loss.jsonl and writing sample grids to DIR/samples/. With `resume`, continues from the
-    /// checkpoint (the loss log is cut back to it); without, refuses to overwrite one.
-    public func run(directory: URL, resume: Bool, progress: ProgressReporter? = nil, log: (String) -> Void = { _ in }) throws {
+    /// checkpoint (the loss log is cut back to it); without, refuses to overwrite one. `stopAt` ends
+    /// the run early at that step, with a checkpoint (as an interruption would, for a later `resume`).
+    public func run(directory: URL, resume: Bool, stopAt: Int? = nil, progress: ProgressReporter? = nil,
+                    log: (String) -> Void = { _ in }) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: directory.appendingPathComponent("samples"), withIntermediateDirectories: true)
         let ckpt = directory.appendingPathComponent("checkpoint.safetensors")
@@ -94,20 +96,21 @@ extension DiffusionTrainer {
         try handle.seekToEnd()
         defer { try? handle.close() }
         let start = Date()
-        while step < config.steps {
+        let end = min(config.steps, stopAt ?? config.steps)
+        while step < end {
             let r = trainStep()
             let line = String(format: "{\"step\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"elapsed\":%.1f}\n",
                               step, r.loss, r.gradNorm, r.learningRate, Date().timeIntervalSince(start))
             try handle.write(contentsOf: Data(line.utf8))
             progress?.update(completed: step, detail: String(format: "loss %.4f", r.loss))
             let last = step == config.steps
-            if last || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
+            if last || step == end || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
                 try handle.synchronize()
                 try saveCheckpoint(ckpt)
             }
-            if last || (config.sampleEvery > 0 && step % config.sampleEvery == 0) {
+            if sampleGridColumns > 0 && (last || (config.sampleEvery > 0 && step % config.sampleEvery == 0)) {
                 let url = directory.appendingPathComponent(String(format: "samples/step-%06d.png", step))
-                try ImageIO.write(sampleGrid(), to: url)
+                try ImageIO.write(sampleGrid(columns: sampleGridColumns), to: url)
                 log("step \(step): loss \(String(format: "%.4f", r.loss)), samples in \(url.path)")
             }
         }
@@ -136,4 +139,30 @@ struct NoTextEncoder: TextEncoder {
     func encode(_ texts: [String]) throws -> Conditioning {
         throw DiffusionError.badData(path: name, reason: "captions were expected to be encoded already")
     }
+}
+
+/// Turns a training checkpoint into a model file: its EMA weights (float16) with the network
+/// configuration as metadata, without rebuilding the trainer's data.
+public func exportEMA(checkpoint url: URL, to output: URL, name: String, textEncoder: String,
+                      extra: [String: String] = [:]) throws -> UNetModelInfo {
+    let file: SafetensorsFile
+    do { file = try SafetensorsFile(url: url) } catch {
+        throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
+    }
+    guard let meta = file.metadata, meta["format"] == DiffusionTrainer.checkpointFormat, let json = meta["config"],
+          let config = try? JSONDecoder().decode(DiffusionTrainConfig.self, from: Data(json.utf8)) else {
+        throw DiffusionError.badCheckpoint(path: url.path, reason: "not a diffusion training checkpoint")
+    }
+    var g = RandomGenerator(seed: 0)
+    let unet = UNet2DCondition(config.unet, generator: &g)
+    var dict: [String: Tensor] = [:]
+    for n in file.names where n.hasPrefix("ema.") { dict[String(n.dropFirst(4))] = try file.tensor(n) }
+    do { try unet.loadStateDict(dict, source: url.path + " (ema)") } catch {
+        throw DiffusionError.badCheckpoint(path: url.path, reason: "\(error)")
+    }
+    var info = UNetModelInfo(name: name, config: config.unet, textEncoder: textEncoder, extra: extra)
+    info.extra["train_steps"] = meta["step"] ?? "?"
+    info.extra["train_seed"] = String(config.seed)
+    try UNetCheckpoint.save(unet, info: info, to: output)
+    return info
 }

@@ -27,6 +27,9 @@ public final class DiffusionTrainer {
 
     func restoreStep(_ s: Int) { step = s }
 
+    /// Seeds per class in the sample grids (0 disables them).
+    public var sampleGridColumns = 4
+
     let schedule: DiffusionSchedule
     let learningRates: WarmupCosineSchedule
     let averager: ExponentialMovingAverage

@@ -1,0 +1,72 @@
+import Foundation
+import SynTensor
+
+/// Quality of generated Fashion-MNIST images as judged by a classifier trained on real images:
+/// conditional accuracy (predicted class = the caption's concept) and the Frechet distance to the
+/// real test set in the classifier's feature space.
+public struct GenerationScore: Codable, Sendable {
+    /// Guidance scale of the generated set.
+    public var guidance: Float
+    /// Generated images scored.
+    public var images: Int
+    /// Fraction classified as their caption's concept.
+    public var accuracy: Double
+    /// Frechet distance of their features to the real test set's.
+    public var frechetDistance: Double
+
+    /// A score.
+    public init(guidance: Float, images: Int, accuracy: Double, frechetDistance: Double) {
+        self.guidance = guidance
+        self.images = images
+        self.accuracy = accuracy
+        self.frechetDistance = frechetDistance
+    }
+
+    enum CodingKeys: String, CodingKey { case guidance, images, accuracy, frechetDistance = "frechet_distance" }
+}
+
+/// The classifier side of the evaluation: train (or load) the classifier, score real data.
+public enum GenerationEvaluation {
+    /// Loads the classifier at `url`, or trains one on the real training set (and saves it there).
+    public static func classifier(at url: URL, train: (images: Tensor, labels: [Int]), epochs: Int, seed: UInt64,
+                                  progress: ((Int, Int) -> Void)? = nil) throws -> (FashionClassifier, trained: Bool) {
+        var g = RandomGenerator(seed: seed).derived("classifier-init")
+        let net = FashionClassifier(generator: &g)
+        if FileManager.default.fileExists(atPath: url.path) {
+            try net.loadSafetensors(url)
+            net.eval()
+            return (net, false)
+        }
+        net.fit(images: train.images, labels: train.labels, epochs: epochs, seed: seed, progress: progress)
+        try net.saveSafetensors(to: url, metadata: ["format": "synclr-fashion-classifier", "epochs": String(epochs),
+                                                    "seed": String(seed)])
+        return (net, true)
+    }
+
+    /// Reads the PNGs listed in a generation job's manifest as [N, 1, H, W] in [0, 1], with the
+    /// class of each line's `concept`; lines without a Fashion-MNIST concept are an error.
+    public static func generatedImages(_ directory: URL) throws -> (images: Tensor, labels: [Int]) {
+        let url = directory.appendingPathComponent("manifest.jsonl")
+        var images: [Tensor] = [], labels: [Int] = []
+        var n = 0
+        for raw in try Data(contentsOf: url).split(separator: UInt8(ascii: "\n")) {
+            n += 1
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any],
+                  let path = obj["path"] as? String else {
+                throw DiffusionError.malformedLine(path: url.path, line: n, reason: "not a manifest line with a \"path\"")
+            }
+            guard let concept = obj["concept"] as? String, let cls = FashionMNISTImages.classIndex(ofConcept: concept) else {
+                throw DiffusionError.malformedLine(path: url.path, line: n, reason: "no Fashion-MNIST \"concept\" to score against")
+            }
+            images.append(try ImageIO.readTensor(directory.appendingPathComponent(path), channels: 1).unsqueezed(0))
+            labels.append(cls)
+        }
+        guard !images.isEmpty else { throw DiffusionError.badData(path: url.path, reason: "the manifest lists no images") }
+        return (Tensor.concatenate(images, axis: 0), labels)
+    }
+
+    /// Accuracy of `predicted` against `labels`.
+    public static func accuracy(_ predicted: [Int], _ labels: [Int]) -> Double {
+        Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(max(labels.count, 1))
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import SynTensor
+
+/// A resumable, shardable text-to-image job: `perCaption` PNGs per caption of a captions list in
+/// DIR/images/NNNNN/PPPPPP_K.png (folder = caption position / 1000, P = caption position,
+/// K = image index) plus DIR/manifest.jsonl, one line per finished image in caption order.
+///
+/// Determinism: image k of caption c starts from the noise of `imageSeed(jobSeed, id(c), k)` and
+/// draws its step noise from the same stream; captions are rendered in fixed units of
+/// `options.unitCaptions` consecutive captions (cond + uncond in one batch), and a unit is always
+/// rendered as a whole, so a sharded, interrupted or resumed run writes the same bytes as one
+/// uninterrupted run. Files are written to a temporary name and renamed (never a partial PNG);
+/// a resumed run skips units whose images all exist.
+public final class ImageJob<Predictor: NoisePredictor> {
+    /// The model.
+    public let model: TextToImage<Predictor>
+    /// All captions of the job, in file order.
+    public let captions: [CaptionRecord]
+    /// What to render.
+    public let options: ImageJobOptions
+    /// Output folder.
+    public let directory: URL
+    /// The part of the job this run renders.
+    public let shard: Shard
+
+    /// A job over `captions` into `directory`.
+    public init(model: TextToImage<Predictor>, captions: [CaptionRecord], options: ImageJobOptions, directory: URL,
+                shard: Shard = .all) {
+        self.model = model
+        self.captions = captions
+        self.options = options
+        self.directory = directory
+        self.shard = shard
+    }
+
+    /// Path of image `index` of the caption at `position`, relative to the output folder.
+    public static func relativePath(position: Int, index: Int) -> String {
+        String(format: "images/%05d/%06d_%d.png", position / 1000, position, index)
+    }
+
+    /// Number of batch units.
+    public var unitCount: Int { (captions.count + options.unitCaptions - 1) / options.unitCaptions }
+
+    /// Caption positions of unit `u`.
+    public func positions(ofUnit u: Int) -> Range<Int> {
+        (u * options.unitCaptions)..<min((u + 1) * options.unitCaptions, captions.count)
+    }
+
+    /// What a run did.
+    public struct Summary: Sendable {
+        /// Images this run rendered and wrote.
+        public var written: Int
+        /// Images of this shard already present (skipped).
+        public var skipped: Int
+        /// Images of this shard in total.
+        public var shardImages: Int
+        /// Lines in the rebuilt manifest (finished images of all shards).
+        public var manifestLines: Int
+        /// Seconds spent rendering.
+        public var seconds: Double
+    }
+
+    /// Renders this shard's missing images, then rebuilds DIR/manifest.jsonl from every finished image.
+    public func run(progress: ProgressReporter? = nil) throws -> Summary {
+        try prepare()
+        let fm = FileManager.default
+        var uncondCache: Conditioning?
+        var written = 0, skipped = 0, total = 0
+        let start = Date()
+        for u in 0..<unitCount where shard.owns(unit: u) {
+            let pos = positions(ofUnit: u)
+            let paths = pos.flatMap { p in (0..<options.perCaption).map { (p, $0, Self.relativePath(position: p, index: $0)) } }
+            total += paths.count
+            let missing = paths.filter { !fm.fileExists(atPath: directory.appendingPathComponent($0.2).path) }
+            if missing.isEmpty {
+                skipped += paths.count
+                progress?.advance(by: paths.count)
+                continue
+            }
+            skipped += paths.count - missing.count
+            let images = try render(unit: u, uncondCache: &uncondCache)
+            for (k, item) in paths.enumerated() where missing.contains(where: { $0.2 == item.2 }) {
+                let url = directory.appendingPathComponent(item.2)
+                try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try ImageIO.write(images.select(0, k), to: url)
+                written += 1
+            }
+            progress?.advance(by: paths.count)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let lines = try writeManifest()
+        return Summary(written: written, skipped: skipped, shardImages: total, manifestLines: lines, seconds: seconds)
+    }
+
+    /// All images of unit `u` [unit captions * perCaption, C, H, W] in [0, 1], caption-major.
+    public func render(unit u: Int) throws -> Tensor {
+        var cache: Conditioning?
+        return try render(unit: u, uncondCache: &cache)
+    }
+
+    private func render(unit u: Int, uncondCache: inout Conditioning?) throws -> Tensor {
+        let pos = Array(positions(ofUnit: u))
+        let k = options.perCaption
+        let encoded = try model.encoder.encode(pos.map { captions[$0].caption })
+        let rows = pos.indices.flatMap { Array(repeating: $0, count: k) }
+        let cond = Self.rows(encoded, rows)
+        var uncond: Conditioning?
+        if options.guidance != 1 {
+            if uncondCache == nil { uncondCache = try model.encoder.encode([""]) }
+            uncond = Self.rows(uncondCache!, Array(repeating: 0, count: rows.count))
+        }
+        let seeds = pos.flatMap { p in (0..<k).map { imageSeed(jobSeed: options.seed, captionID: captions[p].id, index: $0) } }
+        return model.generate(conditioning: cond, unconditional: uncond, seeds: seeds, guidance: options.guidance,
+                              steps: options.steps, sampler: options.sampler)
+    }
+
+    private static func rows(_ c: Conditioning, _ idx: [Int]) -> Conditioning {
+        Conditioning(tokens: c.tokens?.indexSelect(axis: 0, indices: idx).contiguous(),
+                     mask: c.mask?.indexSelect(axis: 0, indices: idx).contiguous(),
+                     pooled: c.pooled?.indexSelect(axis: 0, indices: idx).contiguous())
+    }
+
+    /// The job description stored in DIR/job.json.
+    struct Description: Codable, Equatable {
+        var options: ImageJobOptions
+        var captions: Int
+        var captionsFingerprint: String
+
+        enum CodingKeys: String, CodingKey { case options, captions, captionsFingerprint = "captions_fingerprint" }
+    }
+
+    private var description: Description {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for r in captions {
+            for b in (r.id.json + "\u{1F}" + r.caption + "\u{1F}" + (r.concept ?? "") + "\u{1E}").utf8 {
+                h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return Description(options: options, captions: captions.count, captionsFingerprint: String(h, radix: 16))
+    }
+
+    /// Creates the folder and job.json, or checks that an existing job.json asks for the same images.
+    private func prepare() throws {
+        if let p = options.problems.first { throw DiffusionError.invalidJob(path: directory.path, reason: p) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent("job.json")
+        let mine = description
+        if fm.fileExists(atPath: url.path) {
+            let theirs: Description
+            do { theirs = try JSONDecoder().decode(Description.self, from: Data(contentsOf: url)) } catch {
+                throw DiffusionError.invalidJob(path: url.path, reason: "unreadable job description (\(error)); remove it or use another --out")
+            }
+            guard theirs == mine else {
+                var diffs: [String] = []
+                if theirs.options != mine.options {
+                    let enc = JSONEncoder()
+                    enc.outputFormatting = [.sortedKeys]
+                    diffs.append("it was started with \(String(decoding: try enc.encode(theirs.options), as: UTF8.self)), this run asks for \(String(decoding: try enc.encode(mine.options), as: UTF8.self))")
+                }
+                if theirs.captions != mine.captions || theirs.captionsFingerprint != mine.captionsFingerprint {
+                    diffs.append("it was started from a different captions list (\(theirs.captions) captions, fingerprint \(theirs.captionsFingerprint); now \(mine.captions), \(mine.captionsFingerprint))")
+                }
+                throw DiffusionError.invalidJob(path: url.path, reason: "this folder belongs to another job: " + diffs.joined(separator: "; ")
+                                                + ". Use another --out or the original options.")
+            }
+            return
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try enc.encode(mine).write(to: url, options: .atomic)
+    }
+
+    /// One manifest line (fields in a fixed order).
+    public func manifestLine(position p: Int, index k: Int) -> String {
+        let r = captions[p]
+        var s = "{\"path\":" + jsonString(Self.relativePath(position: p, index: k))
+        s += ",\"caption_id\":" + r.id.json
+        s += ",\"caption\":" + jsonString(r.caption)
+        s += ",\"index\":\(k)"
+        s += ",\"seed\":\(imageSeed(jobSeed: options.seed, captionID: r.id, index: k))"
+        s += ",\"guidance\":\(options.guidance)"
+        s += ",\"steps\":\(options.steps)"
+        s += ",\"model\":" + jsonString(options.model)
+        if let c = r.concept { s += ",\"concept\":" + jsonString(c) }
+        return s + "}"
+    }
+
+    /// Rewrites DIR/manifest.jsonl (atomically) with a line for every image present, in caption
+    /// order; returns the number of lines.
+    @discardableResult
+    public func writeManifest() throws -> Int {
+        let fm = FileManager.default
+        var out = ""
+        var n = 0
+        for p in captions.indices {
+            for k in 0..<options.perCaption where fm.fileExists(atPath: directory.appendingPathComponent(Self.relativePath(position: p, index: k)).path) {
+                out += manifestLine(position: p, index: k) + "\n"
+                n += 1
+            }
+        }
+        try Data(out.utf8).write(to: directory.appendingPathComponent("manifest.jsonl"), options: .atomic)
+        return n
+    }
+}

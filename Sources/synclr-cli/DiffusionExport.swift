@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import SynDiffusion
+
+/// `synclr diffusion export`: a model file from a training checkpoint (e.g. to look at a run in progress).
+struct DiffusionExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the EMA weights of a training checkpoint as a model file for `synclr images --model`.")
+
+    @Option(help: "checkpoint.safetensors written by `synclr diffusion train`.") var checkpoint: String
+    @Option(help: "Output model file.") var out: String
+    @Option(help: "Model name recorded in manifests.") var name: String = "synclr-fashion-unet"
+    @Option(help: "Name of the text encoder the run used.") var textEncoder: String = "all-MiniLM-L6-v2"
+
+    func run() async throws {
+        let info = try exportEMA(checkpoint: URL(fileURLWithPath: checkpoint), to: URL(fileURLWithPath: out), name: name,
+                                 textEncoder: textEncoder)
+        print("export: step \(info.extra["train_steps"] ?? "?") of \(checkpoint) -> \(out)")
+    }
+}
