@@ -49,7 +49,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
         p.finish()
         let real = net.predict(toUnit(test.images))
         let realAccuracy = GenerationEvaluation.accuracy(real.classes, test.labels)
-        print(String(format: "evaluate: classifier %@, real test accuracy %.2f%% (%d images)", trained ? "trained" : "loaded",
+        report(String(format: "evaluate: classifier %@, real test accuracy %.2f%% (%d images)", trained ? "trained" : "loaded",
                      realAccuracy * 100, test.labels.count))
 
         let records = try CaptionFile.read(URL(fileURLWithPath: captions))
@@ -62,7 +62,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
         let floorIdx = Array(g.permutation(train.labels.count).prefix(n))
         let floorFeatures = net.predict(toUnit(train.images.indexSelect(axis: 0, indices: floorIdx))).features
         let floor = FrechetDistance.distance(floorFeatures, real.features)
-        print(String(format: "evaluate: floor: %d real training images -> Frechet distance %.3f to the test set", n, floor))
+        report(String(format: "evaluate: floor: %d real training images -> Frechet distance %.3f to the test set", n, floor))
 
         var scores: [GenerationScore] = []
         for s in scales {
@@ -74,14 +74,20 @@ struct DiffusionEvaluate: AsyncParsableCommand {
             progress.finish()
             let gen = try GenerationEvaluation.generatedImages(sub)
             let pred = net.predict(gen.images)
-            let score = GenerationScore(guidance: s, images: gen.labels.count,
+            var score = GenerationScore(guidance: s, images: gen.labels.count,
                                         accuracy: GenerationEvaluation.accuracy(pred.classes, gen.labels),
                                         frechetDistance: FrechetDistance.distance(pred.features, real.features))
+            score.tally(predicted: pred.classes, labels: gen.labels)
             scores.append(score)
-            print(String(format: "evaluate: guidance %.1f: %d images (%d rendered in %.1f s), accuracy %.2f%%, Frechet distance %.3f",
+            let names = FashionMNISTImages.classNames
+            report("evaluate:   confusion (rows: caption class, columns: predicted " + names.map { String($0.prefix(5)) }.joined(separator: " ") + ")")
+            for (c, row) in score.confusion.enumerated() where row.reduce(0, +) > 0 {
+                report("evaluate:   " + names[c].padding(toLength: 12, withPad: " ", startingAt: 0) + row.map { String(format: "%5d", $0) }.joined(separator: " "))
+            }
+            report(String(format: "evaluate: guidance %.1f: %d images (%d rendered in %.1f s), accuracy %.2f%%, Frechet distance %.3f",
                          s, score.images, summary.written, summary.seconds, score.accuracy * 100, score.frechetDistance))
         }
-        struct Report: Codable {
+        struct EvaluationReport: Codable {
             var model: String
             var captions: String
             var perCaption: Int
@@ -92,17 +98,17 @@ struct DiffusionEvaluate: AsyncParsableCommand {
             var realFloorFrechetDistance: Double
             var scores: [GenerationScore]
         }
-        let report = Report(model: modelURL.lastPathComponent, captions: URL(fileURLWithPath: captions).lastPathComponent,
+        let summary = EvaluationReport(model: modelURL.lastPathComponent, captions: URL(fileURLWithPath: captions).lastPathComponent,
                             perCaption: perCaption, steps: steps, sampler: samplerKind.rawValue, seed: seed,
                             classifierTestAccuracy: realAccuracy, realFloorFrechetDistance: floor, scores: scores)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(report).write(to: dir.appendingPathComponent("report.json"), options: .atomic)
-        print("| guidance | images | conditional accuracy | Frechet distance |")
-        print("|---|---|---|---|")
+        try enc.encode(summary).write(to: dir.appendingPathComponent("report.json"), options: .atomic)
+        report("| guidance | images | conditional accuracy | Frechet distance |")
+        report("|---|---|---|---|")
         for s in scores {
-            print(String(format: "| %.1f | %d | %.1f%% | %.2f |", s.guidance, s.images, s.accuracy * 100, s.frechetDistance))
+            report(String(format: "| %.1f | %d | %.1f%% | %.2f |", s.guidance, s.images, s.accuracy * 100, s.frechetDistance))
         }
-        print(String(format: "| real (train subset) | %d | %.1f%% (classifier on test) | %.2f |", n, realAccuracy * 100, floor))
+        report(String(format: "| real (train subset) | %d | %.1f%% (classifier on test) | %.2f |", n, realAccuracy * 100, floor))
     }
 }

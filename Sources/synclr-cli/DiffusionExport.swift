@@ -16,6 +16,6 @@ struct DiffusionExport: AsyncParsableCommand {
     func run() async throws {
         let info = try exportEMA(checkpoint: URL(fileURLWithPath: checkpoint), to: URL(fileURLWithPath: out), name: name,
                                  textEncoder: textEncoder)
-        print("export: step \(info.extra["train_steps"] ?? "?") of \(checkpoint) -> \(out)")
+        report("export: step \(info.extra["train_steps"] ?? "?") of \(checkpoint) -> \(out)")
     }
 }

@@ -68,25 +68,25 @@ struct DiffusionTrain: AsyncParsableCommand {
         let bank: CaptionBank
         if let cached = try CaptionBank.load(cacheURL, texts: texts, byClass: byClass, encoderName: encoder.name) {
             bank = cached
-            print("train: \(texts.count - 1) distinct captions, encodings from \(cacheURL.path)")
+            report("train: \(texts.count - 1) distinct captions, encodings from \(cacheURL.path)")
         } else {
             let p = ProgressReporter(label: "encoding captions", total: texts.count, unit: "caption")
             let t0 = Date()
             bank = try CaptionBank(texts: texts, byClass: byClass, encoder: encoder) { done, _ in p.update(completed: done) }
             p.finish()
             try bank.save(to: cacheURL)
-            print(String(format: "train: encoded %d distinct captions with %@ in %.1f s", texts.count - 1, encoder.name, Date().timeIntervalSince(t0)))
+            report(String(format: "train: encoded %d distinct captions with %@ in %.1f s", texts.count - 1, encoder.name, Date().timeIntervalSince(t0)))
         }
         let trainer = DiffusionTrainer(config: config, images: data.images, labels: data.labels, bank: bank)
-        print("train: \(data.labels.count) images, UNet \(config.unet.blockOutChannels) with \(trainer.model.parameterCount) parameters, \(config.unet.predictionType.rawValue), \(steps) steps of \(batchSize), seed \(seed)")
+        report("train: \(data.labels.count) images, UNet \(config.unet.blockOutChannels) with \(trainer.model.parameterCount) parameters, \(config.unet.predictionType.rawValue), \(steps) steps of \(batchSize), seed \(seed)")
         let progress = ProgressReporter(label: "train", total: steps, unit: "step", startingAt: 0)
         let start = Date()
-        try trainer.run(directory: dir, resume: resume, progress: progress) { print("train: " + $0) }
+        try trainer.run(directory: dir, resume: resume, progress: progress) { report("train: " + $0) }
         progress.finish()
         let modelURL = dir.appendingPathComponent("model.safetensors")
         let command = CommandLine.arguments.dropFirst().joined(separator: " ")
         try trainer.exportModel(modelURL, name: name, extra: ["train_command": "synclr " + command,
                                                              "captions": captionsURL.lastPathComponent])
-        print(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
+        report(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
     }
 }

@@ -53,12 +53,23 @@ struct ImagesGenerate: AsyncParsableCommand {
         let job = ImageJob(model: TextToImage(predictor: unet, config: info.config, encoder: encoder), captions: records,
                            options: options, directory: URL(fileURLWithPath: out), shard: shardSpec)
         let shardImages = (0..<job.unitCount).filter { shardSpec.owns(unit: $0) }.reduce(0) { $0 + job.positions(ofUnit: $1).count } * perCaption
-        print("images: \(records.count) captions x \(perCaption) from \(modelURL.lastPathComponent) (\(info.name)), \(samplerKind.rawValue) \(steps) steps, guidance \(guidance), seed \(seed), shard \(shardSpec): \(shardImages) images")
+        report("images: \(records.count) captions x \(perCaption) from \(modelURL.lastPathComponent) (\(info.name)), \(samplerKind.rawValue) \(steps) steps, guidance \(guidance), seed \(seed), shard \(shardSpec): \(shardImages) images")
         let progress = ProgressReporter(label: "images", total: shardImages, unit: "img")
-        let summary = try job.run(progress: progress)
+        let logProgress = isatty(STDERR_FILENO) == 0
+        var lastLog = Date()
+        let started = Date()
+        let summary = try job.run(progress: progress) { done, total in
+            // Without a terminal (nohup, CI) the reporter stays silent: log a line every 30 s instead.
+            guard logProgress, Date().timeIntervalSince(lastLog) >= 30 || done == total else { return }
+            lastLog = Date()
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = elapsed > 0 ? Double(done) / elapsed : 0
+            let eta = rate > 0 ? ProgressReporter.formatDuration(Double(total - done) / rate) : "?"
+            report(String(format: "images: %d/%d  %.2f img/s  ETA %@", done, total, rate, eta))
+        }
         progress.finish()
         let rate = summary.seconds > 0 ? Double(summary.written) / summary.seconds : 0
-        print(String(format: "images: wrote %d, skipped %d existing, in %.1f s (%.2f img/s); manifest %@ lists %d images",
+        report(String(format: "images: wrote %d, skipped %d existing, in %.1f s (%.2f img/s); manifest %@ lists %d images",
                      summary.written, summary.skipped, summary.seconds, rate, out + "/manifest.jsonl", summary.manifestLines))
     }
 }

@@ -16,7 +16,7 @@ struct ImagesSheet: AsyncParsableCommand {
     func run() async throws {
         let (image, rows) = try ContactSheet.make(directory: URL(fileURLWithPath: directory), maxCaptions: maxCaptions)
         try ImageIO.write(image, to: URL(fileURLWithPath: out))
-        print("sheet: \(rows.count) captions -> \(out) (\(image.shape[2])x\(image.shape[1]))")
+        report("sheet: \(rows.count) captions -> \(out) (\(image.shape[2])x\(image.shape[1]))")
         for (i, caption) in rows.enumerated() { print(String(format: "%3d  %@", i + 1, caption)) }
     }
 }

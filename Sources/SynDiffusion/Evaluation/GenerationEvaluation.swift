@@ -13,6 +13,10 @@ public struct GenerationScore: Codable, Sendable {
     public var accuracy: Double
     /// Frechet distance of their features to the real test set's.
     public var frechetDistance: Double
+    /// Accuracy per class (by the class names of `FashionMNISTImages`), for classes that occur.
+    public var perClassAccuracy: [String: Double] = [:]
+    /// Confusion counts: row = caption's class, column = predicted class.
+    public var confusion: [[Int]] = []
 
     /// A score.
     public init(guidance: Float, images: Int, accuracy: Double, frechetDistance: Double) {
@@ -22,7 +26,20 @@ public struct GenerationScore: Codable, Sendable {
         self.frechetDistance = frechetDistance
     }
 
-    enum CodingKeys: String, CodingKey { case guidance, images, accuracy, frechetDistance = "frechet_distance" }
+    enum CodingKeys: String, CodingKey {
+        case guidance, images, accuracy, frechetDistance = "frechet_distance", perClassAccuracy = "per_class_accuracy", confusion
+    }
+
+    /// Fills the per-class accuracy and confusion matrix from predictions.
+    public mutating func tally(predicted: [Int], labels: [Int], classes: Int = FashionMNISTImages.classNames.count) {
+        confusion = Array(repeating: Array(repeating: 0, count: classes), count: classes)
+        for (p, l) in zip(predicted, labels) { confusion[l][p] += 1 }
+        perClassAccuracy = [:]
+        for c in 0..<classes {
+            let n = confusion[c].reduce(0, +)
+            if n > 0 { perClassAccuracy[FashionMNISTImages.classNames[c]] = Double(confusion[c][c]) / Double(n) }
+        }
+    }
 }
 
 /// The classifier side of the evaluation: train (or load) the classifier, score real data.

@@ -61,11 +61,13 @@ public final class ImageJob<Predictor: NoisePredictor> {
     }
 
     /// Renders this shard's missing images, then rebuilds DIR/manifest.jsonl from every finished image.
-    public func run(progress: ProgressReporter? = nil) throws -> Summary {
+    /// `progress` is advanced per unit; `onUnit` gets (images of this shard handled, shard total).
+    public func run(progress: ProgressReporter? = nil, onUnit: ((Int, Int) -> Void)? = nil) throws -> Summary {
         try prepare()
         let fm = FileManager.default
         var uncondCache: Conditioning?
         var written = 0, skipped = 0, total = 0
+        let shardTotal = (0..<unitCount).filter { shard.owns(unit: $0) }.reduce(0) { $0 + positions(ofUnit: $1).count } * options.perCaption
         let start = Date()
         for u in 0..<unitCount where shard.owns(unit: u) {
             let pos = positions(ofUnit: u)
@@ -75,6 +77,7 @@ public final class ImageJob<Predictor: NoisePredictor> {
             if missing.isEmpty {
                 skipped += paths.count
                 progress?.advance(by: paths.count)
+                onUnit?(total, shardTotal)
                 continue
             }
             skipped += paths.count - missing.count
@@ -86,6 +89,7 @@ public final class ImageJob<Predictor: NoisePredictor> {
                 written += 1
             }
             progress?.advance(by: paths.count)
+            onUnit?(total, shardTotal)
         }
         let seconds = Date().timeIntervalSince(start)
         let lines = try writeManifest()
