@@ -6,7 +6,7 @@ public struct LBFGSOptions: Codable, Sendable, Equatable {
     public var maxIterations: Int
     /// Stop when the largest absolute gradient component is at most this.
     public var gradientTolerance: Double
-    /// Stop when one step lowers f by at most this times max(|f|, 1).
+    /// Stop when one step lowers f by at most this times max(|f|, 1) (0 disables).
     public var functionTolerance: Double
     /// Maximum objective evaluations in one line search.
     public var maxLineSearchEvaluations: Int
@@ -14,11 +14,13 @@ public struct LBFGSOptions: Codable, Sendable, Equatable {
     public var sufficientDecrease: Double
     /// Curvature constant c2 of the strong Wolfe conditions.
     public var curvature: Double
+    /// Relative band |f - f0| <= epsilon |f0| in which the approximate Wolfe test replaces Armijo (0 disables).
+    public var approximateWolfeEpsilon: Double
 
     /// Defaults suited to convex, smooth objectives evaluated in single precision.
     public init(memory: Int = 10, maxIterations: Int = 500, gradientTolerance: Double = 1e-5,
                 functionTolerance: Double = 1e-10, maxLineSearchEvaluations: Int = 25,
-                sufficientDecrease: Double = 1e-4, curvature: Double = 0.9) {
+                sufficientDecrease: Double = 1e-4, curvature: Double = 0.9, approximateWolfeEpsilon: Double = 1e-6) {
         self.memory = memory
         self.maxIterations = maxIterations
         self.gradientTolerance = gradientTolerance
@@ -26,12 +28,13 @@ public struct LBFGSOptions: Codable, Sendable, Equatable {
         self.maxLineSearchEvaluations = maxLineSearchEvaluations
         self.sufficientDecrease = sufficientDecrease
         self.curvature = curvature
+        self.approximateWolfeEpsilon = approximateWolfeEpsilon
     }
 
     enum CodingKeys: String, CodingKey {
         case memory, maxIterations = "max_iterations", gradientTolerance = "gradient_tolerance"
         case functionTolerance = "function_tolerance", maxLineSearchEvaluations = "max_line_search_evaluations"
-        case sufficientDecrease = "sufficient_decrease", curvature
+        case sufficientDecrease = "sufficient_decrease", curvature, approximateWolfeEpsilon = "approximate_wolfe_epsilon"
     }
 }
 
@@ -72,7 +75,10 @@ public struct LBFGSResult: Sendable {
 ///
 /// Reference: Nocedal & Wright, Numerical Optimization, 2nd ed. (2006): Algorithm 7.4 (two-loop
 /// recursion) and 7.5 (L-BFGS) with H0 = (s'y / y'y) I, Algorithms 3.5 and 3.6 (line search
-/// with bracketing and zoom), cubic interpolation (eq. 3.59) safeguarded by bisection.
+/// with bracketing and zoom), cubic interpolation (eq. 3.59) safeguarded by bisection. Near the
+/// precision limit of f, where Armijo's test compares rounding noise, steps may instead pass the
+/// approximate Wolfe test of Hager & Zhang (SIAM J. Optim. 16(1), 2005): f <= f0 + eps |f0| and
+/// f'(a) <= (1 - 2 c1) |f'(0)|, which for a quadratic implies the Armijo condition exactly.
 public enum LBFGS {
     /// Minimizes `objective` from `x0`; `objective(x, &gradient)` returns f(x) and writes its gradient.
     public static func minimize(from x0: [Double], options: LBFGSOptions = LBFGSOptions(),
@@ -162,7 +168,10 @@ public enum LBFGS {
             x = accepted.x
             f = accepted.value
             g = accepted.gradient
-            if previous - f <= options.functionTolerance * max(abs(previous), abs(f), 1) {
+            // A step accepted by the approximate Wolfe test may not lower f at all (noise); only a
+            // measured, tiny decrease counts as convergence in f.
+            let decrease = previous - f
+            if options.functionTolerance > 0 && decrease >= 0 && decrease <= options.functionTolerance * max(abs(previous), abs(f), 1) {
                 status = infNorm(g) <= options.gradientTolerance ? .gradientConverged : .functionConverged
                 break
             }
@@ -194,7 +203,11 @@ public enum LBFGS {
             let finite = ft.isFinite && !gt.contains(where: { !$0.isFinite })
             return Trial(step: a, x: xt, value: finite ? ft : .infinity, gradient: gt, slope: finite ? dot(gt, d) : .nan)
         }
-        func armijo(_ t: Trial) -> Bool { t.value <= f0 + c1 * t.step * dg0 }
+        let band = options.approximateWolfeEpsilon * abs(f0)
+        /// Sufficient decrease: Armijo, or the approximate Wolfe test inside the noise band.
+        func decreases(_ t: Trial) -> Bool {
+            t.value <= f0 + c1 * t.step * dg0 || (t.value <= f0 + band && t.slope <= (2 * c1 - 1) * dg0)
+        }
         func curvatureHolds(_ t: Trial) -> Bool { abs(t.slope) <= -c2 * dg0 }
 
         let origin = Trial(step: 0, x: x, value: f0, gradient: g0, slope: dg0)
@@ -205,7 +218,7 @@ public enum LBFGS {
         // Bracketing phase.
         while true {
             let t = trial(a)
-            if !armijo(t) || (!first && t.value >= previous.value) {
+            if !decreases(t) || (!first && t.value > previous.value + band) {
                 lo = previous
                 hi = t
                 break
@@ -216,7 +229,7 @@ public enum LBFGS {
                 hi = previous
                 break
             }
-            if budget <= 0 { return t } // Armijo holds: accept a weak-Wolfe step.
+            if budget <= 0 { return t } // Sufficient decrease holds: accept a weak step.
             previous = t
             first = false
             a = min(a * 2, 1e20)
@@ -229,7 +242,7 @@ public enum LBFGS {
             var a = cubicMinimizer(lo, hi) ?? (lo.step + hi.step) / 2
             if !(a > left + 0.1 * width && a < right - 0.1 * width) { a = (lo.step + hi.step) / 2 }
             let t = trial(a)
-            if !armijo(t) || t.value >= lo.value {
+            if !decreases(t) || t.value > lo.value + band {
                 hi = t
             } else {
                 if curvatureHolds(t) { return t }
@@ -237,8 +250,8 @@ public enum LBFGS {
                 lo = t
             }
         }
-        // Out of budget: a step that only satisfies Armijo still makes progress.
-        return lo.step > 0 && lo.value < f0 ? lo : nil
+        // Out of budget: a step that only satisfies sufficient decrease still makes progress.
+        return lo.step > 0 && decreases(lo) ? lo : nil
     }
 
     /// Minimizer of the cubic interpolating f and f' at two trials (N&W eq. 3.59), or nil.
