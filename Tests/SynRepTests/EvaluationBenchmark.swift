@@ -11,7 +11,7 @@ struct EvaluationBenchmark {
     /// 10 classes of 192-d features: random class means plus correlated (low-rank) and isotropic noise.
     static func syntheticFeatures(count: Int, dim: Int = 192, classes: Int = 10, seed: UInt64) -> LabeledFeatures {
         var means = RandomGenerator(seed: 1000)
-        let centre = (0..<(classes * dim)).map { _ in means.normal() * 0.35 }
+        let centre = (0..<(classes * dim)).map { _ in means.normal() * 0.15 }
         let basis = (0..<(16 * dim)).map { _ in means.normal() * 0.5 }
         var g = RandomGenerator(seed: seed)
         var data = [Float](repeating: 0, count: count * dim)
@@ -29,11 +29,18 @@ struct EvaluationBenchmark {
         return try! LabeledFeatures(features: Tensor(shape: [count, dim], data: data), labels: labels)
     }
 
+    /// CPU seconds used by this process so far (all threads).
+    private func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
     private func time<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
         let clock = ContinuousClock()
-        let t0 = clock.now
+        let t0 = clock.now, c0 = cpuSeconds()
         let r = try body()
-        print("[bench] \(label): \(String(format: "%.2f", seconds(clock.now - t0))) s")
+        print("[bench] \(label): \(String(format: "%.2f", seconds(clock.now - t0))) s wall, \(String(format: "%.2f", cpuSeconds() - c0)) s CPU")
         return r
     }
 
@@ -43,6 +50,26 @@ struct EvaluationBenchmark {
         let train = time("generate train") { Self.syntheticFeatures(count: 60000, seed: 1) }
         let test = time("generate test") { Self.syntheticFeatures(count: 10000, seed: 2) }
         let x = FeatureStandardizer(fitting: train.features).transform(train.features)
+        let objective = LogisticObjective(x: x, labels: train.labels, classCount: 10, regularization: 1)
+        var theta = [Double](repeating: 0.01, count: 193 * 10), grad = theta
+        time("20 objective+gradient evaluations") { for _ in 0..<20 { _ = objective(theta, &grad) } }
+        theta[0] = 0
+        let w = Tensor(shape: [192, 10], repeating: 0.01), gm = Tensor(shape: [60000, 10], repeating: 0.01)
+        time("20 x (X W) [60000 x 192] x [192 x 10]") { for _ in 0..<20 { _ = x.matmul(w) } }
+        time("20 x (X' G) [192 x 60000] x [60000 x 10]") { for _ in 0..<20 { _ = x.transposed(0, 1).matmul(gm) } }
+        let keys = train.features.l2Normalized(axis: 1), queries = test.features.l2Normalized(axis: 1)
+        time("kNN similarity GEMMs only (10000 x 60000 x 192, blocks of 128 x 8192)") {
+            var start = 0
+            while start < 10000 {
+                let q = queries.narrow(0, start: start, length: min(128, 10000 - start))
+                var b = 0
+                while b < 60000 {
+                    _ = q.matmul(keys.narrow(0, start: b, length: min(8192, 60000 - b)).transposed(0, 1))
+                    b += 8192
+                }
+                start += 128
+            }
+        }
         var warm: LogisticModel? = nil
         for lambda in [1e2, 1e0, 1e-2, 1e-4] {
             let fit = time("single fit lambda \(lambda) (warm: \(warm != nil))") {

@@ -94,13 +94,20 @@ public enum LogisticRegression {
     }
 }
 
-/// The logistic objective and its gradient: two GEMMs (x W, then x' G) plus a fused log-softmax pass.
+/// The logistic objective and its gradient, in one pass over x per evaluation.
+///
+/// Rows are cut into a fixed set of parts (run concurrently); each part walks its rows in
+/// cache-sized blocks: logits = x_b W (GEMM), a fused log-softmax / cross-entropy pass that
+/// turns them into G = (softmax - onehot) / N, then x_b' G (GEMM) accumulated into the part's
+/// gradient. Parts are summed in a fixed order, so the value does not depend on the thread count.
 struct LogisticObjective {
     let x: Tensor
     let labels: [Int32]
     let classCount: Int
     let regularization: Double
-    private let ranges: [Range<Int>]
+    private let parts: [Range<Int>]
+    /// Rows per block: about 512 KB of x, so the second GEMM reads it from cache.
+    private let blockRows: Int
 
     init(x: Tensor, labels: [Int], classCount: Int, regularization: Double) {
         precondition(labels.allSatisfy { $0 >= 0 && $0 < classCount }, "labels must lie in 0..<\(classCount)")
@@ -108,7 +115,8 @@ struct LogisticObjective {
         self.labels = labels.map { Int32($0) }
         self.classCount = classCount
         self.regularization = regularization
-        ranges = fixedRanges(labels.count, maxParts: 16, minimumPerRange: 2048)
+        parts = fixedRanges(labels.count, maxParts: 16, minimumPerRange: 2048)
+        blockRows = max(64, 131_072 / max(1, x.shape[1]))
     }
 
     /// f(theta) for theta = (W row-major, b); writes the gradient.
@@ -117,23 +125,26 @@ struct LogisticObjective {
         let wCount = d * c
         let w = Tensor(shape: [d, c], data: theta[0..<wCount].map { Float($0) })
         let bias = theta[wCount...].map { Float($0) }
-        let logits = withNoGrad { x.matmul(w) }
-        let gStorage = TensorStorage(uninitializedCount: n * c)
-        var lossParts = [Double](repeating: 0, count: ranges.count)
-        var biasParts = [Double](repeating: 0, count: ranges.count * c)
+        let stride = wCount + c + 1 // per part: W gradient, bias gradient, loss
+        var partials = [Double](repeating: 0, count: parts.count * stride)
         let invN = 1 / Float(n)
-        let gp = SharedPointer(gStorage.pointer)
-        logits.withUnsafeBufferPointer { lb in
-            labels.withUnsafeBufferPointer { yb in
-                lossParts.withUnsafeMutableBufferPointer { lossBuf in
-                    biasParts.withUnsafeMutableBufferPointer { biasBuf in
-                        let lp = SharedPointer(lossBuf.baseAddress!), bp = SharedPointer(biasBuf.baseAddress!)
-                        concurrentItems(ranges.count) { t in
-                            var loss = 0.0
-                            let bAcc = bp.p + t * c
-                            for i in ranges[t] {
-                                let z = lb.baseAddress! + i * c, g = gp.p + i * c
-                                let y = Int(yb[i])
+        labels.withUnsafeBufferPointer { yb in
+            partials.withUnsafeMutableBufferPointer { pb in
+                let pp = SharedPointer(pb.baseAddress!)
+                concurrentItems(parts.count) { t in
+                    let acc = pp.p + t * stride
+                    var loss = 0.0
+                    var start = parts[t].lowerBound
+                    while start < parts[t].upperBound {
+                        let rows = min(blockRows, parts[t].upperBound - start)
+                        let xb = x.narrow(0, start: start, length: rows)
+                        let logits = withNoGrad { xb.matmul(w) }
+                        let gStorage = TensorStorage(uninitializedCount: rows * c)
+                        let g0 = gStorage.pointer
+                        logits.withUnsafeBufferPointer { lb in
+                            for i in 0..<rows {
+                                let z = lb.baseAddress! + i * c, g = g0 + i * c
+                                let y = Int(yb[start + i])
                                 var mx = -Float.infinity
                                 for j in 0..<c {
                                     let v = z[j] + bias[j]
@@ -151,31 +162,35 @@ struct LogisticObjective {
                                 let inv = 1 / s
                                 for j in 0..<c {
                                     let r = g[j] * inv - (j == y ? 1 : 0)
-                                    bAcc[j] += Double(r)
+                                    acc[wCount + j] += Double(r)
                                     g[j] = r * invN
                                 }
                             }
-                            lp.p[t] = loss
                         }
+                        let gMatrix = Tensor(storage: gStorage, layout: Layout(contiguous: [rows, c]))
+                        let gw = withNoGrad { xb.transposed(0, 1).matmul(gMatrix) }
+                        gw.withUnsafeBufferPointer { gb in
+                            for k in 0..<wCount { acc[k] += Double(gb[k]) }
+                        }
+                        start += rows
                     }
+                    acc[wCount + c] = loss
                 }
             }
         }
-        let gMatrix = Tensor(storage: gStorage, layout: Layout(contiguous: [n, c]))
-        let gw = withNoGrad { x.transposed(0, 1).matmul(gMatrix) }
         let scale = 2 * regularization / Double(n)
-        var penalty = 0.0
-        gw.withUnsafeBufferPointer { gb in
-            for k in 0..<wCount {
-                penalty += theta[k] * theta[k]
-                gradient[k] = Double(gb[k]) + scale * theta[k]
-            }
+        var penalty = 0.0, loss = 0.0
+        for k in 0..<wCount {
+            penalty += theta[k] * theta[k]
+            gradient[k] = scale * theta[k]
         }
-        for j in 0..<c {
-            var s = 0.0
-            for t in 0..<ranges.count { s += biasParts[t * c + j] }
-            gradient[wCount + j] = s / Double(n)
+        for j in 0..<c { gradient[wCount + j] = 0 }
+        for t in 0..<parts.count {
+            let base = t * stride
+            for k in 0..<wCount { gradient[k] += partials[base + k] }
+            for j in 0..<c { gradient[wCount + j] += partials[base + wCount + j] / Double(n) }
+            loss += partials[base + wCount + c]
         }
-        return (lossParts.reduce(0, +) + regularization * penalty) / Double(n)
+        return (loss + regularization * penalty) / Double(n)
     }
 }
