@@ -32,7 +32,11 @@ let package = Package(
             ]
         ),
         .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
-        .target(name: "SynCaption", dependencies: ["SynTensor"]),
+        .target(
+            name: "SynCaption",
+            dependencies: ["SynTensor"],
+            resources: [.copy("Resources/Concepts"), .copy("Resources/NOTICE")]
+        ),
         .target(name: "SynDiffusion", dependencies: ["SynTensor"]),
         .target(name: "SynRep", dependencies: ["SynTensor"]),
         .executableTarget(
@@ -51,7 +55,7 @@ let package = Package(
         ),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"]),
-        .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"]),
+        .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@
 
 #include <png.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,47 +15,147 @@ static void set_message(char *message, size_t size, const char *text) {
     }
 }
 
-/* ---- PNG: libpng's simplified API reports errors in png_image.message, no setjmp needed. ---- */
+/* width * height * channels in size_t; 0 when it overflows or exceeds CSYN_MAX_IMAGE_BYTES. */
+#define CSYN_MAX_IMAGE_BYTES ((size_t)1 << 32)
+
+static int checked_image_bytes(size_t width, size_t height, size_t channels, size_t *bytes) {
+    if (width == 0 || height == 0) {
+        return 0;
+    }
+    if (width > CSYN_MAX_IMAGE_BYTES / height) {
+        return 0;
+    }
+    size_t pixels = width * height;
+    if (pixels > CSYN_MAX_IMAGE_BYTES / channels) {
+        return 0;
+    }
+    *bytes = pixels * channels;
+    return 1;
+}
+
+/* ---- PNG decode: libpng's full API, errors longjmp back here (never into Swift). ----
+   The simplified png_image API is not used for reading because it applies colour
+   management: 16-bit files are treated as linear light and gamma-encoded on the way to
+   8 bits, and 8-bit files with a non-sRGB gAMA chunk are re-gamma'd. Training pipelines
+   (Pillow, torchvision, OpenCV) use the stored sample values, so this decoder does too:
+   palette -> RGB, tRNS -> alpha, 1/2/4-bit gray -> 8-bit, 16-bit -> high byte (as Pillow
+   does for RGB), gray+alpha -> RGBA. No gamma or ICC conversion. */
+
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+    size_t pos;
+} csyn_png_source;
+
+typedef struct {
+    jmp_buf jump;
+    char text[200];
+} csyn_png_error;
+
+static void csyn_png_read(png_structp png, png_bytep out, png_size_t length) {
+    csyn_png_source *src = (csyn_png_source *)png_get_io_ptr(png);
+    if (length > src->size - src->pos) {
+        png_error(png, "unexpected end of PNG data (file truncated)");
+    }
+    memcpy(out, src->data + src->pos, length);
+    src->pos += length;
+}
+
+static void csyn_png_fail(png_structp png, png_const_charp text) {
+    csyn_png_error *err = (csyn_png_error *)png_get_error_ptr(png);
+    snprintf(err->text, sizeof err->text, "%s", text ? text : "PNG error");
+    longjmp(err->jump, 1);
+}
+
+static void csyn_png_warn(png_structp png, png_const_charp text) {
+    (void)png;
+    (void)text; /* ancillary-chunk problems (bad CRC in tEXt, odd iCCP profile): ignored */
+}
 
 int csyn_png_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size) {
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&image, data, size)) {
-        set_message(message, message_size, image.message);
-        png_image_free(&image);
+    if (!data || size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
+        set_message(message, message_size, size < 8 ? "truncated PNG signature" : "not a PNG signature");
         return 1;
     }
-    int channels;
-    if (image.format & PNG_FORMAT_FLAG_COLOR) {
-        channels = (image.format & PNG_FORMAT_FLAG_ALPHA) ? 4 : 3;
-    } else {
-        channels = (image.format & PNG_FORMAT_FLAG_ALPHA) ? 4 : 1;  /* gray+alpha becomes RGBA */
-    }
-    image.format = channels == 1 ? PNG_FORMAT_GRAY : (channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA);
-    size_t bytes = PNG_IMAGE_SIZE(image);
-    unsigned char *pixels = malloc(bytes ? bytes : 1);
-    if (!pixels) {
+    csyn_png_error err;
+    err.text[0] = 0;
+    csyn_png_source src = {(const unsigned char *)data, size, 0};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, csyn_png_fail, csyn_png_warn);
+    if (!png) {
         set_message(message, message_size, "out of memory");
-        png_image_free(&image);
         return 1;
     }
-    if (!png_image_finish_read(&image, NULL, pixels, 0, NULL)) {
-        set_message(message, message_size, image.message);
+    png_infop info = png_create_info_struct(png);
+    unsigned char *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info || setjmp(err.jump)) {
+        set_message(message, message_size, info ? err.text : "out of memory");
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
         free(pixels);
-        png_image_free(&image);
+        free(rows);
         return 1;
     }
-    out->width = (int)image.width;
-    out->height = (int)image.height;
+    png_set_read_fn(png, &src, csyn_png_read);
+    png_read_info(png, info);
+    png_uint_32 width = png_get_image_width(png, info);
+    png_uint_32 height = png_get_image_height(png, info);
+    int color_type = png_get_color_type(png, info);
+    int bit_depth = png_get_bit_depth(png, info);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_set_palette_to_rgb(png);
+    }
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) {
+        png_set_expand_gray_1_2_4_to_8(png);
+    }
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) {
+        png_set_tRNS_to_alpha(png);
+    }
+    if (bit_depth == 16) {
+        png_set_strip_16(png);
+    }
+    int has_alpha = (color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    if (!(color_type & PNG_COLOR_MASK_COLOR) && has_alpha) {
+        png_set_gray_to_rgb(png);
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int channels = png_get_channels(png, info);
+    if (channels != 1 && channels != 3 && channels != 4) {
+        png_error(png, "unsupported PNG channel layout");
+    }
+    size_t bytes;
+    if (!checked_image_bytes(width, height, (size_t)channels, &bytes)) {
+        png_error(png, "image dimensions too large");
+    }
+    size_t stride = (size_t)width * (size_t)channels;
+    if (png_get_rowbytes(png, info) != stride) {
+        png_error(png, "unexpected PNG row size");
+    }
+    pixels = malloc(bytes);
+    rows = malloc(sizeof(png_bytep) * height);
+    if (!pixels || !rows) {
+        png_error(png, "out of memory");
+    }
+    for (png_uint_32 y = 0; y < height; y++) {
+        rows[y] = pixels + stride * y;
+    }
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    out->width = (int)width;
+    out->height = (int)height;
     out->channels = channels;
     out->pixels = pixels;
-    png_image_free(&image);
     return 0;
 }
 
 int csyn_png_encode_file(const char *path, const unsigned char *pixels, int width, int height, int channels,
                          char *message, size_t message_size) {
+    if (width <= 0 || height <= 0 || !pixels) {
+        set_message(message, message_size, "PNG needs a non-empty image");
+        return 1;
+    }
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
@@ -89,9 +190,37 @@ static void csyn_jpeg_error_exit(j_common_ptr info) {
     longjmp(err->jump, 1);
 }
 
-static void csyn_jpeg_quiet(j_common_ptr info, int level) {
-    (void)info;
-    (void)level; /* warnings (e.g. premature end of data) are surfaced via the corrupt check below */
+/* libjpeg only *warns* about damaged data (a truncated stream is padded with gray, a bad
+   Huffman code is skipped) and carries on. Warnings that mean pixels were lost abort the
+   decode exactly like a fatal error; the others (extraneous bytes between markers, odd
+   but decodable scan parameters or progression, an unknown JFIF revision, a bad ICC
+   marker) occur in real files that Pillow opens, so they are counted and ignored.
+   Trace messages (level >= 0) are dropped. Nothing is ever printed to stderr. */
+static int csyn_jpeg_warning_is_fatal(int code) {
+    switch (code) {
+    case JWRN_JPEG_EOF:
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_MUST_RESYNC:
+#if JPEG_LIB_VERSION >= 70 || defined(D_ARITH_CODING_SUPPORTED)
+    case JWRN_ARITH_BAD_CODE:
+#endif
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void csyn_jpeg_emit(j_common_ptr info, int level) {
+    if (level >= 0) {
+        return;
+    }
+    info->err->num_warnings++;
+    if (csyn_jpeg_warning_is_fatal(info->err->msg_code)) {
+        csyn_jpeg_error *err = (csyn_jpeg_error *)info->err;
+        (*info->err->format_message)(info, err->text);
+        longjmp(err->jump, 1);
+    }
 }
 
 int csyn_jpeg_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size) {
@@ -101,25 +230,48 @@ int csyn_jpeg_decode(const void *data, size_t size, csyn_image *out, char *messa
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&err.base);
     err.base.error_exit = csyn_jpeg_error_exit;
-    err.base.emit_message = csyn_jpeg_quiet;
+    err.base.emit_message = csyn_jpeg_emit;
     if (setjmp(err.jump)) {
         set_message(message, message_size, err.text);
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         return 1;
     }
+    if (!data || size == 0) {
+        set_message(message, message_size, "empty JPEG data");
+        return 1;
+    }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    if (cinfo.num_components == 1) {
+    int cmyk = 0;
+    switch (cinfo.num_components) {
+    case 1:
         cinfo.out_color_space = JCS_GRAYSCALE;
-    } else {
+        break;
+    case 3:
         cinfo.out_color_space = JCS_RGB;
+        break;
+    case 4:
+        /* CMYK or YCCK (Photoshop): libjpeg yields CMYK, converted to RGB below. */
+        cinfo.out_color_space = JCS_CMYK;
+        cmyk = 1;
+        break;
+    default:
+        set_message(message, message_size, "unsupported number of JPEG color components");
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
     }
     jpeg_start_decompress(&cinfo);
     int channels = cinfo.output_components;
+    size_t bytes;
+    if (!checked_image_bytes(cinfo.output_width, cinfo.output_height, (size_t)channels, &bytes)) {
+        set_message(message, message_size, "image dimensions too large");
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
     size_t stride = (size_t)cinfo.output_width * (size_t)channels;
-    pixels = malloc(stride * cinfo.output_height + 1);
+    pixels = malloc(bytes);
     if (!pixels) {
         set_message(message, message_size, "out of memory");
         jpeg_destroy_decompress(&cinfo);
@@ -127,20 +279,35 @@ int csyn_jpeg_decode(const void *data, size_t size, csyn_image *out, char *messa
     }
     while (cinfo.output_scanline < cinfo.output_height) {
         unsigned char *row = pixels + stride * cinfo.output_scanline;
-        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
+            /* Only a suspending data source returns 0 lines; a memory source never should. */
+            set_message(message, message_size, "JPEG decoder returned no scanline");
+            jpeg_destroy_decompress(&cinfo);
+            free(pixels);
+            return 1;
+        }
     }
-    long warnings = err.base.num_warnings;
     jpeg_finish_decompress(&cinfo);
-    if (warnings > 0 || err.base.num_warnings > 0) {
-        /* libjpeg pads a truncated stream with gray and only warns; treat that as corruption. */
-        (*err.base.format_message)((j_common_ptr)&cinfo, err.text);
-        set_message(message, message_size, err.text);
-        jpeg_destroy_decompress(&cinfo);
-        free(pixels);
-        return 1;
+    int width = (int)cinfo.output_width, height = (int)cinfo.output_height;
+    if (cmyk) {
+        /* Adobe writes inverted CMYK (255 = no ink); plain CMYK files are rare. Same rule as
+           Pillow: R = C * K / 255 on the stored (inverted) values. Compacts 4 -> 3 in place. */
+        int inverted = cinfo.saw_Adobe_marker;
+        size_t n = (size_t)width * (size_t)height;
+        unsigned char *p = pixels;
+        for (size_t i = 0; i < n; i++) {
+            unsigned int c = p[4 * i], m = p[4 * i + 1], y = p[4 * i + 2], k = p[4 * i + 3];
+            if (!inverted) {
+                c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k;
+            }
+            p[3 * i] = (unsigned char)((c * k + 127) / 255);
+            p[3 * i + 1] = (unsigned char)((m * k + 127) / 255);
+            p[3 * i + 2] = (unsigned char)((y * k + 127) / 255);
+        }
+        channels = 3;
     }
-    out->width = (int)cinfo.output_width;
-    out->height = (int)cinfo.output_height;
+    out->width = width;
+    out->height = height;
     out->channels = channels;
     out->pixels = pixels;
     jpeg_destroy_decompress(&cinfo);
@@ -153,6 +320,12 @@ int csyn_jpeg_encode_file(const char *path, const unsigned char *pixels, int wid
         set_message(message, message_size, "JPEG needs 1 or 3 channels");
         return 1;
     }
+    if (width <= 0 || height <= 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION || !pixels) {
+        set_message(message, message_size, "JPEG dimensions must be 1...65500");
+        return 1;
+    }
+    if (quality < 1) quality = 1;
+    if (quality > 100) quality = 100;
     FILE *volatile file = fopen(path, "wb");
     if (!file) {
         set_message(message, message_size, "cannot open file for writing");
@@ -163,7 +336,7 @@ int csyn_jpeg_encode_file(const char *path, const unsigned char *pixels, int wid
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&err.base);
     err.base.error_exit = csyn_jpeg_error_exit;
-    err.base.emit_message = csyn_jpeg_quiet;
+    err.base.emit_message = csyn_jpeg_emit;
     if (setjmp(err.jump)) {
         set_message(message, message_size, err.text);
         jpeg_destroy_compress(&cinfo);
@@ -202,48 +375,83 @@ void csyn_image_free(csyn_image *image) {
 
 /* ---- gzip ---- */
 
+static int gunzip_fail(z_stream *zs, unsigned char *buf, char *message, size_t message_size, const char *text) {
+    set_message(message, message_size, text);
+    free(buf);
+    inflateEnd(zs);
+    return 1;
+}
+
 int csyn_gunzip(const void *data, size_t size, unsigned char **out, size_t *out_size, char *message, size_t message_size) {
+    *out = NULL;
+    *out_size = 0;
+    if (!data || size == 0) {
+        set_message(message, message_size, "empty input");
+        return 1;
+    }
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 32) != Z_OK) { /* 32: detect gzip or zlib header */
         set_message(message, message_size, "inflateInit failed");
         return 1;
     }
-    size_t cap = size * 4 + 1024, len = 0;
+    /* zlib counts in uInt (32 bits): feed input and output in chunks of at most UINT_MAX. */
+    const size_t chunk_max = (size_t)(uInt)-1;
+    const unsigned char *in = (const unsigned char *)data;
+    size_t in_left = size;
+    size_t cap = size < ((size_t)1 << 40) ? size * 4 + 1024 : size, len = 0;
     unsigned char *buf = malloc(cap);
-    if (!buf) { inflateEnd(&zs); set_message(message, message_size, "out of memory"); return 1; }
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)size;
-    int rc;
-    do {
+    if (!buf) {
+        return gunzip_fail(&zs, NULL, message, message_size, "out of memory");
+    }
+    for (;;) {
+        if (zs.avail_in == 0 && in_left > 0) {
+            size_t n = in_left < chunk_max ? in_left : chunk_max;
+            zs.next_in = (Bytef *)in;
+            zs.avail_in = (uInt)n;
+            in += n;
+            in_left -= n;
+        }
         if (len == cap) {
-            cap *= 2;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); inflateEnd(&zs); set_message(message, message_size, "out of memory"); return 1; }
+            if (cap > ((size_t)-1) / 2) {
+                return gunzip_fail(&zs, buf, message, message_size, "decompressed data too large");
+            }
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                return gunzip_fail(&zs, buf, message, message_size, "out of memory");
+            }
             buf = nb;
+            cap *= 2;
         }
+        size_t room = cap - len < chunk_max ? cap - len : chunk_max;
         zs.next_out = buf + len;
-        zs.avail_out = (uInt)(cap - len);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        len = cap - zs.avail_out;
+        zs.avail_out = (uInt)room;
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        len += room - zs.avail_out;
         if (rc == Z_STREAM_END) {
-            /* concatenated gzip members: continue with the next one */
-            if (zs.avail_in > 0) { inflateReset(&zs); rc = Z_OK; continue; }
-            break;
+            if (zs.avail_in == 0 && in_left == 0) {
+                break;
+            }
+            /* Concatenated gzip members (as `cat a.gz b.gz` makes): inflate the next one. */
+            if (inflateReset(&zs) != Z_OK) {
+                return gunzip_fail(&zs, buf, message, message_size, "inflateReset failed");
+            }
+            continue;
         }
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            set_message(message, message_size, zs.msg ? zs.msg : "corrupt compressed data");
-            free(buf);
-            inflateEnd(&zs);
-            return 1;
+        if (rc == Z_BUF_ERROR) {
+            if (zs.avail_in == 0 && in_left == 0) {
+                return gunzip_fail(&zs, buf, message, message_size, "truncated compressed data");
+            }
+            continue; /* output buffer was full: grow it */
         }
-        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
-            set_message(message, message_size, "truncated compressed data");
-            free(buf);
-            inflateEnd(&zs);
-            return 1;
+        if (rc != Z_OK) {
+            return gunzip_fail(&zs, buf, message, message_size, zs.msg ? zs.msg : "corrupt compressed data");
         }
-    } while (1);
+        if (zs.avail_in == 0 && in_left == 0 && zs.avail_out > 0) {
+            /* All input consumed, output not full, stream not finished. */
+            return gunzip_fail(&zs, buf, message, message_size, "truncated compressed data");
+        }
+    }
     inflateEnd(&zs);
     *out = buf;
     *out_size = len;

@@ -8,6 +8,9 @@ struct SynCLR: AsyncParsableCommand {
         abstract: "Learn visual representations from synthetic captions and images (SynCLR), offline on CPU.",
         subcommands: [
             Demo.self,
+            Captions.self,
+            Train.self,
+            Embed.self,
         ]
     )
 }

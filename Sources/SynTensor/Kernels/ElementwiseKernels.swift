@@ -1,11 +1,43 @@
 import Foundation
 
-// Generic elementwise drivers. Each takes the per-element function as a closure literal that
-// the optimizer inlines into the loop, so there is no dispatch per element.
+// Generic elementwise drivers. The per-element function is a functor type parameter: each
+// driver is specialized per functor, so the element function inlines into (and vectorizes with)
+// the loop. A closure argument would stay an indirect call per element, because the loop body
+// runs in a worker closure the optimizer cannot see through.
+
+/// f(x) for the unary drivers.
+protocol UnaryFunctor { func callAsFunction(_ x: Float) -> Float }
+/// f(a, b) for the binary drivers.
+protocol BinaryFunctor { func callAsFunction(_ a: Float, _ b: Float) -> Float }
+/// f(a, b, c) for the ternary drivers.
+protocol TernaryFunctor { func callAsFunction(_ a: Float, _ b: Float, _ c: Float) -> Float }
+
+/// Adapts a closure (cold paths: an indirect call per element).
+struct ClosureUnary: UnaryFunctor {
+    let f: (Float) -> Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { f(x) }
+}
+/// Adapts a closure (cold paths).
+struct ClosureBinary: BinaryFunctor {
+    let f: (Float, Float) -> Float
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { f(a, b) }
+}
+/// Adapts a closure (cold paths).
+struct ClosureTernary: TernaryFunctor {
+    let f: (Float, Float, Float) -> Float
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float, _ c: Float) -> Float { f(a, b, c) }
+}
+
+@inline(__always) func mapUnary(_ x: Tensor, _ f: @escaping (Float) -> Float) -> Tensor { mapUnary(x, ClosureUnary(f: f)) }
+@inline(__always) func mapBinary(_ a: Tensor, _ b: Tensor, _ f: @escaping (Float, Float) -> Float) -> Tensor {
+    mapBinary(a, b, ClosureBinary(f: f))
+}
+@inline(__always) func mapTernary(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: @escaping (Float, Float, Float) -> Float) -> Tensor {
+    mapTernary(a, b, c, ClosureTernary(f: f))
+}
 
 /// out[i] = f(x[i]) over a dense result; x may be strided.
-@inline(__always)
-func mapUnary(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+func mapUnary<F: UnaryFunctor>(_ x: Tensor, _ f: F) -> Tensor {
     let xc = x.contiguous()
     let n = xc.count
     let out = Tensor(uninitializedShape: x.shape)
@@ -18,8 +50,7 @@ func mapUnary(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
 }
 
 /// out = f(a, b) with NumPy broadcasting; the result is dense.
-@inline(__always)
-func mapBinary(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+func mapBinary<F: BinaryFunctor>(_ a: Tensor, _ b: Tensor, _ f: F) -> Tensor {
     let shape: [Int]
     if a.shape == b.shape { shape = a.shape } else {
         guard let s = Layout.broadcastShapes(a.shape, b.shape) else {
@@ -77,8 +108,7 @@ func mapBinary(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor
 }
 
 /// out = f(a, b, c) with broadcasting of all three (used by `where` and fused backward terms).
-@inline(__always)
-func mapTernary(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
+func mapTernary<F: TernaryFunctor>(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: F) -> Tensor {
     guard let s1 = Layout.broadcastShapes(a.shape, b.shape), let shape = Layout.broadcastShapes(s1, c.shape) else {
         preconditionFailure("shapes \(a.shape), \(b.shape), \(c.shape) do not broadcast")
     }

@@ -140,3 +140,23 @@ struct RowCursor {
         }
     }
 }
+
+extension Threading {
+    /// Runs `body(i)` for every i in 0..<n on the shared worker threads (each index exactly once,
+    /// in no particular order); for batch work such as decoding or augmenting images.
+    public static func concurrentPerform(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 0 { return }
+        let threads = count
+        if threads <= 1 || n == 1 {
+            for i in 0..<n { body(i) }
+            return
+        }
+        let chunks = Swift.min(threads, n)
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                for i in (n * c / chunks)..<(n * (c + 1) / chunks) { box.value(i) }
+            }
+        }
+    }
+}

@@ -6,19 +6,19 @@ import Foundation
 extension Tensor {
     /// Elementwise sum with broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = mapBinary(a, b) { $0 + $1 }
+        let out = mapBinary(a, b, AddF())
         return record(out, inputs: [a, b], op: "add") { g in [g, g] }
     }
 
     /// Elementwise difference with broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let out = mapBinary(a, b) { $0 - $1 }
+        let out = mapBinary(a, b, SubF())
         return record(out, inputs: [a, b], op: "sub") { g in [g, b.requiresGrad ? -g : nil] }
     }
 
     /// Elementwise product with broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let out = mapBinary(a, b) { $0 * $1 }
+        let out = mapBinary(a, b, MulF())
         return record(out, inputs: [a, b], op: "mul") { g in
             [a.requiresGrad ? g * b : nil, b.requiresGrad ? g * a : nil]
         }
@@ -26,7 +26,7 @@ extension Tensor {
 
     /// Elementwise quotient with broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = mapBinary(a, b) { $0 / $1 }
+        let out = mapBinary(a, b, DivF())
         return record(out, inputs: [a, b], op: "div") { g in
             [a.requiresGrad ? g / b : nil,
              b.requiresGrad ? mapTernary(g, a, b) { g, x, y in -g * x / (y * y) } : nil]
@@ -35,13 +35,13 @@ extension Tensor {
 
     /// Negation.
     public static prefix func - (a: Tensor) -> Tensor {
-        let out = mapUnary(a) { -$0 }
+        let out = mapUnary(a, NegF())
         return record(out, inputs: [a], op: "neg") { g in [-g] }
     }
 
     /// Adds a scalar.
     public static func + (a: Tensor, s: Float) -> Tensor {
-        let out = mapUnary(a) { $0 + s }
+        let out = mapUnary(a, ShiftF(s: s))
         return record(out, inputs: [a], op: "add_scalar") { g in [g] }
     }
     /// Adds a scalar.
@@ -55,13 +55,16 @@ extension Tensor {
     }
     /// Multiplies by a scalar.
     public static func * (a: Tensor, s: Float) -> Tensor {
-        let out = mapUnary(a) { $0 * s }
+        let out = mapUnary(a, ScaleF(s: s))
         return record(out, inputs: [a], op: "mul_scalar") { g in [g * s] }
     }
     /// Multiplies by a scalar.
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
-    /// Divides by a scalar.
-    public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
+    /// Divides by a scalar (true division, as PyTorch; not a multiply by 1/s).
+    public static func / (a: Tensor, s: Float) -> Tensor {
+        let out = mapUnary(a, DivScalarF(s: s))
+        return record(out, inputs: [a], op: "div_scalar") { g in [g / s] }
+    }
     /// Scalar divided by tensor.
     public static func / (s: Float, a: Tensor) -> Tensor {
         let out = mapUnary(a) { s / $0 }
@@ -85,6 +88,8 @@ extension Tensor {
             out = mapUnary(x) { Foundation.pow($0, p) }
         }
         return Tensor.record(out, inputs: [x], op: "pow_scalar") { g in
+            // x^0 is constant: zero gradient even at x = 0, where p * x^(p-1) would be 0 * inf (as PyTorch).
+            if p == 0 { return [Tensor.zeros(x.shape)] }
             if p == 2 { return [mapBinary(g, x) { g, v in 2 * g * v }] }
             return [mapBinary(g, x) { g, v in g * p * Foundation.pow(v, p - 1) }]
         }
@@ -95,7 +100,7 @@ extension Tensor {
         let x = self
         let out = mapBinary(x, e) { Foundation.pow($0, $1) }
         return Tensor.record(out, inputs: [x, e], op: "pow") { g in
-            [x.requiresGrad ? mapTernary(g, x, e) { g, v, p in g * p * Foundation.pow(v, p - 1) } : nil,
+            [x.requiresGrad ? mapTernary(g, x, e) { g, v, p in p == 0 ? 0 : g * p * Foundation.pow(v, p - 1) } : nil,
              e.requiresGrad ? mapTernary(g, out, x) { g, o, v in v > 0 ? g * o * Foundation.log(v) : 0 } : nil]
         }
     }

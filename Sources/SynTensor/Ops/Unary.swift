@@ -3,7 +3,7 @@ import Foundation
 extension Tensor {
     /// e^x.
     public func exp() -> Tensor {
-        let out = mapUnary(self) { Foundation.exp($0) }
+        let out = mapUnary(self, ExpF())
         return Tensor.record(out, inputs: [self], op: "exp") { g in [g * out.detached()] }
     }
 
@@ -51,32 +51,29 @@ extension Tensor {
 
     /// Hyperbolic tangent.
     public func tanh() -> Tensor {
-        let out = mapUnary(self) { Foundation.tanh($0) }
-        return Tensor.record(out, inputs: [self], op: "tanh") { g in [mapBinary(g, out) { g, y in g * (1 - y * y) }] }
+        let out = mapUnary(self, TanhF())
+        return Tensor.record(out, inputs: [self], op: "tanh") { g in [mapBinary(g, out, TanhGradF())] }
     }
 
     /// Logistic sigmoid 1 / (1 + e^-x).
     public func sigmoid() -> Tensor {
-        let out = mapUnary(self) { sigmoidScalar($0) }
-        return Tensor.record(out, inputs: [self], op: "sigmoid") { g in [mapBinary(g, out) { g, y in g * y * (1 - y) }] }
+        let out = mapUnary(self, SigmoidF())
+        return Tensor.record(out, inputs: [self], op: "sigmoid") { g in [mapBinary(g, out, SigmoidGradF())] }
     }
 
     /// max(x, 0).
     public func relu() -> Tensor {
         let x = self
-        let out = mapUnary(x) { Swift.max($0, 0) }
-        return Tensor.record(out, inputs: [x], op: "relu") { g in [mapBinary(g, out) { g, y in y > 0 ? g : 0 }] }
+        let out = mapUnary(x, ReluF())
+        return Tensor.record(out, inputs: [x], op: "relu") { g in [mapBinary(g, out, ReluGradF())] }
     }
 
     /// x * sigmoid(x) (SiLU / swish).
     public func silu() -> Tensor {
         let x = self
-        let out = mapUnary(x) { $0 * sigmoidScalar($0) }
+        let out = mapUnary(x, SiluF())
         return Tensor.record(out, inputs: [x], op: "silu") { g in
-            [mapBinary(g, x) { g, v in
-                let s = sigmoidScalar(v)
-                return g * s * (1 + v * (1 - s))
-            }]
+            [mapBinary(g, x, SiluGradF())]
         }
     }
 
@@ -84,11 +81,11 @@ extension Tensor {
     public func gelu(approximateTanh: Bool = false) -> Tensor {
         let x = self
         if approximateTanh {
-            let out = mapUnary(x) { geluTanhScalar($0) }
-            return Tensor.record(out, inputs: [x], op: "gelu_tanh") { g in [mapBinary(g, x) { g, v in g * geluTanhGrad(v) }] }
+            let out = mapUnary(x, GeluTanhF())
+            return Tensor.record(out, inputs: [x], op: "gelu_tanh") { g in [mapBinary(g, x, GeluTanhGradF())] }
         }
-        let out = mapUnary(x) { geluErfScalar($0) }
-        return Tensor.record(out, inputs: [x], op: "gelu") { g in [mapBinary(g, x) { g, v in g * geluErfGrad(v) }] }
+        let out = mapUnary(x, GeluF())
+        return Tensor.record(out, inputs: [x], op: "gelu") { g in [mapBinary(g, x, GeluGradF())] }
     }
 }
 

@@ -1,3 +1,0 @@
-import SynTensor
-
-/// Version string of the SynDiffusion module (shared by the package).

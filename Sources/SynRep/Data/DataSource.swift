@@ -1,0 +1,47 @@
+import Foundation
+
+/// Where images come from, parsed from a command-line string:
+/// `fashion-mnist[:train|:test]`, a folder holding `manifest.jsonl`, or an ImageFolder tree.
+public enum DataSource: Sendable, Equatable, CustomStringConvertible {
+    /// Fashion-MNIST split from the Debian package (or `$SYNCLR_FASHION_MNIST`).
+    case fashionMNIST(FashionMNIST.Split)
+    /// Generated images listed by DIR/manifest.jsonl.
+    case manifest(URL)
+    /// root/class/*.png|jpg.
+    case imageFolder(URL)
+
+    /// Parses `spec`; `defaultSplit` applies to a bare `fashion-mnist`.
+    public init(_ spec: String, defaultSplit: FashionMNIST.Split = .train) {
+        if spec == "fashion-mnist" { self = .fashionMNIST(defaultSplit); return }
+        if spec == "fashion-mnist:train" { self = .fashionMNIST(.train); return }
+        if spec == "fashion-mnist:test" { self = .fashionMNIST(.test); return }
+        let url = URL(fileURLWithPath: spec)
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("manifest.jsonl").path) {
+            self = .manifest(url)
+        } else {
+            self = .imageFolder(url)
+        }
+    }
+
+    /// Loads the images at `channels` channels and `size` pixels (Fashion-MNIST is padded to it).
+    public func load(channels: Int, size: Int, limit: Int? = nil) throws -> ImageSet {
+        switch self {
+        case .fashionMNIST(let split):
+            precondition(channels == 1, "Fashion-MNIST is grayscale: use a 1-channel model")
+            return try FashionMNIST.load(split, padTo: size, limit: limit)
+        case .manifest(let dir):
+            return try ImageManifest.load(dir, channels: channels, size: size)
+        case .imageFolder(let root):
+            return try ImageFolder.load(root, channels: channels, size: size)
+        }
+    }
+
+    /// Readable form.
+    public var description: String {
+        switch self {
+        case .fashionMNIST(let s): return "fashion-mnist:\(s.rawValue)"
+        case .manifest(let u): return u.path
+        case .imageFolder(let u): return u.path
+        }
+    }
+}

@@ -1,0 +1,21 @@
+/// Errors reading training or evaluation data.
+public enum DatasetError: Error, CustomStringConvertible {
+    /// A required file or folder is missing.
+    case missing(path: String, hint: String)
+    /// A manifest line cannot be used.
+    case badManifestLine(path: String, line: Int, reason: String)
+    /// Images of different sizes where one size is needed.
+    case inconsistentImages(path: String, reason: String)
+    /// Nothing usable was found.
+    case empty(path: String)
+
+    /// Message naming the file and the problem.
+    public var description: String {
+        switch self {
+        case let .missing(path, hint): return "\(path): not found. \(hint)"
+        case let .badManifestLine(path, line, reason): return "\(path):\(line): \(reason)"
+        case let .inconsistentImages(path, reason): return "\(path): \(reason)"
+        case let .empty(path): return "\(path): no images found"
+        }
+    }
+}

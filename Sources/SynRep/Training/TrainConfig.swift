@@ -1,0 +1,89 @@
+import SynTensor
+
+/// Every option of a representation-learning run (saved with checkpoints and the model).
+public struct TrainConfig: Codable, Sendable, Hashable {
+    /// Backbone shape.
+    public var model: ViTConfig
+    /// Objective.
+    public var objective: Objective
+    /// Optimizer steps.
+    public var steps: Int
+    /// Captions (groups) per batch, B.
+    public var groupsPerBatch: Int = 16
+    /// Images per caption in a batch (SynCLR: 4). SimCLR uses 2 views of one image instead.
+    public var imagesPerGroup: Int = 4
+    /// Local crops per image (SynCLR: 4).
+    public var localCrops: Int = 4
+    /// Local crop side in pixels (SynCLR: 96 for 224 globals).
+    public var localSize: Int = 16
+    /// Peak learning rate (after warm-up).
+    public var learningRate: Float = 1e-3
+    /// Learning rate at the end of the cosine.
+    public var minLearningRate: Float = 1e-6
+    /// Linear warm-up steps.
+    public var warmupSteps: Int = 50
+    /// Weight decay at the start of the cosine (SynCLR: 0.04).
+    public var weightDecay: Float = 0.04
+    /// Weight decay at the end (SynCLR: 0.2).
+    public var finalWeightDecay: Float = 0.2
+    /// EMA teacher momentum at the start (cosine to 1; SynCLR: 0.994).
+    public var emaMomentum: Float = 0.994
+    /// Contrastive temperature (SynCLR: 0.08).
+    public var temperature: Float = 0.08
+    /// Projector dims after the backbone width: hidden..., out (paper: 4096, 4096, 256).
+    public var projectorDims: [Int] = [1024, 1024, 256]
+    /// Predictor dims after the projector output: hidden..., out (paper: 4096, 256).
+    public var predictorDims: [Int] = [1024, 256]
+    /// iBOT head dims after the backbone width: hidden..., bottleneck (paper: 2048, 2048, 256).
+    public var ibotDims: [Int] = [512, 512, 128]
+    /// iBOT prototypes K (paper: 65536).
+    public var ibotPrototypes: Int = 1024
+    /// Weight of the iBOT loss (0 disables masking).
+    public var ibotWeight: Float = 1
+    /// iBOT teacher temperature at step 0 and after warm-up (0.04 -> 0.07).
+    public var teacherTemperature: Float = 0.04
+    /// Final iBOT teacher temperature.
+    public var finalTeacherTemperature: Float = 0.07
+    /// Steps of the teacher-temperature ramp (paper: 4000 of 500k).
+    public var teacherTemperatureWarmup: Int = 100
+    /// iBOT student temperature (0.1).
+    public var studentTemperature: Float = 0.1
+    /// Fraction of images masked for iBOT (0.5).
+    public var maskedImageFraction: Float = 0.5
+    /// Fraction of patch tokens masked in a masked image (0.5).
+    public var maskedPatchFraction: Float = 0.5
+    /// Exclude a local crop's own image's global crop from its positives.
+    public var excludeOwnGlobalForLocal: Bool = false
+    /// Global gradient-norm clip (nil disables).
+    public var gradientClip: Float? = 3.0
+    /// Input normalization mean per channel (inputs are first scaled to [0, 1]).
+    public var mean: [Float] = [0.5]
+    /// Input normalization std per channel.
+    public var std: [Float] = [0.5]
+    /// Seed of every random choice (init, batches, augmentation, masks, drop path).
+    public var seed: UInt64 = 0
+    /// Checkpoint interval in steps (0: only at the end).
+    public var checkpointEvery: Int = 100
+    /// Metrics logging interval in steps.
+    public var logEvery: Int = 10
+    /// Number of classes for the supervised objective (from the data).
+    public var classes: Int = 0
+
+    /// A configuration with defaults scaled for this machine.
+    public init(model: ViTConfig, objective: Objective, steps: Int) {
+        self.model = model
+        self.objective = objective
+        self.steps = steps
+    }
+
+    /// Global crop augmentation.
+    public var globalAugmentation: CropAugmentation { .global(size: model.imageSize) }
+    /// Local crop augmentation.
+    public var localAugmentation: CropAugmentation { .local(size: localSize) }
+    /// Whether the run uses the EMA teacher (SynCLR only).
+    public var usesTeacher: Bool { objective == .synclr }
+    /// Whether the run uses iBOT masking.
+    public var usesIBOT: Bool { objective == .synclr && ibotWeight > 0 }
+    /// Local crops actually used.
+    public var effectiveLocalCrops: Int { objective == .synclr ? localCrops : 0 }
+}

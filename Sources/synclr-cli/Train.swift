@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import SynRep
+import SynTensor
+
+/// `synclr train`: representation learning with one of the paper's objectives.
+struct Train: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a ViT on images grouped by caption (SynCLR) or with a baseline objective.")
+
+    @Option(help: "Training data: a folder with manifest.jsonl, an ImageFolder tree, or fashion-mnist.") var data: String
+    @Option(help: "Objective: synclr, stablerep, simclr or supervised.") var objective: String = "synclr"
+    @Option(help: "Model preset: \(ViTConfig.presets.keys.sorted().joined(separator: ", ")).") var model: String = "vit-nano32"
+    @Option(help: "Optimizer steps.") var steps: Int = 500
+    @Option(help: "Output folder (model.safetensors, checkpoint/, metrics.jsonl).") var out: String
+    @Flag(help: "Continue from OUT/checkpoint if present.") var resume = false
+    @Option(help: "Captions per batch (each contributes --images-per-caption images).") var batchCaptions: Int = 16
+    @Option(help: "Images per caption in a batch.") var imagesPerCaption: Int = 4
+    @Option(help: "Local crops per image (SynCLR).") var localCrops: Int = 4
+    @Option(help: "Local crop size in pixels.") var localSize: Int = 16
+    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Warm-up steps.") var warmup: Int = 50
+    @Option(help: "Contrastive temperature.") var temperature: Float = 0.08
+    @Option(help: "iBOT prototypes (K).") var prototypes: Int = 1024
+    @Option(help: "Weight of the iBOT loss (0 disables masking).") var ibotWeight: Float = 1
+    @Option(help: "Input channels (1 for Fashion-MNIST, 3 for RGB).") var channels: Int = 1
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 100
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Use at most N images (0: all).") var limit: Int = 0
+
+    func run() async throws {
+        guard var vit = ViTConfig.presets[model] else {
+            throw ValidationError("unknown model preset '\(model)'; choose one of \(ViTConfig.presets.keys.sorted().joined(separator: ", "))")
+        }
+        guard let obj = Objective(rawValue: objective) else {
+            throw ValidationError("unknown objective '\(objective)'; choose synclr, stablerep, simclr or supervised")
+        }
+        vit.channels = channels
+        let source = DataSource(data)
+        let set = try source.load(channels: channels, size: vit.imageSize, limit: limit > 0 ? limit : nil)
+        var config = TrainConfig(model: vit, objective: obj, steps: steps)
+        config.groupsPerBatch = batchCaptions
+        config.imagesPerGroup = imagesPerCaption
+        config.localCrops = localCrops
+        config.localSize = localSize
+        config.learningRate = lr
+        config.warmupSteps = warmup
+        config.temperature = temperature
+        config.ibotPrototypes = prototypes
+        config.ibotWeight = ibotWeight
+        config.checkpointEvery = checkpointEvery
+        config.seed = seed
+        config.mean = Array(repeating: 0.5, count: channels)
+        config.std = Array(repeating: 0.5, count: channels)
+        let dir = URL(fileURLWithPath: out)
+        let trainer = try Trainer(config: config, data: set)
+        print("train: \(set.count) images in \(set.groupCount) groups from \(source), \(obj.rawValue), \(model) (\(trainer.student.backbone.parameterCount) backbone parameters), \(steps) steps")
+        let start = Date()
+        try trainer.run(directory: dir, resume: resume) { print($0) }
+        let modelURL = dir.appendingPathComponent("model.safetensors")
+        try trainer.saveModel(modelURL)
+        print(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
+    }
+}
