@@ -6,7 +6,7 @@ import SynTensor
 /// Timing of the protocols at the real sizes; opt-in (set SYNCLR_EVAL_BENCH=1, build with -c release).
 ///
 /// `SYNCLR_EVAL_FMNIST=DIR` (uncompressed IDX files) adds the Fashion-MNIST raw-pixel baseline.
-@Suite("Evaluation: benchmark", .enabled(if: ProcessInfo.processInfo.environment["SYNCLR_EVAL_BENCH"] != nil))
+@Suite("Evaluation: benchmark", .serialized, .enabled(if: ProcessInfo.processInfo.environment["SYNCLR_EVAL_BENCH"] != nil))
 struct EvaluationBenchmark {
     /// 10 classes of 192-d features: random class means plus correlated (low-rank) and isotropic noise.
     static func syntheticFeatures(count: Int, dim: Int = 192, classes: Int = 10, seed: UInt64) -> LabeledFeatures {

@@ -43,10 +43,35 @@ struct EvaluationProbeTests {
         var seen = 0
         let r = try LinearProbe(config: EvalData.quickProbe).evaluate(train: train, test: test) { _ in seen += 1 }
         #expect(r.top1 > 95 && r.meanPerClass > 95)
-        #expect(seen == r.validationCurve.count && seen >= 7)
+        #expect(seen == r.validationCurve.count && seen >= 4)
         #expect(r.validationCurve.map(\.regularization) == r.validationCurve.map(\.regularization).sorted())
         #expect(r.sweepTrainCount + r.validationCount == r.trainCount && r.validationCount == 100)
         #expect(r.classCount == 5 && r.dimension == 10 && r.testCount == 300)
+    }
+
+    @Test("Patience stops the coarse walk; nil walks the whole grid")
+    func patience() throws {
+        let train = EvalData.blobs(perClass: 60, classes: 3, dim: 6, separation: 2, seed: 55)
+        let test = EvalData.blobs(perClass: 20, classes: 3, dim: 6, separation: 2, seed: 56)
+        let grid = LinearProbeConfig.logSpaced(from: 1e-3, to: 1e3, count: 7)
+        let all = try LinearProbe(config: LinearProbeConfig(regularizationGrid: grid, refinementSteps: 0, patience: nil))
+            .evaluate(train: train, test: test)
+        #expect(all.validationCurve.map(\.regularization) == grid)
+        let early = try LinearProbe(config: LinearProbeConfig(regularizationGrid: grid, refinementSteps: 0, patience: 2))
+            .evaluate(train: train, test: test)
+        // Walked strong to weak: stopped exactly when 2 values in a row failed to beat the best so far.
+        let walked = early.validationCurve.sorted { $0.regularization > $1.regularization }.map(\.accuracy)
+        var best = -1.0, since = 0
+        for (i, a) in walked.enumerated() {
+            if a > best { best = a; since = 0 } else { since += 1 }
+            if since == 2 { #expect(i == walked.count - 1) }
+        }
+        #expect(since == 2 || walked.count == grid.count)
+        // The same warm-started path: identical fits where both walked.
+        let shared = all.validationCurve.suffix(early.validationCurve.count)
+        #expect(zip(shared, early.validationCurve).allSatisfy { $0.regularization == $1.regularization && $0.accuracy == $1.accuracy })
+        let chosen = early.validationCurve.max { $0.accuracy < $1.accuracy || ($0.accuracy == $1.accuracy && $0.regularization < $1.regularization) }!
+        #expect(early.regularization == chosen.regularization)
     }
 
     @Test("Overlapping Gaussians: accuracy near the Bayes rate Phi(1) = 84.1%")

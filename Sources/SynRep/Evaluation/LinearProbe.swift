@@ -7,6 +7,10 @@ public struct LinearProbeConfig: Codable, Sendable, Equatable {
     public var regularizationGrid: [Double]
     /// Log-bisection rounds around the best coarse value (each tries best / r and best * r, r = sqrt of the previous ratio).
     public var refinementSteps: Int
+    /// Stop walking the coarse grid (strong to weak) after this many values in a row fail to beat the best; nil walks it all.
+    public var patience: Int?
+    /// Iteration cap of the sweep fits (validation accuracy settles long before the gradient tolerance on ill-conditioned inputs).
+    public var sweepMaxIterations: Int
     /// Share of each training class held out to choose lambda.
     public var validationFraction: Double
     /// Seed of the stratified split.
@@ -15,12 +19,16 @@ public struct LinearProbeConfig: Codable, Sendable, Equatable {
     public var optimizer: LBFGSOptions
 
     /// Default sweep: 12 values, one per decade over the paper's range 1e-6...1e5 (the paper uses 45),
-    /// then 2 log-bisection rounds around the best: 16 fits at most on 80% of the training set.
+    /// walked from strong to weak until 3 in a row fail to improve, then 2 log-bisection rounds
+    /// around the best: at most 16 fits (capped at 200 iterations) on 80% of the training set.
+    /// The final refit uses `optimizer` (default: up to 500 iterations, gradient tolerance 1e-5).
     public init(regularizationGrid: [Double] = LinearProbeConfig.logSpaced(from: 1e-6, to: 1e5, count: 12),
-                refinementSteps: Int = 2, validationFraction: Double = 0.2, seed: UInt64 = 0,
-                optimizer: LBFGSOptions = LBFGSOptions()) {
+                refinementSteps: Int = 2, patience: Int? = 3, sweepMaxIterations: Int = 200,
+                validationFraction: Double = 0.2, seed: UInt64 = 0, optimizer: LBFGSOptions = LBFGSOptions()) {
         self.regularizationGrid = regularizationGrid
         self.refinementSteps = refinementSteps
+        self.patience = patience
+        self.sweepMaxIterations = sweepMaxIterations
         self.validationFraction = validationFraction
         self.seed = seed
         self.optimizer = optimizer
@@ -35,7 +43,8 @@ public struct LinearProbeConfig: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case regularizationGrid = "regularization_grid", refinementSteps = "refinement_steps"
+        case regularizationGrid = "regularization_grid", refinementSteps = "refinement_steps", patience
+        case sweepMaxIterations = "sweep_max_iterations"
         case validationFraction = "validation_fraction", seed, optimizer
     }
 
@@ -46,8 +55,9 @@ public struct LinearProbeConfig: Codable, Sendable, Equatable {
         guard validationFraction > 0 && validationFraction < 1 else {
             throw EvaluationError.invalidConfiguration("validation fraction must be in (0, 1), got \(validationFraction)")
         }
-        guard refinementSteps >= 0, optimizer.memory > 0, optimizer.maxIterations >= 0 else {
-            throw EvaluationError.invalidConfiguration("refinement steps, L-BFGS memory and iterations must be non-negative")
+        guard refinementSteps >= 0, optimizer.memory > 0, optimizer.maxIterations >= 0, sweepMaxIterations >= 0,
+              (patience ?? 1) >= 1 else {
+            throw EvaluationError.invalidConfiguration("refinement steps, patience, L-BFGS memory and iterations must be positive")
         }
     }
 }
@@ -78,7 +88,7 @@ public struct LinearProbeResult: Codable, Sendable, Equatable {
     public var regularization: Double
     /// Validation accuracy at the chosen lambda.
     public var validationAccuracy: Double
-    /// Every lambda tried, ascending, with its validation accuracy.
+    /// Every lambda tried (early stopping skips the rest of the grid), ascending, with its validation accuracy.
     public var validationCurve: [ValidationPoint]
     /// Accuracy of the refit model on the full training set.
     public var trainTop1: Double
@@ -114,8 +124,8 @@ public struct LinearProbeResult: Codable, Sendable, Equatable {
 ///
 /// Features are standardized with mean/std of the rows being fitted (the sweep's training rows,
 /// then the full training set). Lambda is swept from strong to weak regularization, each fit
-/// warm-started from the previous solution; ties in validation accuracy go to the stronger
-/// lambda. The best lambda is refit on the whole training set (warm-started) and scored on test.
+/// warm-started from the previous solution, stopping early once `patience` values in a row fail
+/// to improve; ties in validation accuracy go to the stronger lambda. The best lambda is refit on the whole training set (warm-started) and scored on test.
 /// Memory: one standardized copy of the training features plus one of the test features.
 public struct LinearProbe: Sendable {
     /// The settings.
@@ -161,8 +171,10 @@ public struct LinearProbe: Sendable {
         var curve: [ValidationPoint] = []
         func tryLambda(_ lambda: Double, from start: LogisticModel?) -> (LogisticModel, Double) {
             let t0 = clock.now
+            var options = config.optimizer
+            options.maxIterations = config.sweepMaxIterations
             let fit = LogisticRegression.fit(features: fitX, labels: fitY, classCount: classes, regularization: lambda,
-                                             initial: start, options: config.optimizer)
+                                             initial: start, options: options)
             let acc = ClassificationMetrics(predictions: fit.model.predict(valX), labels: valY, classCount: classes).top1
             let point = ValidationPoint(regularization: lambda, accuracy: acc, iterations: fit.optimizer.iterations,
                                         status: fit.optimizer.status, seconds: seconds(clock.now - t0))
@@ -174,10 +186,17 @@ public struct LinearProbe: Sendable {
         let grid = Array(Set(config.regularizationGrid)).sorted()
         var previous: LogisticModel? = nil
         var best: (lambda: Double, accuracy: Double, model: LogisticModel)? = nil
+        var sinceBest = 0
         for lambda in grid.reversed() {
             let (m, acc) = tryLambda(lambda, from: previous)
             previous = m
-            if best == nil || acc > best!.accuracy { best = (lambda, acc, m) }
+            if best == nil || acc > best!.accuracy {
+                best = (lambda, acc, m)
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+                if let p = config.patience, sinceBest >= p { break }
+            }
         }
         previous = nil
         // Log-bisection around the best value, warm-started from the best model.
