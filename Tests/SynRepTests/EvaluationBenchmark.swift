@@ -58,16 +58,16 @@ struct EvaluationBenchmark {
         time("20 x (X W) [60000 x 192] x [192 x 10]") { for _ in 0..<20 { _ = x.matmul(w) } }
         time("20 x (X' G) [192 x 60000] x [60000 x 10]") { for _ in 0..<20 { _ = x.transposed(0, 1).matmul(gm) } }
         let keys = train.features.l2Normalized(axis: 1), queries = test.features.l2Normalized(axis: 1)
-        time("kNN similarity GEMMs only (10000 x 60000 x 192, blocks of 128 x 8192)") {
+        time("kNN similarity GEMMs only (10000 x 60000 x 192, blocks of 256 x 8192)") {
             var start = 0
             while start < 10000 {
-                let q = queries.narrow(0, start: start, length: min(128, 10000 - start))
+                let q = queries.narrow(0, start: start, length: min(256, 10000 - start))
                 var b = 0
                 while b < 60000 {
                     _ = q.matmul(keys.narrow(0, start: b, length: min(8192, 60000 - b)).transposed(0, 1))
                     b += 8192
                 }
-                start += 128
+                start += 256
             }
         }
         var warm: LogisticModel? = nil

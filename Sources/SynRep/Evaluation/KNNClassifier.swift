@@ -13,7 +13,7 @@ public struct KNNConfig: Codable, Sendable, Equatable {
     public var trainBlock: Int
 
     /// DINO's defaults: k = 20, T = 0.07.
-    public init(k: Int = 20, temperature: Double = 0.07, testChunk: Int = 128, trainBlock: Int = 8192) {
+    public init(k: Int = 20, temperature: Double = 0.07, testChunk: Int = 256, trainBlock: Int = 8192) {
         self.k = k
         self.temperature = temperature
         self.testChunk = testChunk
