@@ -66,7 +66,7 @@ extension Canvas {
                     let dx = Double(x) - centerX
                     let d = (dx * dx + dy * dy).squareRoot()
                     let cov = antialiased ? min(max(radius + 0.5 - d, 0), 1) : (d <= radius ? 1 : 0)
-                    m[(y - box.y) * box.width + (x - box.x)] = UInt8((cov * 255).rounded())
+                    m[(y - box.y) * box.width + (x - box.x)] = cov > 0 ? UInt8((cov * 255).rounded()) : 0
                 }
             }
         }
@@ -124,7 +124,7 @@ extension Canvas {
                 let ex = px - (a.x + t * d.x), ey = py - (a.y + t * d.y)
                 let dist = (ex * ex + ey * ey).squareRoot()
                 let cov: Double = antialiased ? min(max(hw + 0.5 - dist, 0), 1) : (dist <= hw + 1e-9 ? 1 : 0)
-                if cov <= 0 { continue }
+                guard cov > 0 else { continue }  // also skips NaN from absurd coordinates
                 let v = UInt8((cov * 255).rounded())
                 if v > mask[rowBase + x] { mask[rowBase + x] = v }
             }
