@@ -50,6 +50,20 @@ import Testing
         _ = odd.render()
     }
 
+    @Test func decimationKeepsEachColumnsEnvelope() {
+        // 50 points per pixel column, a zig-zag: the first, lowest, highest and last survive.
+        let points = (0..<1000).map { i in SIMD2(Double(i) / 50, Double((i * 37) % 101)) }
+        let kept = LinePlot.decimate(points)
+        #expect(kept.count <= 4 * 20 && kept.count >= 2 * 20)
+        for column in 0..<20 {
+            let all = points.filter { Int($0.x) == column }, some = kept.filter { Int($0.x) == column }
+            #expect(some.first == all.first && some.last == all.last)
+            #expect(some.map(\.y).min() == all.map(\.y).min() && some.map(\.y).max() == all.map(\.y).max())
+        }
+        // Order is preserved.
+        #expect(zip(kept, kept.dropFirst()).allSatisfy { $0.x <= $1.x })
+    }
+
     @Test func exponentialMovingAverageIsDebiased() {
         #expect(LinePlot.exponentialMovingAverage([1, 1, 1], weight: 0.9) == [1, 1, 1])
         let s = LinePlot.exponentialMovingAverage([0, 10, .nan, 10], weight: 0.5)

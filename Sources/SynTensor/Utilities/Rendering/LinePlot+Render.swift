@@ -87,28 +87,51 @@ extension LinePlot {
                             plot: PixelRect, xScale: AxisScale, yScale: AxisScale, drawn: inout [SIMD2<Double>]) {
         var run: [SIMD2<Double>] = []
         func flush() {
+            if run.count > 4 * plot.width { run = LinePlot.decimate(run) }
             if run.count == 1 {
                 canvas.fillCircle(centerX: run[0].x, centerY: run[0].y, radius: max(1.5, width), color: color)
             } else if run.count > 1 {
                 canvas.drawPolyline(run, color: color, width: width, clip: plot)
+            }
+            for (k, p) in run.enumerated() {
+                if k > 0 {
+                    // Sample long segments so the legend placement sees them.
+                    let q = run[k - 1]
+                    let steps = Int(min(((p - q) * (p - q)).sum().squareRoot() / 8, 200))
+                    for i in stride(from: 1, to: steps, by: 1) { drawn.append(q + (p - q) * (Double(i) / Double(steps))) }
+                }
+                drawn.append(p)
             }
             run.removeAll(keepingCapacity: true)
         }
         for (xv, yv) in zip(x, y) {
             guard xScale.accepts(xv), yScale.accepts(yv) else { flush(); continue }
             let p = SIMD2(ChartFrame.column(xScale.fraction(xv), in: plot), ChartFrame.row(yScale.fraction(yv), in: plot))
-            if let q = run.last {
-                // Sample long segments so the legend placement sees them.
-                let steps = Int(min(((p - q) * (p - q)).sum().squareRoot() / 8, 200))
-                for k in stride(from: 1, to: steps, by: 1) { drawn.append(q + (p - q) * (Double(k) / Double(steps))) }
-            }
             run.append(p)
-            drawn.append(p)
             if markers && p.x >= Double(plot.x) && p.x < Double(plot.maxX) && p.y >= Double(plot.y) && p.y < Double(plot.maxY) {
                 canvas.fillCircle(centerX: p.x, centerY: p.y, radius: width + 1.5, color: color)
             }
         }
         flush()
+    }
+
+    /// `points` (pixel positions) reduced to the first, lowest, highest and last point of each
+    /// run of points in the same pixel column, in their order: the drawn line looks the same.
+    static func decimate(_ points: [SIMD2<Double>]) -> [SIMD2<Double>] {
+        var out: [SIMD2<Double>] = []
+        var i = 0
+        while i < points.count {
+            let column = points[i].x.rounded(.down)
+            var j = i, lowest = i, highest = i
+            while j < points.count && points[j].x.rounded(.down) == column {
+                if points[j].y < points[lowest].y { lowest = j }
+                if points[j].y > points[highest].y { highest = j }
+                j += 1
+            }
+            for k in Set([i, lowest, highest, j - 1]).sorted() { out.append(points[k]) }
+            i = j
+        }
+        return out
     }
 
     /// The legend box listing named series, in the requested or least crowded corner.
