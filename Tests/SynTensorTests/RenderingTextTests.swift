@@ -82,6 +82,10 @@ import Testing
         #expect(BitmapFont.wrap("supercalifragilistic word", maxWidth: 59) == ["supercalif", "ragilistic", "word"])
         #expect(BitmapFont.wrap("  spaced \n out  ", maxWidth: 59) == ["spaced out"])
         #expect(BitmapFont.wrap("", maxWidth: 59).isEmpty)
+        // Hyphenated words break after a hyphen; leading and trailing hyphens stay put.
+        #expect(BitmapFont.wrap("concept-supervised synthetic", maxWidth: 89) == ["concept-", "supervised", "synthetic"])
+        #expect(BitmapFont.wrap("ViT-B/16 on top", maxWidth: 59) == ["ViT-B/16", "on top"])
+        #expect(BitmapFont.wrap("-x- a", maxWidth: 89) == ["-x- a"])
         let full = BitmapFont.wrap("abcdefghij klmnopqrst uvw", maxWidth: 59, maxLines: 2)
         #expect(full == ["abcdefghij", "klmnopqrs\u{2026}"])
     }

@@ -86,7 +86,7 @@ extension BarChart {
         let cx = (left + right) / 2
         guard v.isFinite else {
             if showValues {
-                canvas.drawText("n/a", x: cx, y: Int(baseY) - 3, color: .gray, anchor: barWidth >= 18 ? .bottom : .bottom, vertical: barWidth < 18)
+                canvas.drawText("n/a", x: cx, y: Int(baseY) - 3, color: .gray, anchor: .bottom, vertical: barWidth < 18)
             }
             return
         }

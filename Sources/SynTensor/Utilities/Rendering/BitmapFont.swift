@@ -52,26 +52,39 @@ public enum BitmapFont {
         return String(text.prefix(fit - 1)).trimmingCharacters(in: .whitespaces) + "\u{2026}"
     }
 
-    /// `text` broken into lines of at most `maxWidth` pixels at `scale`: greedy at spaces
-    /// (runs of whitespace collapse), words longer than a line split; beyond `maxLines` the last
-    /// line ends with "…".
+    /// `text` broken into lines of at most `maxWidth` pixels at `scale`: greedy at spaces and
+    /// after hyphens (runs of whitespace collapse), words longer than a line split; beyond
+    /// `maxLines` the last line ends with "…".
     public static func wrap(_ text: String, maxWidth: Int, scale: Int = 1, maxLines: Int = Int.max) -> [String] {
         let fit = characters(fitting: maxWidth, scale: scale)
         guard fit > 0, maxLines > 0 else { return [] }
-        let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        // Pieces: words, further cut after each inner hyphen ("concept-" + "supervised").
+        var pieces: [(text: String, joinsPrevious: Bool)] = []
+        for word in text.split(whereSeparator: { $0.isWhitespace }) {
+            var part = "", first = true
+            for (i, ch) in word.enumerated() {
+                part.append(ch)
+                if ch == "-" && i > 0 && i < word.count - 1 {
+                    pieces.append((part, !first)); part = ""; first = false
+                }
+            }
+            if !part.isEmpty { pieces.append((part, !first)) }
+        }
         var lines: [String] = []
         var current = ""
         var truncated = false
-        outer: for var word in words {
+        outer: for (piece, joins) in pieces {
+            var rest = piece
             while true {
-                if current.isEmpty {
-                    if word.count <= fit { current = word; break }
-                    // A word longer than a line: split it.
-                    lines.append(String(word.prefix(fit)))
-                    word = String(word.dropFirst(fit))
-                } else if current.count + 1 + word.count <= fit {
-                    current += " " + word
+                let separator = current.isEmpty || joins ? "" : " "
+                if current.count + separator.count + rest.count <= fit {
+                    current += separator + rest
                     break
+                }
+                if current.isEmpty {
+                    // A piece longer than a line: split it.
+                    lines.append(String(rest.prefix(fit)))
+                    rest = String(rest.dropFirst(fit))
                 } else {
                     lines.append(current)
                     current = ""
