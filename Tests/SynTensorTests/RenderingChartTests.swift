@@ -48,6 +48,12 @@ import Testing
         odd.add("const", y: [3, 3, 3])
         odd.add("huge", x: [0, 1e300], y: [-1e300, 1e300])
         _ = odd.render()
+        odd.add("limits", x: [-1e308, 1e308], y: [Double.greatestFiniteMagnitude, -1e308])
+        odd.yRange = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+        _ = odd.render()
+        var extremes = BarChart(categories: ["a", "b"], width: 200, height: 120)
+        extremes.add("v", values: [Double.greatestFiniteMagnitude, -1e308], errors: [1e308, .infinity])
+        _ = extremes.render()
     }
 
     @Test func decimationKeepsEachColumnsEnvelope() {

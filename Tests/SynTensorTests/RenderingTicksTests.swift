@@ -30,6 +30,11 @@ import Testing
         #expect(NiceTicks.linear(0, 5e-4, maxCount: 6).labels == ["0.0000", "0.0001", "0.0002", "0.0003", "0.0004", "0.0005"])
         #expect(NiceTicks.linear(2.5, 2.5).values == [2.3, 2.4, 2.5, 2.6, 2.7])  // widened by 10%
         #expect(NiceTicks.linear(0, 0).values.contains(0))
+        // Extreme spans give some ticks without trapping.
+        #expect(!NiceTicks.linear(0, Double.leastNonzeroMagnitude).values.isEmpty)
+        #expect(!NiceTicks.linear(1, 1 + 4e-16).values.isEmpty)
+        #expect(!NiceTicks.linear(-8e307, 8e307).values.isEmpty)
+        #expect(NiceTicks.linear(0, .infinity).values.isEmpty)
     }
 
     @Test func linearTicksAreNiceForManyRanges() {

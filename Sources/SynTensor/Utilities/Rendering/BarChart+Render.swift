@@ -71,7 +71,7 @@ extension BarChart {
                 lo = min(lo, v - e); hi = max(hi, v + e)
             }
         }
-        (lo, hi) = NiceTicks.widened(lo, hi)
+        (lo, hi) = NiceTicks.widened(AxisScale.clamped(lo), AxisScale.clamped(hi))
         let span = hi - lo
         return AxisScale(lo: lo < 0 ? lo - span * 0.12 : lo, hi: hi > 0 ? hi + span * 0.12 : hi, log: false)
     }

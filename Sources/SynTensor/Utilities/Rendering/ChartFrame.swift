@@ -9,6 +9,17 @@ struct AxisScale: Sendable {
     /// Logarithmic (lo and hi must be positive).
     var log: Bool
 
+    /// A scale over [lo, hi], both clamped to +-8e307 so that its span stays finite.
+    init(lo: Double, hi: Double, log: Bool) {
+        self.lo = AxisScale.clamped(lo)
+        self.hi = AxisScale.clamped(hi)
+        self.log = log
+        if !(self.hi > self.lo) { (self.lo, self.hi) = NiceTicks.widened(self.lo, self.hi) }
+    }
+
+    /// `v` limited to +-8e307 (twice that still fits in a Double); NaN stays NaN.
+    static func clamped(_ v: Double) -> Double { min(max(v, -8e307), 8e307) }
+
     /// Fraction of the axis where `v` sits (outside 0...1 when outside the range).
     func fraction(_ v: Double) -> Double {
         log ? (log10(v) - log10(lo)) / (log10(hi) - log10(lo)) : (v - lo) / (hi - lo)

@@ -64,6 +64,8 @@ extension LinePlot {
         }
         let hasData = xLo <= xHi
         if !hasData { xLo = 0; xHi = 1; yLo = logY ? 1 : 0; yHi = logY ? 10 : 1 }
+        // Keep spans (and headroom) finite for data near the limits of Double.
+        xLo = AxisScale.clamped(xLo); xHi = AxisScale.clamped(xHi); yLo = AxisScale.clamped(yLo); yHi = AxisScale.clamped(yHi)
         if let r = xRange { xLo = r.lowerBound; xHi = r.upperBound }
         (xLo, xHi) = NiceTicks.widened(xLo, xHi)
         if let r = yRange {
@@ -97,7 +99,8 @@ extension LinePlot {
                 if k > 0 {
                     // Sample long segments so the legend placement sees them.
                     let q = run[k - 1]
-                    let steps = Int(min(((p - q) * (p - q)).sum().squareRoot() / 8, 200))
+                    let length = ((p - q) * (p - q)).sum().squareRoot()
+                    let steps = length.isFinite ? Int(min(length / 8, 200)) : 0
                     for i in stride(from: 1, to: steps, by: 1) { drawn.append(q + (p - q) * (Double(i) / Double(steps))) }
                 }
                 drawn.append(p)
@@ -107,6 +110,7 @@ extension LinePlot {
         for (xv, yv) in zip(x, y) {
             guard xScale.accepts(xv), yScale.accepts(yv) else { flush(); continue }
             let p = SIMD2(ChartFrame.column(xScale.fraction(xv), in: plot), ChartFrame.row(yScale.fraction(yv), in: plot))
+            guard p.x.isFinite && p.y.isFinite else { flush(); continue }
             run.append(p)
             if markers && p.x >= Double(plot.x) && p.x < Double(plot.maxX) && p.y >= Double(plot.y) && p.y < Double(plot.maxY) {
                 canvas.fillCircle(centerX: p.x, centerY: p.y, radius: width + 1.5, color: color)

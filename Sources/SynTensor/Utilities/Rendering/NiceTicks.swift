@@ -26,13 +26,14 @@ public enum NiceTicks {
         let m = max(2, maxCount)
         let span = hi - lo
         guard span.isFinite, span > 0 else { return AxisTicks(values: [], labels: []) }
-        var e = Int((log10(span / Double(m))).rounded(.down)) - 1
+        // Clamped so that subnormal spans cannot make the exponent infinite.
+        var e = Int(min(max(log10(span / Double(m)), -330), 330).rounded(.down)) - 1
         while true {
             for mantissa in [1, 2, 5] {
                 let step = power(mantissa, e)
                 let k0 = (lo / step - 1e-9).rounded(.up), k1 = (hi / step + 1e-9).rounded(.down)
                 // Beyond 2^52 multiples the decimal construction loses integers: fall back to the ends.
-                if abs(k0) > 1e15 || abs(k1) > 1e15 {
+                if !(abs(k0) <= 1e15 && abs(k1) <= 1e15) {
                     return AxisTicks(values: [lo, hi], labels: [shortest(lo), shortest(hi)])
                 }
                 if k1 - k0 + 1 <= Double(m) {
