@@ -10,8 +10,7 @@ func softmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
     parallelRows(rows: rows, work: rows * n * 8) { range in
         for r in range {
             let xr = xs.p + r * n, yr = ys.p + r * n
-            var m = -Float.infinity
-            for i in 0..<n { m = Swift.max(m, xr[i]) }
+            var m = rowMax(xr, n)
             if m == -Float.infinity {
                 if zeroBlockedRows && !log {
                     for i in 0..<n { yr[i] = 0 }
@@ -19,12 +18,8 @@ func softmaxForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                 }
                 m = 0  // fully masked row: gives NaN below, like F.softmax
             }
-            var s: Float = 0
-            for i in 0..<n {
-                let e = fastExp(xr[i] - m)
-                yr[i] = e
-                s += e
-            }
+            for i in 0..<n { yr[i] = fastExp(xr[i] - m) }
+            let s = rowSum(yr, n)
             if log {
                 let ls = Foundation.log(s) + m
                 for i in 0..<n { yr[i] = xr[i] - ls }
@@ -43,12 +38,11 @@ func softmaxBackward(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx:
     parallelRows(rows: rows, work: rows * n * 4) { range in
         for r in range {
             let gr = gs.p + r * n, yr = ys.p + r * n, dr = ds.p + r * n
-            var s: Float = 0
             if log {
-                for i in 0..<n { s += gr[i] }
+                let s = rowSum(gr, n)
                 for i in 0..<n { dr[i] = gr[i] - fastExp(yr[i]) * s }
             } else {
-                for i in 0..<n { s += gr[i] * yr[i] }
+                let s = rowDot(gr, yr, n)
                 for i in 0..<n { dr[i] = yr[i] * (gr[i] - s) }
             }
         }
