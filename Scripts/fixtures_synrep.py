@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference fixtures for SynRep's parity tests (Tests/SynRepTests/Parity*.swift).
 
-Run with torch 2.13.0+cpu, numpy and safetensors installed:
+Run with torch 2.13.0+cpu, numpy and safetensors installed (timm optional):
 
     python3 Scripts/fixtures_synrep.py
 
@@ -23,9 +23,16 @@ stored as float32. Writes to Tests/SynRepTests/Fixtures/:
 
 Weights are not stored: every parameter is `offset + scale * u`, where u is a hash of the
 parameter's name and element index (`hashed_uniform`, reimplemented in the Swift tests) and
-`init/<name>` holds [offset, scale]. All such values are exact in float32, so both sides start
-from bit-identical weights. Inputs are stored. A probe `w` turns tensor outputs into the scalar
-sum(out * w) whose gradients are compared.
+`init/<name>` holds [offset, scale]. Inputs and probes are made the same way from their key, with
+the recipe `hashed/<key>` = [offset, scale, shape...] stored instead of the data (masks and group
+ids are stored). All such values are exact in float32, so both sides start from bit-identical
+weights and inputs. A probe `w` turns tensor outputs into the scalar sum(out * w) whose gradients
+are compared. The files are byte-identical on every run.
+
+The training step runs at step 2 of 10 (inside the LR warm-up and the teacher-temperature ramp)
+with a fresh AdamW, the clip set to half the gradient norm so that it bites, and the local-crop
+own-global exclusion on: the local crops are held image-major here ([n, L, ...]) and each row
+excludes its own image's key by identity, while SynRep orders them crop-major.
 
 If timm can be imported, the script also checks that the reference ViT is timm's
 VisionTransformer (same state dict, same features) and that its position-embedding resampling
