@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SynRepTests", dependencies: ["SynRep"]),
+        .testTarget(name: "SynRepTests", dependencies: ["SynRep"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,7 @@ struct SynCLR: AsyncParsableCommand {
             Captions.self,
             Train.self,
             Embed.self,
+            Eval.self,
             Diffusion.self,
             Images.self,
         ]

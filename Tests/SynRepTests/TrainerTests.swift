@@ -78,6 +78,7 @@ func tinyConfig(_ objective: Objective, steps: Int = 6) -> TrainConfig {
         try t.saveModel(dir.appendingPathComponent("model.safetensors"))
         let lines = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4)
+        #expect(try ImageIO.read(dir.appendingPathComponent("loss.png")).width > 100)
         let model = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
         #expect(model.names.contains("blocks.1.attn.qkv.weight"))
         #expect(model.metadata?["synclr"]?.contains("\"patch_size\":4") == true)

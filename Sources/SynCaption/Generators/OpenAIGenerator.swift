@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -121,17 +122,25 @@ public struct OpenAIGenerator: TextGenerator {
     }
 
     /// `session.data(for:)` with a precise deadline (a late answer becomes `URLError(.timedOut)`).
+    ///
+    /// The deadline is a Dispatch timer that cancels the URLSession task, and the outcome is decided
+    /// on URLSession's own queue: it never depends on Swift's cooperative thread pool being free
+    /// (CPU-bound work on the pool would otherwise delay a timer task past the answer).
     func fetch(_ request: URLRequest, timeout: Double) async throws -> (Data, URLResponse) {
         let session = self.session
-        return try await withThrowingTaskGroup(of: (Data, URLResponse)?.self) { group in
-            group.addTask { try await session.data(for: request) }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                return nil
+        return try await withCheckedThrowingContinuation { continuation in
+            let state = FetchState()
+            let task = session.dataTask(with: request) { data, response, error in
+                guard state.finish() else { return }
+                if state.timedOut { continuation.resume(throwing: URLError(.timedOut)); return }
+                if let error { continuation.resume(throwing: error); return }
+                guard let data, let response else { continuation.resume(throwing: URLError(.badServerResponse)); return }
+                continuation.resume(returning: (data, response))
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else { throw URLError(.timedOut) }
-            return result
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                if state.markTimedOut() { task.cancel() }
+            }
+            task.resume()
         }
     }
 
@@ -192,4 +201,30 @@ public struct OpenAIGenerator: TextGenerator {
               let list = object["data"] as? [Any], let first = list.first as? [String: Any] else { return nil }
         return first["id"] as? String
     }
+}
+
+/// Who won between a response and the deadline (set once, from any thread).
+final class FetchState: Sendable {
+    private let flags = Mutex<(done: Bool, timedOut: Bool)>((false, false))
+
+    /// Marks the request finished; false if it already was.
+    func finish() -> Bool {
+        flags.withLock { f in
+            if f.done { return false }
+            f.done = true
+            return true
+        }
+    }
+
+    /// Marks the deadline passed unless the answer already arrived; true when the task must be cancelled.
+    func markTimedOut() -> Bool {
+        flags.withLock { f in
+            if f.done { return false }
+            f.timedOut = true
+            return true
+        }
+    }
+
+    /// Whether the deadline passed first.
+    var timedOut: Bool { flags.withLock { $0.timedOut } }
 }

@@ -140,17 +140,7 @@ public struct BertTokenizer: Sendable {
 
     /// Encodes a batch padded with [PAD] to its longest member (HF `padding=True, truncation=True`).
     public func encodeBatch(_ texts: [String], maxLength: Int? = nil) -> TokenBatch {
-        let seqs = texts.map { encode($0, maxLength: maxLength) }
-        let L = seqs.map(\.count).max() ?? 0
-        var ids = [Int](repeating: padID, count: seqs.count * L)
-        var mask = [Float](repeating: 0, count: seqs.count * L)
-        for (b, s) in seqs.enumerated() {
-            for (j, t) in s.enumerated() {
-                ids[b * L + j] = t
-                mask[b * L + j] = 1
-            }
-        }
-        return TokenBatch(ids: ids, mask: mask, lengths: seqs.map(\.count), batch: seqs.count, length: L)
+        TokenBatch(sequences: texts.map { encode($0, maxLength: maxLength) }, padID: padID)
     }
 
     // MARK: - Pipeline
@@ -284,6 +274,28 @@ public struct TokenBatch: Sendable, Equatable {
     public let batch: Int
     /// Padded length L.
     public let length: Int
+
+    /// Right-pads `sequences` with `padID` to the longest one.
+    public init(sequences: [[Int]], padID: Int) {
+        let L = sequences.map(\.count).max() ?? 0
+        var ids = [Int](repeating: padID, count: sequences.count * L)
+        var mask = [Float](repeating: 0, count: sequences.count * L)
+        for (b, s) in sequences.enumerated() {
+            for (j, t) in s.enumerated() {
+                ids[b * L + j] = t
+                mask[b * L + j] = 1
+            }
+        }
+        self.init(ids: ids, mask: mask, lengths: sequences.map(\.count), batch: sequences.count, length: L)
+    }
+
+    init(ids: [Int], mask: [Float], lengths: [Int], batch: Int, length: Int) {
+        self.ids = ids
+        self.mask = mask
+        self.lengths = lengths
+        self.batch = batch
+        self.length = length
+    }
 }
 
 /// Errors from loading or running a text encoder.

@@ -1,3 +1,4 @@
+import Foundation
 import SynTensor
 
 /// Sinkhorn-Knopp centering of teacher prototype scores (SwAV; iBOT/DINOv2 teacher targets),
@@ -5,19 +6,21 @@ import SynTensor
 /// `iterations` alternations of row (prototype) and column (sample) normalization; returns B Q^T,
 /// whose rows sum to 1.
 ///
+/// Computed in the log domain (each normalization subtracts a log-sum-exp), which is the same
+/// result as the DINOv2 formula but cannot overflow (exp(s / T) beyond float32) nor divide 0 by 0
+/// (a prototype or sample whose every exp(s / T) underflows) when scores span a wide range.
+///
 /// scores: [B, K] teacher logits of the B samples (here: masked patches). No gradient.
 public func sinkhornKnopp(_ scores: Tensor, temperature: Float, iterations: Int = 3) -> Tensor {
     withNoGrad {
         precondition(scores.rank == 2, "sinkhornKnopp needs [B, K] scores, got \(scores.shape)")
-        let B = Float(scores.shape[0]), K = Float(scores.shape[1])
-        // Subtracting the global max leaves Q unchanged after normalization and avoids overflow.
-        let scaled = scores * (1 / temperature)
-        var q = (scaled - scaled.max()).exp()            // [B, K]
-        q = q / q.sum()
+        let logB = Float(Foundation.log(Double(scores.shape[0]))), logK = Float(Foundation.log(Double(scores.shape[1])))
+        var logQ = scores * (1 / temperature)                                   // [B, K]
+        logQ = logQ - logQ.reshaped([-1]).logsumexp(axis: 0)                     // total mass 1
         for _ in 0..<iterations {
-            q = q / q.sum(axis: 0, keepDims: true) / K     // each prototype gets mass 1/K
-            q = q / q.sum(axis: 1, keepDims: true) / B     // each sample gets mass 1/B
+            logQ = logQ - logQ.logsumexp(axis: 0, keepDims: true) - logK         // each prototype gets mass 1/K
+            logQ = logQ - logQ.logsumexp(axis: 1, keepDims: true) - logB         // each sample gets mass 1/B
         }
-        return q * B
+        return (logQ + logB).exp()
     }
 }

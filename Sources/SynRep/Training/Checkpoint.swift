@@ -70,6 +70,21 @@ public struct ModelCard: Codable, Sendable {
     /// Objective that trained it ("random" for an untrained model).
     public var objective: String
 
+    /// A card describing a backbone.
+    public init(imageSize: Int, channels: Int, patchSize: Int, width: Int, depth: Int, heads: Int, mlpRatio: Int,
+                mean: [Float], std: [Float], objective: String) {
+        self.imageSize = imageSize
+        self.channels = channels
+        self.patchSize = patchSize
+        self.width = width
+        self.depth = depth
+        self.heads = heads
+        self.mlpRatio = mlpRatio
+        self.mean = mean
+        self.std = std
+        self.objective = objective
+    }
+
     enum CodingKeys: String, CodingKey {
         case imageSize = "image_size", channels, patchSize = "patch_size", width, depth, heads, mlpRatio = "mlp_ratio", mean, std, objective
     }

@@ -104,12 +104,18 @@ public final class Trainer {
     /// Runs one optimizer step and returns its losses.
     @discardableResult
     public func trainStep() throws -> StepLosses {
+        try trainStep(on: makeBatch(step: step))
+    }
+
+    /// One optimizer step on prepared crops: schedules at `step`, loss, backward, clipping, AdamW,
+    /// EMA. `trainStep()` feeds it `makeBatch(step:)`; the parity tests feed it fixed crops.
+    @discardableResult
+    func trainStep(on batch: BatchCrops) throws -> StepLosses {
         let s = step
         optimizer.learningRate = lrSchedule.value(at: s)
         optimizer.weightDecay = wdSchedule.value(at: s)
         student.train()
         student.seedRandomness(RandomGenerator(seed: config.seed).derived("stochastic-depth").derived(UInt64(s)))
-        let batch = makeBatch(step: s)
         let (lossTensor, losses) = loss(batch, step: s)
         guard losses.total.isFinite, losses.global.isFinite, losses.local.isFinite, losses.ibot.isFinite else {
             throw TrainingError.nonFiniteLoss(step: s, losses: losses, checkpoint: nil)
@@ -163,6 +169,8 @@ public final class Trainer {
             if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || step == config.steps {
                 try saveCheckpoint(ckpt)
                 lastCheckpoint = ckpt.path
+                try writeLossCurve(metrics: readTrainMetrics(metricsURL), title: "\(config.objective.rawValue) training loss",
+                                   to: directory.appendingPathComponent("loss.png"))
             }
         }
         reporter.finish()

@@ -1,0 +1,44 @@
+import Foundation
+import SynTensor
+
+/// Train and test image sets for evaluation, resolved from a dataset spec.
+public struct EvaluationSplits {
+    /// Labeled training images (fit the probe / kNN memory).
+    public var train: ImageSet
+    /// Labeled test images (scored).
+    public var test: ImageSet
+}
+
+/// Loads `fashion-mnist` (the real train/test splits) or an ImageFolder root: `root/train` and
+/// `root/test` (or `root/val`) when present, otherwise a stratified 80/20 split of `root` (seeded).
+public func loadEvaluationSplits(_ spec: String, channels: Int, size: Int, trainLimit: Int? = nil, seed: UInt64 = 0) throws -> EvaluationSplits {
+    var train: ImageSet, test: ImageSet
+    if spec == "fashion-mnist" {
+        precondition(channels == 1, "Fashion-MNIST is grayscale: use a 1-channel model")
+        train = try FashionMNIST.load(.train, padTo: size)
+        test = try FashionMNIST.load(.test, padTo: size)
+    } else {
+        let root = URL(fileURLWithPath: spec)
+        let fm = FileManager.default
+        let trainDir = root.appendingPathComponent("train")
+        let testDir = ["test", "val"].map { root.appendingPathComponent($0) }.first { fm.fileExists(atPath: $0.path) }
+        if fm.fileExists(atPath: trainDir.path), let testDir {
+            train = try ImageFolder.load(trainDir, channels: channels, size: size)
+            test = try ImageFolder.load(testDir, channels: channels, size: size)
+            guard train.classNames == test.classNames else {
+                throw DatasetError.inconsistentImages(path: root.path, reason: "train and test folders have different classes")
+            }
+        } else {
+            let all = try ImageFolder.load(root, channels: channels, size: size)
+            let split = StratifiedSplit(labels: all.labels, validationFraction: 0.2, seed: seed)
+            train = all.subset(split.train)
+            test = all.subset(split.validation)
+        }
+    }
+    if let trainLimit, trainLimit < train.count {
+        // A class-balanced subset keeps probe time bounded (e.g. in the demo).
+        let split = StratifiedSplit(labels: train.labels, validationFraction: 1 - Double(trainLimit) / Double(train.count), seed: seed)
+        train = train.subset(split.train)
+    }
+    return EvaluationSplits(train: train, test: test)
+}
