@@ -12,6 +12,7 @@ struct SynCLR: AsyncParsableCommand {
             Train.self,
             Embed.self,
             Eval.self,
+            Pipeline.self,
             Diffusion.self,
             Images.self,
         ]

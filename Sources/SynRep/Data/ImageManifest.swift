@@ -26,6 +26,24 @@ public struct ManifestEntry: Codable, Sendable, Hashable {
         case path, captionID = "caption_id", caption, index, seed, guidance, steps, model, concept
     }
 
+    /// Decodes a line; `caption_id` may be a JSON string or number (caption files use either).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        if let s = try? c.decode(String.self, forKey: .captionID) {
+            captionID = s
+        } else {
+            captionID = String(try c.decode(Int64.self, forKey: .captionID))
+        }
+        caption = try c.decode(String.self, forKey: .caption)
+        index = try c.decode(Int.self, forKey: .index)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        guidance = try c.decode(Float.self, forKey: .guidance)
+        steps = try c.decode(Int.self, forKey: .steps)
+        model = try c.decode(String.self, forKey: .model)
+        concept = try c.decodeIfPresent(String.self, forKey: .concept)
+    }
+
     /// A manifest entry.
     public init(path: String, captionID: String, caption: String, index: Int, seed: UInt64, guidance: Float, steps: Int,
                 model: String, concept: String? = nil) {

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import SynRep
+import SynTensor
+
+/// `synclr pipeline`: concepts -> captions -> images -> representation learning -> evaluation -> report.
+struct Pipeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole SynCLR method end to end, offline, and write a report.",
+        discussion: """
+            Stages write into the run folder (captions.jsonl, images/, train/, eval.json, report.md) and \
+            record the hash of their options and inputs in stages/; rerunning skips finished stages whose \
+            inputs did not change and resumes an interrupted one where it stopped.
+            """)
+
+    @Option(help: "Preset: demo (minutes) or paper-small (the measured experiment, hours).") var preset: String = "demo"
+    @Option(help: "JSON file merged over the preset (any subset of the configuration).") var config: String?
+    @Option(name: .customLong("set"), help: "Override one value, e.g. --set train.steps=100 (repeatable).") var overrides: [String] = []
+    @Option(help: "Run folder (default: runs/<preset>).") var out: String?
+    @Flag(help: "Print the resolved configuration and exit.") var showConfig = false
+
+    func run() async throws {
+        let cfg = try PipelineConfig.resolve(preset: preset, file: config, overrides: overrides)
+        if showConfig { print(cfg.json()); return }
+        let dir = URL(fileURLWithPath: out ?? "runs/\(preset)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data(cfg.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
+        let started = Date()
+        let result = try await PipelineRun(config: cfg, directory: dir).execute()
+        try writeReport(result, config: cfg, directory: dir, preset: preset)
+        print(String(format: "pipeline: %@ finished in %@; report: %@", preset, ProgressReporter.formatDuration(Date().timeIntervalSince(started)),
+                     dir.appendingPathComponent("report.md").path))
+        for row in result.summaryRows() { print("  " + row) }
+    }
+}

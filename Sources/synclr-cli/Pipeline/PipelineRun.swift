@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import SynRep
+import SynTensor
+
+/// One trained model (or baseline) and its evaluation.
+struct EvaluatedModel: Codable {
+    /// Run name (table row).
+    var name: String
+    /// Objective or baseline kind.
+    var objective: String
+    /// Data it was trained on.
+    var data: String
+    /// Training seed (nil for baselines without training).
+    var seed: UInt64?
+    /// The evaluation report.
+    var report: EvaluationReport
+}
+
+/// Everything the report needs.
+struct PipelineResult {
+    /// Wall seconds per stage, in order.
+    var stageSeconds: [(String, Double)] = []
+    /// Evaluations (runs and baselines).
+    var evaluations: [EvaluatedModel] = []
+    /// Training folders by run name and seed.
+    var trainDirectories: [(name: String, seed: UInt64, url: URL)] = []
+
+    /// "name  kNN x  linear y" lines (means over seeds).
+    func summaryRows() -> [String] {
+        groupedMeans().map { String(format: "%-24@ kNN %5.2f ± %4.2f   linear %5.2f ± %4.2f  (%d seed%@)",
+                                    $0.name as NSString, $0.knn.mean, $0.knn.std, $0.linear.mean, $0.linear.std, $0.count, $0.count == 1 ? "" : "s") }
+    }
+
+    /// Mean and sample standard deviation per name.
+    func groupedMeans() -> [(name: String, knn: (mean: Double, std: Double), linear: (mean: Double, std: Double), count: Int)] {
+        var order: [String] = []
+        var groups: [String: [EvaluatedModel]] = [:]
+        for e in evaluations {
+            if groups[e.name] == nil { order.append(e.name) }
+            groups[e.name, default: []].append(e)
+        }
+        func stats(_ xs: [Double]) -> (Double, Double) {
+            let m = xs.reduce(0, +) / Double(max(xs.count, 1))
+            let v = xs.count > 1 ? xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1) : 0
+            return (m, v.squareRoot())
+        }
+        return order.map { name in
+            let g = groups[name]!
+            return (name, stats(g.compactMap { $0.report.knn?.top1 }), stats(g.compactMap { $0.report.linear?.top1 }), g.count)
+        }
+    }
+}
+
+/// Executes the stages of one pipeline configuration in a run folder.
+struct PipelineRun {
+    let config: PipelineConfig
+    let directory: URL
+    var runner: StageRunner { StageRunner(runDirectory: directory) }
+
+    var captionsURL: URL { directory.appendingPathComponent("captions.jsonl") }
+    var imagesURL: URL { directory.appendingPathComponent("images") }
+
+    func execute() async throws -> PipelineResult {
+        var result = PipelineResult()
+        let needsSynthetic = config.runs.contains { $0.data == "synthetic" }
+        var upstream = ""
+        if needsSynthetic {
+            // 1. Captions.
+            let capArgs = ["--concepts", config.captions.concepts, "--count", String(config.captions.count), "--seed", String(config.seed),
+                           "--backend", config.captions.backend, "--out", captionsURL.path] + config.captions.extraArguments
+            let capHash = StageRunner.hash(["captions"] + capArgs)
+            let cap = try await runner.run("captions", hash: capHash, outputs: [captionsURL], clean: [captionsURL]) {
+                let cmd = try CaptionsGenerate.parse(capArgs)
+                try await cmd.run()
+            }
+            result.stageSeconds.append(("captions", cap.seconds))
+            // 2. Images.
+            var imgArgs = ["--captions", captionsURL.path, "--out", imagesURL.path, "--per-caption", String(config.images.perCaption),
+                           "--guidance", String(config.images.guidance), "--steps", String(config.images.steps),
+                           "--sampler", config.images.sampler, "--seed", String(config.seed)]
+            if let m = config.images.model { imgArgs += ["--model", m] }
+            let imgHash = StageRunner.hash(["images", capHash] + imgArgs)
+            let img = try await runner.run("images", hash: imgHash, outputs: [imagesURL.appendingPathComponent("manifest.jsonl")],
+                                           clean: [imagesURL]) {
+                let cmd = try ImagesGenerate.parse(imgArgs)
+                try await cmd.run()
+            }
+            result.stageSeconds.append(("images", img.seconds))
+            let sheet = directory.appendingPathComponent("sheet.png")
+            if !FileManager.default.fileExists(atPath: sheet.path) || !img.skipped {
+                let s = try ImagesSheet.parse([imagesURL.path, "--out", sheet.path, "--max-captions", "24"])
+                try await s.run()
+            }
+            upstream = imgHash
+        }
+        // 3. Training runs (every run x seed).
+        var trained: [(PipelineConfig.Run, UInt64, URL, String)] = []
+        var trainSeconds = 0.0
+        for (ri, run) in config.runs.enumerated() {
+            for (si, seed) in config.trainSeeds.enumerated() {
+                let dir = (ri == 0 && si == 0) ? directory.appendingPathComponent("train")
+                    : directory.appendingPathComponent("runs/\(run.name)/seed-\(seed)")
+                let data = run.data == "synthetic" ? imagesURL.path : run.data
+                let t = config.train
+                var args = ["--data", data, "--objective", run.objective, "--model", t.model, "--steps", String(t.steps),
+                            "--out", dir.path, "--resume", "--seed", String(seed), "--batch-captions", String(t.batchCaptions),
+                            "--images-per-caption", String(t.imagesPerCaption), "--local-crops", String(t.localCrops),
+                            "--local-size", String(t.localSize), "--lr", String(t.lr), "--warmup", String(t.warmup),
+                            "--prototypes", String(t.prototypes)] + t.extraArguments
+                if let g = run.groupBy { args += ["--group-by", g] }
+                if run.limit > 0 { args += ["--limit", String(run.limit)] }
+                let hash = StageRunner.hash(["train", run.data == "synthetic" ? upstream : ""] + args)
+                let stage = "train-\(run.name)-seed\(seed)"
+                let r = try await runner.run(stage, hash: hash, outputs: [dir.appendingPathComponent("model.safetensors")], clean: [dir]) {
+                    let cmd = try Train.parse(args)
+                    try await cmd.run()
+                }
+                trainSeconds += r.seconds
+                trained.append((run, seed, dir, hash))
+                result.trainDirectories.append((run.name, seed, dir))
+            }
+        }
+        result.stageSeconds.append(("train", trainSeconds))
+        // 4. Evaluation of every model and baseline.
+        let evalDir = directory.appendingPathComponent("eval")
+        try FileManager.default.createDirectory(at: evalDir, withIntermediateDirectories: true)
+        let e = config.eval
+        let evalCommon = ["--dataset", e.dataset, "--train-limit", String(e.trainLimit), "--probe-grid", String(e.probeGrid), "--seed", String(config.seed)]
+        var evalSeconds = 0.0
+        func evaluate(_ key: String, _ checkpointArgs: [String], hashParts: [String]) async throws -> EvaluationReport {
+            let out = evalDir.appendingPathComponent(key + ".json")
+            let args = checkpointArgs + evalCommon + ["--out", out.path]
+            let r = try await runner.run("eval-\(key)", hash: StageRunner.hash(["eval"] + hashParts + args), outputs: [out], clean: [out]) {
+                let cmd = try Eval.parse(args)
+                let report = try cmd.evaluate()
+                try Data(try report.json().utf8).write(to: out, options: .atomic)
+            }
+            evalSeconds += r.seconds
+            return try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: out))
+        }
+        for b in e.baselines {
+            let args = b == "random" ? ["--checkpoint", "random", "--model", config.train.model] : ["--checkpoint", b]
+            let rep = try await evaluate(b, args, hashParts: [])
+            result.evaluations.append(EvaluatedModel(name: b == "random" ? "random init" : "raw pixels", objective: b, data: "-", seed: nil, report: rep))
+        }
+        for (run, seed, dir, hash) in trained {
+            let rep = try await evaluate("\(run.name)-seed\(seed)", ["--checkpoint", dir.appendingPathComponent("model.safetensors").path], hashParts: [hash])
+            result.evaluations.append(EvaluatedModel(name: run.name, objective: run.objective, data: run.data, seed: seed, report: rep))
+        }
+        result.stageSeconds.append(("eval", evalSeconds))
+        try writeEvalJSON(result)
+        return result
+    }
+
+    /// RUN/eval.json: every evaluation plus per-name means.
+    func writeEvalJSON(_ result: PipelineResult) throws {
+        struct Summary: Codable {
+            var name: String
+            var knn_top1: Double
+            var knn_top1_std: Double
+            var linear_top1: Double
+            var linear_top1_std: Double
+            var seeds: Int
+        }
+        struct File: Codable {
+            var summary: [Summary]
+            var evaluations: [EvaluatedModel]
+        }
+        let summary = result.groupedMeans().map {
+            Summary(name: $0.name, knn_top1: $0.knn.mean, knn_top1_std: $0.knn.std, linear_top1: $0.linear.mean,
+                    linear_top1_std: $0.linear.std, seeds: $0.count)
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try enc.encode(File(summary: summary, evaluations: result.evaluations)).write(to: directory.appendingPathComponent("eval.json"), options: .atomic)
+    }
+}
