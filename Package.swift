@@ -31,8 +31,10 @@ let package = Package(
                 .linkedLibrary("z"),
             ]
         ),
+        // AVX2/FMA matrix kernels over ggml weight formats for language-model inference (runtime CPU dispatch).
+        .target(name: "CSynKernels"),
         .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
-        .target(name: "SynCaption", dependencies: ["SynTensor"]),
+        .target(name: "SynCaption", dependencies: ["SynTensor", "CSynKernels"]),
         .target(name: "SynDiffusion", dependencies: ["SynTensor"]),
         .target(name: "SynRep", dependencies: ["SynTensor"]),
         .executableTarget(
@@ -50,7 +52,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"]),
+        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"]),
     ],

@@ -8,6 +8,7 @@ struct SynCLR: AsyncParsableCommand {
         abstract: "Learn visual representations from synthetic captions and images (SynCLR), offline on CPU.",
         subcommands: [
             Demo.self,
+            LLM.self,
             Train.self,
         ]
     )

@@ -89,6 +89,14 @@ public final class GGUFFile: @unchecked Sendable {
         }
     }
 
+    /// The stored bytes of tensor `name`; valid only while this `GGUFFile` is alive (the caller keeps it).
+    public func unsafeRawBytes(of name: String) throws -> UnsafeRawBufferPointer {
+        let info = try requireInfo(name)
+        let all = file.bytes
+        let start = dataOffset + info.offset
+        return UnsafeRawBufferPointer(rebasing: all[start..<(start + info.byteCount)])
+    }
+
     /// Tensor `name` dequantized to Float32 into `destination` (which must hold `info.count` values).
     public func dequantize(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
         let info = try requireInfo(name)
