@@ -5,7 +5,7 @@ import SynTensor
 /// Text is split by the model's pre-tokenizer, each piece's UTF-8 bytes are mapped to GPT-2's
 /// printable byte alphabet, and merges are applied lowest rank first (leftmost on ties). Control
 /// tokens (`<|im_start|>` ...) are recognized in the text only when asked (`parseSpecial`).
-/// Decoding maps tokens back to bytes, so any UTF-8 text round-trips.
+/// Decoding maps tokens back to bytes, so UTF-8 text round-trips (except bytes the vocabulary lacks).
 public struct BPETokenizer: Sendable {
     /// Token texts by id (byte-level alphabet for normal tokens).
     public let tokens: [String]
@@ -25,7 +25,7 @@ public struct BPETokenizer: Sendable {
     let ids: [String: Int32]
     /// (left id << 32 | right id) -> (rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]
-    /// Initial symbol id per byte.
+    /// Initial symbol id per byte (-1: not in the vocabulary, dropped).
     let byteIDs: [Int32]
     /// Decoded bytes per token.
     let tokenBytes: [[UInt8]]
@@ -84,13 +84,13 @@ public struct BPETokenizer: Sendable {
         }
         try self.init(tokens: tokens, types: types, merges: merges, preTokenizer: pre,
                       bos: optionalID("tokenizer.ggml.bos_token_id"), eos: optionalID("tokenizer.ggml.eos_token_id"),
-                      eot: optionalID("tokenizer.ggml.eot_token_id"), unknown: optionalID("tokenizer.ggml.unknown_token_id"),
+                      eot: optionalID("tokenizer.ggml.eot_token_id"),
                       addBOS: file["tokenizer.ggml.add_bos_token"]?.bool ?? false, path: path)
     }
 
     /// A tokenizer from its parts (`merges` as `"left right"` lines).
     public init(tokens: [String], types: [Int32], merges mergeLines: [String], preTokenizer: PreTokenizer,
-                bos: Int32?, eos: Int32?, eot: Int32? = nil, unknown: Int32? = nil, addBOS: Bool, path: String = "<tokenizer>") throws {
+                bos: Int32?, eos: Int32?, eot: Int32? = nil, addBOS: Bool, path: String = "<tokenizer>") throws {
         self.tokens = tokens
         self.tokenTypes = types
         self.preTokenizer = preTokenizer
@@ -118,14 +118,8 @@ public struct BPETokenizer: Sendable {
             let s = String(Character(Unicode.Scalar(BPETokenizer.byteToScalar[b])!))
             if let id = ids[s] { byteIDs[b] = id }
         }
-        if byteIDs.contains(-1) {
-            // Bytes that never occur in training text (such as 0xC0, 0xF5...0xFF) may be absent: they
-            // become the unknown token, as in `tokenizers`' BPE.
-            guard let unk = unknown else {
-                throw LlamaError.invalidTokenizer(path: path, reason: "the vocabulary lacks some of the 256 byte tokens and has no unknown token")
-            }
-            for b in 0..<256 where byteIDs[b] < 0 { byteIDs[b] = unk }
-        }
+        // Bytes that never occur in training text (0xC0, 0xF5...0xFF, some control characters) may be
+        // absent from the vocabulary; they are dropped, as `tokenizers`' BPE does without an unknown token.
         self.byteIDs = byteIDs
         var bytes: [[UInt8]] = []
         bytes.reserveCapacity(tokens.count)
@@ -188,7 +182,9 @@ public struct BPETokenizer: Sendable {
     /// Encodes text that holds no control tokens.
     func encodeOrdinary(_ text: String, into out: inout [Int32]) {
         for piece in preTokenizer.split(text) {
-            var symbols = piece.utf8.map { byteIDs[Int($0)] }
+            var symbols: [Int32] = []
+            symbols.reserveCapacity(piece.utf8.count)
+            for b in piece.utf8 where byteIDs[Int(b)] >= 0 { symbols.append(byteIDs[Int(b)]) }
             // A whole piece that is a token is common: skip the merge loop for single bytes only.
             if symbols.count > 1 { applyMerges(&symbols) }
             out.append(contentsOf: symbols)
