@@ -7,7 +7,7 @@ export OPENBLAS_CORETYPE ?= Haswell
 .PHONY: setup build demo test bench clean
 
 setup:
-	@Scripts/setup.sh
+	@Scripts/setup.sh --models
 
 build: setup
 	$(SWIFT) build -c release

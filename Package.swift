@@ -34,7 +34,11 @@ let package = Package(
         // AVX2/FMA matrix kernels over ggml weight formats for language-model inference (runtime CPU dispatch).
         .target(name: "CSynKernels"),
         .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
-        .target(name: "SynCaption", dependencies: ["SynTensor", "CSynKernels"], resources: [.copy("Resources/Backgrounds")]),
+        .target(
+            name: "SynCaption",
+            dependencies: ["SynTensor", "CSynKernels"],
+            resources: [.copy("Resources/Concepts"), .copy("Resources/Backgrounds"), .copy("Resources/NOTICE")]
+        ),
         .target(name: "SynDiffusion", dependencies: ["SynTensor"]),
         .target(name: "SynRep", dependencies: ["SynTensor"]),
         .executableTarget(

@@ -77,7 +77,34 @@ def make(name):
             F.cross_entropy(model(x), y).backward()
             opt.step()
         return step
+    if name == "minilm_encode_64":
+        # transformers' BertModel + mean pooling + l2 normalization on the installed model folder.
+        import os
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoModel, AutoTokenizer
+        home = os.environ.get("SYNCLR_HOME") or os.path.expanduser("~/.cache/synclr")
+        path = os.path.join(home, "models", "all-minilm-l6-v2")
+        tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        bert = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        caps = captions(64)
+
+        def encode():
+            with torch.no_grad():
+                enc = tok(caps, padding=True, truncation=True, max_length=256, return_tensors="pt")
+                h = bert(**enc).last_hidden_state
+                m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
+                return F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1e-9), dim=1)
+        return encode
     raise SystemExit(f"unknown workload {name}")
+
+
+def captions(n):
+    """Same list as benchCaptions in Sources/synclr-bench/TensorBenchmarks.swift."""
+    things = ["dog", "red sports car", "bowl of ramen", "sunflower", "old lighthouse", "leather ankle boot",
+              "striped shirt", "airliner"]
+    places = ["on a beach at sunset", "in a snowy forest", "on a kitchen table", "next to a brick wall",
+              "under a cloudy sky", "in a busy street", "on a white background", "in a field of grass"]
+    return [f"a photo of a {things[i % len(things)]} {places[(i // len(things)) % len(places)]}" for i in range(n)]
 
 
 def main():
@@ -92,7 +119,11 @@ def main():
             torch.set_num_threads(int(parts[1]))
             print("ok", flush=True)
         elif parts[0] == "setup":
-            work[parts[1]] = make(parts[1])
+            try:
+                work[parts[1]] = make(parts[1])
+            except (ImportError, OSError) as e:  # optional peer (e.g. transformers or a model missing)
+                print(f"unavailable: {e}".replace("\n", " "), flush=True)
+                continue
             work[parts[1]]()  # warm-up
             print("ok", flush=True)
         elif parts[0] == "run":

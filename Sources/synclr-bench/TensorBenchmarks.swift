@@ -1,4 +1,5 @@
 import Foundation
+import SynDiffusion
 import SynRep
 import SynTensor
 
@@ -53,5 +54,22 @@ func tensorWorkloads(quick: Bool) -> [Workload] {
             opt.step(loss.backward())
         }
     }))
+    list.append(Workload(name: "minilm_encode_64", unit: "ms", higherIsBetter: false, convert: { $0 * 1e3 }, make: {
+        guard let encoder = try? MiniLMTextEncoder() else {
+            print("minilm_encode_64: all-MiniLM-L6-v2 not installed (run Scripts/install_models.sh); timing nothing")
+            return {}
+        }
+        let captions = benchCaptions(64)
+        return { _ = try? encoder.encode(captions) }
+    }))
     return list
+}
+
+/// `n` short, varied captions (same list as bench_torch.py's `captions`).
+func benchCaptions(_ n: Int) -> [String] {
+    let things = ["dog", "red sports car", "bowl of ramen", "sunflower", "old lighthouse", "leather ankle boot",
+                  "striped shirt", "airliner"]
+    let places = ["on a beach at sunset", "in a snowy forest", "on a kitchen table", "next to a brick wall",
+                  "under a cloudy sky", "in a busy street", "on a white background", "in a field of grass"]
+    return (0..<n).map { "a photo of a \(things[$0 % things.count]) \(places[($0 / things.count) % places.count])" }
 }

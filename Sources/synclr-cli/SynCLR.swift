@@ -8,8 +8,10 @@ struct SynCLR: AsyncParsableCommand {
         abstract: "Learn visual representations from synthetic captions and images (SynCLR), offline on CPU.",
         subcommands: [
             Demo.self,
+            Captions.self,
             LLM.self,
             Train.self,
+            Embed.self,
         ]
     )
 }

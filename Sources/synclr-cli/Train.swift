@@ -27,6 +27,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 100
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Use at most N images (0: all).") var limit: Int = 0
+    @Option(help: "Positives: caption (manifest default), image (each image its own group) or class (images of a label).")
+    var groupBy: String?
 
     func run() async throws {
         guard var vit = ViTConfig.presets[model] else {
@@ -37,7 +39,15 @@ struct Train: AsyncParsableCommand {
         }
         vit.channels = channels
         let source = DataSource(data)
-        let set = try source.load(channels: channels, size: vit.imageSize, limit: limit > 0 ? limit : nil)
+        var set = try source.load(channels: channels, size: vit.imageSize, limit: limit > 0 ? limit : nil)
+        switch groupBy {
+        case nil, "caption": break
+        case "image": set = set.imagesAsGroups()
+        case "class":
+            guard set.labels.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--group-by class needs a label for every image") }
+            set.groups = set.labels
+        default: throw ValidationError("--group-by must be caption, image or class")
+        }
         var config = TrainConfig(model: vit, objective: obj, steps: steps)
         config.groupsPerBatch = batchCaptions
         config.imagesPerGroup = imagesPerCaption

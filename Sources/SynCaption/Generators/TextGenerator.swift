@@ -31,11 +31,25 @@ public struct GenerationRequest: Sendable, Hashable, Codable {
     public var prompt: String
     /// Seed for this request's sampling.
     public var seed: UInt64
+    /// Structured fields behind the prompt (`task`, `kind`, `mode`, `concept`, `background`,
+    /// `relation`) for generators that do not read prompts, such as the template backend.
+    public var context: [String: String]
 
     /// A request for `prompt` sampled with `seed`.
-    public init(prompt: String, seed: UInt64) {
+    public init(prompt: String, seed: UInt64, context: [String: String] = [:]) {
         self.prompt = prompt
         self.seed = seed
+        self.context = context
+    }
+
+    private enum CodingKeys: String, CodingKey { case prompt, seed, context }
+
+    /// Decodes a request; `context` may be absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        prompt = try c.decode(String.self, forKey: .prompt)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        context = try c.decodeIfPresent([String: String].self, forKey: .context) ?? [:]
     }
 }
 

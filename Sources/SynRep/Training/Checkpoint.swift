@@ -22,9 +22,10 @@ extension Trainer {
             throw TrainingError.badCheckpoint(path: url.path, reason: "missing step/config metadata")
         }
         let saved = try JSONDecoder().decode(TrainConfig.self, from: Data(cfg.utf8))
+        // Only the bookkeeping intervals may differ; anything else changes the trajectory.
         var mine = config, theirs = saved
-        mine.steps = 0; theirs.steps = 0
         mine.checkpointEvery = 0; theirs.checkpointEvery = 0
+        mine.logEvery = 0; theirs.logEvery = 0
         guard mine == theirs else {
             throw TrainingError.badCheckpoint(path: url.path, reason: "it was written by a run with different options")
         }

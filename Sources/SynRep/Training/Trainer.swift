@@ -163,6 +163,8 @@ public final class Trainer {
             if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || step == config.steps {
                 try saveCheckpoint(ckpt)
                 lastCheckpoint = ckpt.path
+                try writeLossCurve(metrics: readTrainMetrics(metricsURL), title: "\(config.objective.rawValue) training loss",
+                                   to: directory.appendingPathComponent("loss.png"))
             }
         }
         reporter.finish()

@@ -15,7 +15,7 @@ public final class TensorStorage: @unchecked Sendable {
         precondition(count >= 0, "negative storage size \(count)")
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let raw = BufferCache.shared.take(bytes) ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
@@ -36,6 +36,9 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        UnsafeMutableRawPointer(pointer).deallocate()
+        let raw = UnsafeMutableRawPointer(pointer)
+        if !BufferCache.shared.give(raw, bytes: max(count, 1) * MemoryLayout<Float>.stride) {
+            raw.deallocate()
+        }
     }
 }

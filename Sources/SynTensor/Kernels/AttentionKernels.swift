@@ -60,8 +60,7 @@ func attentionBackward(dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, pr
             // dS = P * (dP - rowsum(dP * P)) * scale, in place in dP
             for r in 0..<N {
                 let pr = p + r * N, gr = dP + r * N
-                var dot: Float = 0
-                for j in 0..<N { dot += pr[j] * gr[j] }
+                let dot = rowDot(pr, gr, N)
                 for j in 0..<N { gr[j] = pr[j] * (gr[j] - dot) * scale }
             }
             // dQ = dS K : [N, N] x [N, d];  dK = dS^T Q : [N, N]^T x [N, d]
@@ -79,15 +78,9 @@ func attentionBackward(dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, pr
 func softmaxRowsInPlace(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
     for r in 0..<rows {
         let row = p + r * n
-        var m = -Float.infinity
-        for j in 0..<n { m = Swift.max(m, row[j]) }
-        var s: Float = 0
-        for j in 0..<n {
-            let e = fastExp(row[j] - m)
-            row[j] = e
-            s += e
-        }
-        let inv = 1 / s
+        let m = rowMax(row, n)
+        for j in 0..<n { row[j] = fastExp(row[j] - m) }
+        let inv = 1 / rowSum(row, n)
         for j in 0..<n { row[j] *= inv }
     }
 }

@@ -8,7 +8,11 @@ import Foundation
     // Clamp so 2^n stays a normal float (n in [-126, 127]); results below e^-87.3 flush to 0.
     let x = Swift.min(Swift.max(xIn, -87.33654), 88.37626)
     // x = n ln2 + r with |r| <= ln2/2; ln2 split in two parts (Cody-Waite) for accuracy.
-    let n = (x * 1.4426950408889634).rounded(.toNearestOrEven)
+    // Adding 1.5 * 2^23 rounds x log2(e) to the nearest integer (ties to even) in plain float
+    // arithmetic, which vectorizes (`rounded()` became a libm call here), and leaves n in the low
+    // mantissa bits for the exponent below.
+    let t = x * 1.4426950408889634 + 12582912.0
+    let n = t - 12582912.0
     var r = x - n * 0.693359375
     r = r + n * 2.12194440e-4
     var p: Float = 1.9875691500e-4
@@ -18,8 +22,6 @@ import Foundation
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * r * r + r + 1
-    // Adding 1.5 * 2^23 leaves n in the low mantissa bits: an integer conversion that cannot trap on NaN.
-    let t = n + 12582912.0
     let ni = Int32(bitPattern: t.bitPattern &- 0x4B40_0000)
     let scale = Float(bitPattern: UInt32(bitPattern: (ni &+ 127) &<< 23))
     let y = p * scale

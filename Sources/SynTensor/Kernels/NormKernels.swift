@@ -17,11 +17,7 @@ func layerNormForward(x: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: Unsa
             if !rms {
                 mu = rowSum(xr, n) / Float(n)
             }
-            var v: Float = 0
-            for i in 0..<n {
-                let d = xr[i] - mu
-                v += d * d
-            }
+            let v = rowSquaredDeviation(xr, mu, n)
             let rsd = 1 / (v / Float(n) + eps).squareRoot()
             ms.p[r] = mu
             rs.p[r] = rsd
@@ -58,15 +54,34 @@ func layerNormBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: Uns
         for r in lo..<hi {
             let dyr = dys.value + r * n, xr = xs.value + r * n
             let mu = means.value[r], rs = rstds.value[r]
-            var sumD: Float = 0, sumDN: Float = 0
             let wp = ws.value
-            for i in 0..<n {
+            // SIMD lanes for the two row reductions (see rowSum); dw/db accumulate per thread.
+            var aD = SIMD8<Float>(repeating: 0), aDN = SIMD8<Float>(repeating: 0)
+            let muV = SIMD8<Float>(repeating: mu), rsV = SIMD8<Float>(repeating: rs)
+            var i = 0
+            while i + 8 <= n {
+                let xv = UnsafeRawPointer(xr + i).loadUnaligned(as: SIMD8<Float>.self)
+                let dyv = UnsafeRawPointer(dyr + i).loadUnaligned(as: SIMD8<Float>.self)
+                let wv = UnsafeRawPointer(wp + i).loadUnaligned(as: SIMD8<Float>.self)
+                let norm = (xv - muV) * rsV
+                let dn = dyv * wv
+                aD += dn
+                aDN += dn * norm
+                let dwv = UnsafeRawPointer(pdw + i).loadUnaligned(as: SIMD8<Float>.self) + dyv * norm
+                let dbv = UnsafeRawPointer(pdb + i).loadUnaligned(as: SIMD8<Float>.self) + dyv
+                UnsafeMutableRawPointer(pdw + i).storeBytes(of: dwv, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(pdb + i).storeBytes(of: dbv, as: SIMD8<Float>.self)
+                i += 8
+            }
+            var sumD = aD.sum(), sumDN = aDN.sum()
+            while i < n {
                 let norm = (xr[i] - mu) * rs
                 let dn = dyr[i] * wp[i]
                 sumD += dn
                 sumDN += dn * norm
                 pdw[i] += dyr[i] * norm
                 pdb[i] += dyr[i]
+                i += 1
             }
             if let dxp = dxs.value {
                 let dxr = dxp + r * n
@@ -103,8 +118,7 @@ func groupNormForward(x: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: Unsa
             let base = ng * m
             let xr = xs.value + base, yr = ys.p + base
             let mu = rowSum(xr, m) / Float(m)
-            var v: Float = 0
-            for i in 0..<m { let d = xr[i] - mu; v += d * d }
+            let v = rowSquaredDeviation(xr, mu, m)
             let rsd = 1 / (v / Float(m) + eps).squareRoot()
             ms.p[ng] = mu
             rs.p[ng] = rsd

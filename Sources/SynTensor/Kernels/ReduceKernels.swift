@@ -141,3 +141,54 @@ func extremumKernel(_ x: Tensor, _ plan: ReducePlan, isMax: Bool) -> (values: Te
     }
     return withExtendedLifetime(rows) { (out, idx) }
 }
+
+// Float reductions do not auto-vectorize (IEEE addition is not associative and Swift has no
+// fast-math), so hot row reductions accumulate in explicit SIMD lanes.
+
+/// max of n floats (n >= 1); NaN handling is not IEEE-strict (callers feed finite scores or -inf).
+@inline(__always)
+func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var i = 0
+    var m: Float = -.infinity
+    if n >= 8 {
+        var acc = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+        i = 8
+        while i + 8 <= n {
+            acc = pointwiseMax(acc, UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self))
+            i += 8
+        }
+        m = acc.max()
+    }
+    while i < n { m = Swift.max(m, p[i]); i += 1 }
+    return m
+}
+
+/// sum_i a[i] * b[i] with SIMD lanes.
+@inline(__always)
+func rowDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= n {
+        acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var s = acc.sum()
+    while i < n { s += a[i] * b[i]; i += 1 }
+    return s
+}
+
+/// sum_i (a[i] - c)^2 with SIMD lanes.
+@inline(__always)
+func rowSquaredDeviation(_ a: UnsafePointer<Float>, _ c: Float, _ n: Int) -> Float {
+    var acc = SIMD8<Float>(repeating: 0)
+    let cv = SIMD8<Float>(repeating: c)
+    var i = 0
+    while i + 8 <= n {
+        let d = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) - cv
+        acc += d * d
+        i += 8
+    }
+    var s = acc.sum()
+    while i < n { let d = a[i] - c; s += d * d; i += 1 }
+    return s
+}

@@ -88,6 +88,8 @@ extension Tensor {
             out = mapUnary(x) { Foundation.pow($0, p) }
         }
         return Tensor.record(out, inputs: [x], op: "pow_scalar") { g in
+            // x^0 is constant: zero gradient even at x = 0, where p * x^(p-1) would be 0 * inf (as PyTorch).
+            if p == 0 { return [Tensor.zeros(x.shape)] }
             if p == 2 { return [mapBinary(g, x) { g, v in 2 * g * v }] }
             return [mapBinary(g, x) { g, v in g * p * Foundation.pow(v, p - 1) }]
         }
@@ -98,7 +100,7 @@ extension Tensor {
         let x = self
         let out = mapBinary(x, e) { Foundation.pow($0, $1) }
         return Tensor.record(out, inputs: [x, e], op: "pow") { g in
-            [x.requiresGrad ? mapTernary(g, x, e) { g, v, p in g * p * Foundation.pow(v, p - 1) } : nil,
+            [x.requiresGrad ? mapTernary(g, x, e) { g, v, p in p == 0 ? 0 : g * p * Foundation.pow(v, p - 1) } : nil,
              e.requiresGrad ? mapTernary(g, out, x) { g, o, v in v > 0 ? g * o * Foundation.log(v) : 0 } : nil]
         }
     }

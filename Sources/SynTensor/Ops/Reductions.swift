@@ -49,8 +49,8 @@ extension Tensor {
         return s.reshaped(target)
     }
 
-    /// Maximum over `axes` (all when nil). With one axis the gradient goes to the first maximal
-    /// element (as `torch.max(dim)`); over several axes it is shared by ties (as `torch.amax`).
+    /// Maximum over `axes` (all when nil). With one axis given the gradient goes to the first maximal
+    /// element (as `torch.max(dim)`); over several axes, or all (nil), it is shared by ties (as `torch.amax`, `torch.max()`).
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor { extremum(axes: axes, keepDims: keepDims, isMax: true) }
     /// Maximum over one axis.
     public func max(axis: Int, keepDims: Bool = false) -> Tensor { max(axes: [axis], keepDims: keepDims) }
@@ -64,7 +64,8 @@ extension Tensor {
         let (vals, idx) = extremumKernel(self, plan, isMax: isMax)
         let out = keepDims ? vals.viewNoGrad(Layout(contiguous: plan.keepDimShape)) : vals
         let x = self
-        let single = plan.axes.count == 1
+        // A full reduction (axes nil) shares ties even on a 1-D tensor, as `torch.max()` does.
+        let single = axes != nil && plan.axes.count == 1
         return Tensor.record(out, inputs: [x], op: isMax ? "max" : "min") { g in
             let gk = g.reshaped(plan.keepDimShape)
             if single {

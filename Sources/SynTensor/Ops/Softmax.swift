@@ -9,13 +9,16 @@ extension Tensor {
     }
 
     /// Softmax along `axis`.
-    public func softmax(axis: Int = -1) -> Tensor {
+    public func softmax(axis: Int = -1) -> Tensor { softmax(axis: axis, zeroBlockedRows: false) }
+
+    /// Softmax along `axis`; with `zeroBlockedRows`, all -inf rows give zeros (and zero gradient) instead of NaN.
+    func softmax(axis: Int, zeroBlockedRows: Bool) -> Tensor {
         lastAxisApply(axis) { x in
             let xc = x.contiguousNoGrad()
             let n = x.shape.last ?? 1
             let rows = x.count / Swift.max(n, 1)
             let y = Tensor(uninitializedShape: x.shape)
-            softmaxForward(xc.basePointer, y.basePointer, rows: rows, n: n, log: false)
+            softmaxForward(xc.basePointer, y.basePointer, rows: rows, n: n, log: false, zeroBlockedRows: zeroBlockedRows)
             return Tensor.record(y, inputs: [x], op: "softmax") { g in
                 let gc = g.contiguousNoGrad()
                 let dx = Tensor(uninitializedShape: x.shape)

@@ -8,6 +8,8 @@ public protocol Schedule: Sendable {
 
 /// Linear warm-up from `warmupStart` to `base` over `warmupSteps`, then a half-cosine from `base`
 /// to `final` at `totalSteps` (held after). With base < final it rises, as SynCLR's weight decay does.
+/// Matches DINO/SynCLR's `cosine_scheduler`: the warm-up is `linspace(start, base, warmupSteps)`, so
+/// its last step already equals `base`.
 public struct WarmupCosineSchedule: Schedule, Codable, Hashable {
     /// Value after warm-up.
     public var base: Float
@@ -32,7 +34,8 @@ public struct WarmupCosineSchedule: Schedule, Codable, Hashable {
     /// Value at `step`.
     public func value(at step: Int) -> Float {
         if step < warmupSteps {
-            return warmupStart + (base - warmupStart) * Float(step) / Float(Swift.max(warmupSteps, 1))
+            if warmupSteps == 1 { return base }
+            return warmupStart + (base - warmupStart) * Float(step) / Float(warmupSteps - 1)
         }
         let span = Swift.max(totalSteps - warmupSteps, 1)
         let t = Swift.min(Float(step - warmupSteps) / Float(span), 1)

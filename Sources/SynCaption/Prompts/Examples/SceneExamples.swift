@@ -1,0 +1,42 @@
+// In-context examples for the concept -> caption mode with scene (environment) concepts.
+
+extension ExamplePools {
+    /// 35 scene examples (the paper used 33).
+    static let builtinScenes: [CaptionExample] = [
+        .init("bakery", "the inside of a small bakery with shelves of fresh loaves and a glass case full of pastries"),
+        .init("airport terminal", "a wide airport terminal with travelers pulling suitcases beneath tall windows, planes parked outside"),
+        .init("bamboo forest", "a narrow path winding through a dense bamboo forest, light filtering down between the stalks"),
+        .init("subway station platform", "a subway platform at rush hour as a train pulls in and commuters wait behind the yellow line"),
+        .init("desert road", "a straight empty road running through red rock desert toward distant mesas"),
+        .init("library", "a quiet reading room with long wooden tables, green banker's lamps and shelves up to the ceiling"),
+        .init("harbor", "a small fishing harbor at dawn, boats tied along the docks and gulls circling overhead"),
+        .init("ski slope", "a groomed ski slope with skiers carving turns beneath a bright blue sky"),
+        .init("kitchen", "a sunny farmhouse kitchen with copper pots hanging over a butcher-block island"),
+        .init("waterfall", "a tall waterfall plunging into a misty green pool ringed by ferns"),
+        .init("greenhouse", "rows of seedlings on wooden benches inside a glass greenhouse fogged with humidity"),
+        .init("bowling alley", "a retro bowling alley with neon signs above the lanes and pins waiting at the far end"),
+        .init("rice paddy", "terraced rice paddies full of water reflecting the evening sky"),
+        .init("laundromat", "a late-night laundromat with a row of spinning washers and a few plastic chairs"),
+        .init("volcano", "a smoking volcano rising above a black lava field under heavy clouds"),
+        .init("classroom", "an empty classroom with chairs stacked on the desks and a chalkboard covered in equations"),
+        .init("canyon", "a deep canyon with layered orange walls and a river glinting far below"),
+        .init("amusement park", "an amusement park at night with a glowing Ferris wheel and crowds strolling between game stalls"),
+        .init("barn", "a weathered red barn beside a hayfield, a tractor parked by its open doors"),
+        .init("hospital room", "a tidy hospital room with a neatly made bed, a heart monitor and a window with half-closed blinds"),
+        .init("coral reef", "a shallow coral reef swarming with small striped fish in clear sunlit water"),
+        .init("parking garage", "a dim concrete parking garage with a few parked cars under buzzing fluorescent lights"),
+        .init("vineyard", "neat rows of grapevines climbing a hillside in late summer, a stone farmhouse at the top"),
+        .init("bazaar", "a crowded bazaar with stalls of spices, rugs and brass lamps under colorful awnings"),
+        .init("glacier", "a blue-white glacier spilling into a gray fjord, small icebergs floating in front of it"),
+        .init("gym", "a bright gym with a row of treadmills facing floor-to-ceiling windows"),
+        .init("cathedral", "the vaulted nave of a stone cathedral, sunlight pouring through stained glass windows"),
+        .init("swamp", "a misty swamp with cypress trees standing in dark still water"),
+        .init("playground", "a playground with a red slide and empty swings on a rainy afternoon"),
+        .init("mountain pass", "a winding mountain pass with tight hairpin turns and snow on the peaks above"),
+        .init("office", "an open-plan office with rows of desks, glowing monitors and potted plants by the windows"),
+        .init("beach", "a wide sandy beach at low tide, a line of footprints leading toward the water"),
+        .init("japanese garden", "a Japanese garden with a red wooden bridge over a koi pond and neatly raked gravel"),
+        .init("lecture hall", "a tiered lecture hall with students taking notes while a professor points at a projected slide"),
+        .init("wheat field", "a golden wheat field rippling in the wind beneath towering summer clouds"),
+    ]
+}

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import SynCaption
+
+/// `--require-concept` values.
+enum ConceptCheckOption: String, CaseIterable, ExpressibleByArgument {
+    case off
+    case anyWord = "any-word"
+    case allWords = "all-words"
+
+    /// The library's value.
+    var value: CaptionFilter.ConceptCheck {
+        switch self {
+        case .off: return .off
+        case .anyWord: return .anyWord
+        case .allWords: return .allWords
+        }
+    }
+}
+
+/// `synclr captions [generate]`: the resumable caption job.
+struct CaptionsGenerate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write COUNT captions as JSONL (rerun the same command to resume; --overwrite starts over).",
+        discussion: """
+        --concepts takes comma-separated items NAME_OR_FILE[:KIND][=WEIGHT]: a built-in list \
+        (see `synclr captions lists`), `paper` (the paper's mix of lists, the default), or a file \
+        with one concept per line or JSON (optionally with per-concept backgrounds). KIND is object \
+        (default for files), scene or texture. Without --kind-weights a list is drawn with \
+        probability WEIGHT / sum of weights (default weight 1).
+
+        While running, finished batches are in OUT.partial; OUT appears only when the job is complete, \
+        together with OUT.stats.json (rejection and duplicate counts). A job killed at any point \
+        resumes from its last finished batch and ends with the same file as an uninterrupted run.
+
+        JSONL fields: id, caption, concept, source, mode (concept|background|relation), background, \
+        relation, generator, seed.
+        """
+    )
+
+    @Option(help: "Concept lists to mix: NAME_OR_FILE[:KIND][=WEIGHT],...")
+    var concepts: String = "paper"
+
+    @Option(help: "Number of captions to write.")
+    var count: Int = 1000
+
+    @Option(help: "Job seed: the same seed and arguments give the same prompts and (with a deterministic backend) the same file.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Backgrounds JSON (from `synclr captions backgrounds`) for the concept+background mode.")
+    var backgrounds: String?
+
+    @Option(help: "JSON file replacing some or all in-context example pools.")
+    var examples: String?
+
+    @Option(name: .customLong("kind-weights"), help: "Kind split, e.g. object=0.91,scene=0.088,texture=0.002 (default: from list weights).")
+    var kindWeights: String?
+
+    @Option(name: .customLong("mode-weights"), help: "Mode split for objects: concept=W,relation=W,background=W.")
+    var modeWeights: String = "concept=0.44,relation=0.11,background=0.45"
+
+    @Option(name: .customLong("min-words"), help: "Reject captions with fewer words.")
+    var minWords: Int = 4
+
+    @Option(name: .customLong("max-words"), help: "Reject captions with more words.")
+    var maxWords: Int = 70
+
+    @Option(name: .customLong("max-chars"), help: "Reject captions with more characters.")
+    var maxChars: Int = 600
+
+    @Option(name: .customLong("require-concept"), help: "Concept presence check: any-word, all-words or off.")
+    var requireConcept: ConceptCheckOption = .anyWord
+
+    @Flag(name: .customLong("keep-echoes"), help: "Keep captions containing `=>`, prompt headers or copied examples.")
+    var keepEchoes = false
+
+    @Option(name: .customLong("batch-size"), help: "Prompts per generator call and per checkpoint.")
+    var batchSize: Int = 64
+
+    @Option(help: "Output JSONL path.")
+    var out: String
+
+    @Flag(help: "Discard any earlier output of this path and start over.")
+    var overwrite = false
+
+    @OptionGroup var backend: CaptionsBackendOptions
+
+    func validate() throws {
+        if count < 1 { throw ValidationError("--count must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if minWords < 0 || maxWords < minWords { throw ValidationError("need 0 <= --min-words <= --max-words") }
+    }
+
+    /// Parses `object=0.91,scene=0.088,texture=0.002`.
+    static func parseKindWeights(_ text: String) throws -> [ConceptKind: Double] {
+        var out: [ConceptKind: Double] = [:]
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let kind = ConceptKind(rawValue: parts[0].lowercased()), let w = Double(parts[1]), w >= 0 else {
+                throw ValidationError("bad --kind-weights item '\(item)': expected object=W, scene=W or texture=W")
+            }
+            out[kind] = w
+        }
+        return out
+    }
+
+    func run() async throws {
+        try await runJob()
+    }
+
+    private func runJob() async throws {
+        let specs = try ConceptSourceSpec.parseList(concepts)
+        var modes = MixingTree.paperModeWeights
+        modes[.object] = try ModeWeights.parse(modeWeights)
+        let tree = try MixingTree.from(specs: specs, kindWeights: try kindWeights.map(Self.parseKindWeights), modeWeights: modes)
+        let table = try backgrounds.map { try BackgroundTable.load(path: $0) } ?? BackgroundTable()
+        let pools = try examples.map { try ExamplePools.load(path: $0) } ?? .builtin
+        let planner = CaptionPlanner(tree: tree, pools: pools, backgrounds: table, seed: seed)
+        let filter = CaptionFilter(minWords: minWords, maxWords: maxWords, maxCharacters: maxChars,
+                                   rejectEchoes: !keepEchoes, conceptCheck: requireConcept.value)
+
+        let probabilities = tree.sourceProbabilities()
+        let mix = zip(tree.sources, probabilities).map { "\($0.0.list.name) \(String(format: "%.1f%%", 100 * $0.1))" }
+        Terminal.note("concepts: " + mix.joined(separator: ", "))
+        let (missing, total) = planner.conceptsWithoutBackgrounds()
+        if total > 0 && missing == total {
+            Terminal.note("warning: no backgrounds for any concept, so the concept+background mode is skipped "
+                          + "(its share goes to the other modes); create some with `synclr captions backgrounds` and pass --backgrounds")
+        } else if missing > 0 {
+            Terminal.note("warning: \(missing) of \(total) concepts have no backgrounds; the concept+background mode is skipped for them")
+        }
+
+        let generator = try await backend.makeGenerator()
+        let job = CaptionJob(planner: planner, generator: generator, options: backend.generationOptions, filter: filter,
+                             count: count, output: out, batchSize: batchSize)
+        let line = JobProgress(label: "captions", unit: "caption", total: count)
+        let task = Task {
+            try await job.run(overwrite: overwrite) { p in
+                line.update(completed: p.captions, resumedFrom: p.resumedFrom,
+                            detail: p.rejected > 0 ? "(\(Terminal.grouped(p.rejected)) rejected)" : nil)
+            }
+        }
+        let interrupt = InterruptHandler { task.cancel() }
+        defer { interrupt.remove() }
+        let result: CaptionJobResult
+        do {
+            result = try await task.value
+        } catch is CancellationError {
+            line.finish()
+            Terminal.note("interrupted; finished batches are kept in \(out).partial — rerun the same command to resume")
+            throw ExitCode(130)
+        } catch {
+            line.finish()
+            throw error
+        }
+        line.finish()
+        let s = result.stats
+        if result.alreadyComplete {
+            print("\(out) is already complete: \(Terminal.grouped(s.captions)) captions (use --overwrite to start over)")
+            return
+        }
+        var message = "wrote \(Terminal.grouped(s.captions)) captions to \(out)"
+        if result.resumedFrom > 0 { message += " (resumed after \(Terminal.grouped(result.resumedFrom)))" }
+        message += "; \(Terminal.grouped(s.next)) attempts, \(Terminal.grouped(s.totalRejected)) rejected"
+        print(message)
+        print("counts in \(CaptionJobSummaryFile.path(for: out)); details: synclr captions summary \(out)")
+    }
+}

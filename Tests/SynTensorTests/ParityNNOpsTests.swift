@@ -1,0 +1,141 @@
+import Testing
+@testable import SynTensor
+
+/// Norms, convolution, pooling, resizing, joining, indexing, losses and attention against PyTorch 2.13 (nn.safetensors).
+@Suite struct NNOpsParityTests {
+    let file = Fixtures.nn
+
+    @Test func layerAndRMSNorm() {
+        checkParity(file, "layer_norm_affine") { $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
+        checkParity(file, "layer_norm_plain") { $0[0].layerNorm(weight: nil, bias: nil, eps: 1e-5) }
+        checkParity(file, "layer_norm_2d_shape") { $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
+        checkParity(file, "layer_norm_weight_only") { $0[0].layerNorm(weight: $0[1], bias: nil, eps: 1e-5) }
+        checkParity(file, "layer_norm_transposed") { $0[0].permuted([2, 1, 0]).layerNorm(weight: $0[1], bias: $0[2], eps: 1e-6) }
+        checkParity(file, "rms_norm") { $0[0].rmsNorm(weight: $0[1], eps: 1e-6) }
+        checkParity(file, "rms_norm_plain") { $0[0].rmsNorm(weight: nil, eps: 1e-6) }
+    }
+
+    @Test func groupNormAndL2Normalize() {
+        checkParity(file, "group_norm") { $0[0].groupNorm(groups: 3, weight: $0[1], bias: $0[2], eps: 1e-5) }
+        checkParity(file, "group_norm_plain_3d") { $0[0].groupNorm(groups: 2, weight: nil, bias: nil, eps: 1e-5) }
+        checkParity(file, "normalize_neg1") { $0[0].l2Normalized(axis: -1) }
+        checkParity(file, "normalize_axis0") { $0[0].l2Normalized(axis: 0) }
+        checkParity(file, "normalize_axis1") { $0[0].l2Normalized(axis: 1) }
+        checkParity(file, "normalize_eps") { $0[0].l2Normalized(axis: -1, eps: 0.5) }
+    }
+
+    @Test func conv2d() {
+        checkParity(file, "conv2d_basic") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1)) }
+        checkParity(file, "conv2d_stride") { $0[0].conv2d(weight: $0[1], stride: (2, 2), padding: (1, 0)) }
+        checkParity(file, "conv2d_dilation") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (2, 2), dilation: (2, 2)) }
+        checkParity(file, "conv2d_groups") {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (1, 2), padding: (0, 1), groups: 2)
+        }
+        checkParity(file, "conv2d_depthwise") { $0[0].conv2d(weight: $0[1], padding: (1, 1), groups: 3) }
+        checkParity(file, "conv2d_nhwc") { $0[0].permuted([0, 3, 1, 2]).conv2d(weight: $0[1], bias: $0[2]) }
+        checkParity(file, "conv2d_patch") { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (4, 4)) }
+    }
+
+    @Test func pooling() {
+        checkParity(file, "max_pool_k2") { $0[0].maxPool2d(kernel: (2, 2)) }
+        checkParity(file, "max_pool_k3s12p1") { $0[0].maxPool2d(kernel: (3, 3), stride: (1, 2), padding: (1, 1)) }
+        checkParity(file, "max_pool_ties") { $0[0].maxPool2d(kernel: (2, 2), stride: (1, 1)) }
+        checkParity(file, "avg_pool_k2") { $0[0].avgPool2d(kernel: (2, 2)) }
+        checkParity(file, "avg_pool_k3s2p1_incl") { $0[0].avgPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }
+        checkParity(file, "avg_pool_k3s2p1_excl") {
+            $0[0].avgPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1), countIncludePad: false)
+        }
+        checkParity(file, "avg_pool_k23s1p1_incl") { $0[0].avgPool2d(kernel: (2, 3), stride: (1, 1), padding: (1, 1)) }
+        checkParity(file, "avg_pool_k23s1p1_excl") {
+            $0[0].avgPool2d(kernel: (2, 3), stride: (1, 1), padding: (1, 1), countIncludePad: false)
+        }
+    }
+
+    @Test(arguments: [ResizeMode.nearest, .bilinear, .bicubic])
+    func resize(mode: ResizeMode) {
+        let corners: [Bool?] = mode == .nearest ? [nil] : [false, true]
+        for ac in corners {
+            let tag = ac.map { "\(mode.rawValue)_\($0 ? "ac" : "noac")" } ?? mode.rawValue
+            let align = ac ?? false
+            checkParity(file, "resize_\(tag)_up") { $0[0].resized(height: 7, width: 8, mode: mode, alignCorners: align) }
+            checkParity(file, "resize_\(tag)_down") { $0[0].resized(height: 3, width: 2, mode: mode, alignCorners: align) }
+            checkParity(file, "resize_\(tag)_mixed") { $0[0].resized(height: 8, width: 4, mode: mode, alignCorners: align) }
+        }
+        if mode == .bicubic {
+            checkParity(file, "resize_bicubic_same") { $0[0].resized(height: 3, width: 4, mode: .bicubic) }
+        }
+    }
+
+    @Test func joining() {
+        checkParity(file, "cat_axis1") { Tensor.concatenate([$0[0], $0[1], $0[2].permuted([2, 1, 0])], axis: 1) }
+        checkParity(file, "cat_neg1") { Tensor.concatenate([$0[0], $0[1]], axis: -1) }
+        checkParity(file, "stack_axis0") { Tensor.stack([$0[0], $0[1], $0[2].T], axis: 0) }
+        checkParity(file, "stack_neg1") { Tensor.stack([$0[0], $0[1]], axis: -1) }
+        checkParityMulti(file, "split_axis1") { $0[0].split(sizes: [2, 3], axis: 1) }
+        checkParityMulti(file, "chunk_neg1") { $0[0].chunked(3, axis: -1) }
+        checkParityMulti(file, "chunk_even") { $0[0].chunked(4, axis: 0) }
+        checkParity(file, "pad") { $0[0].padded2d(top: 1, bottom: 0, left: 2, right: 1) }
+        checkParity(file, "pad_value") { $0[0].padded2d(top: 1, bottom: 1, left: 0, right: 2, value: 0.5) }
+    }
+
+    @Test func indexing() {
+        checkParity(file, "index_select_axis1") { $0[0].indexSelect(axis: 1, indices: ints($0[1])) }
+        checkParity(file, "index_select_axis0") { $0[0].indexSelect(axis: 0, indices: ints($0[1])) }
+        checkParity(file, "index_select_neg1") { $0[0].indexSelect(axis: -1, indices: ints($0[1])) }
+        checkParity(file, "embedding") { $0[0].embedding(ints($0[1])).reshaped([2, 3, 4]) }
+        checkParity(file, "gather_axis1") { $0[0].gather(axis: 1, index: $0[1]) }
+        checkParity(file, "gather_axis0") { $0[0].gather(axis: 0, index: $0[1]) }
+        checkParity(file, "gather_neg1_smaller") { $0[0].gather(axis: -1, index: $0[1]) }
+        checkParity(file, "gather_transposed") { $0[0].T.gather(axis: 1, index: $0[1]) }
+    }
+
+    @Test func losses() {
+        checkParity(file, "cross_entropy") { $0[0].crossEntropy(labels: ints($0[1])) }
+        checkParity(file, "cross_entropy_smooth") { $0[0].crossEntropy(labels: ints($0[1]), labelSmoothing: 0.1) }
+        checkParity(file, "cross_entropy_soft") { $0[0].crossEntropy(targets: $0[1]) }
+        checkParity(file, "mse") { $0[0].mseLoss($0[1]) }
+    }
+
+    @Test func scaledDotProductAttention() {
+        checkParity(file, "sdpa") { Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2]) }
+        checkParity(file, "sdpa_scale") { Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], scale: 0.3) }
+        checkParity(file, "sdpa_mask_additive") {
+            Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: $0[3])
+        }
+        checkParity(file, "sdpa_mask_bool") {
+            Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: Tensor.attentionMask(keep: $0[3]))
+        }
+        checkParity(file, "sdpa_fully_masked_row") {
+            Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], mask: Tensor.attentionMask(keep: $0[3]))
+        }
+    }
+
+    @Test func fusedAttentionAndLinear() {
+        checkParity(file, "packed_self_attention") { $0[0].packedSelfAttention(heads: 2) }
+        checkParity(file, "linear") { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        checkParity(file, "linear_transposed_input") { $0[0].T.linear(weight: $0[1], bias: $0[2]) }
+        checkParity(file, "linear_no_bias") { $0[0].linear(weight: $0[1], bias: nil) }
+    }
+
+    @Test func multiHeadAttentionLayer() {
+        var g = RandomGenerator(seed: 3)
+        let selfAttention = MultiHeadAttention(embedDim: 4, heads: 2, generator: &g)
+        checkParity(file, "mha_self_mask") { x in
+            selfAttention.inProjWeight!.value = x[1]
+            selfAttention.inProjBias!.value = x[2]
+            selfAttention.outProj.weight.value = x[3]
+            selfAttention.outProj.bias!.value = x[4]
+            return selfAttention(x[0], mask: x[5])
+        }
+        let cross = MultiHeadAttention(embedDim: 4, heads: 2, kdim: 3, vdim: 5, generator: &g)
+        checkParity(file, "mha_cross") { x in
+            cross.qProjWeight!.value = x[3]
+            cross.kProjWeight!.value = x[4]
+            cross.vProjWeight!.value = x[5]
+            cross.inProjBias!.value = x[6]
+            cross.outProj.weight.value = x[7]
+            cross.outProj.bias!.value = x[8]
+            return cross(query: x[0], key: x[1], value: x[2])
+        }
+    }
+}
