@@ -357,3 +357,22 @@ void csyn_matmul_nt(const float *x, int64_t m, int64_t k, int64_t ldx,
     }
     free(panel);
 }
+
+void csyn_attend(const float *q, const float *keys, const float *values, int64_t count, int64_t dim, float scale,
+                 float *out, float *scores) {
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < count; j++) {
+        float s = csyn_dot(q, keys + j * dim, dim) * scale;
+        scores[j] = s;
+        if (s > mx) mx = s;
+    }
+    float sum = 0;
+    for (int64_t j = 0; j < count; j++) {
+        float e = expf(scores[j] - mx);
+        scores[j] = e;
+        sum = sum + e;
+    }
+    float inv = 1 / sum;
+    for (int64_t i = 0; i < dim; i++) out[i] = 0;
+    for (int64_t j = 0; j < count; j++) csyn_axpy(scores[j] * inv, values + j * dim, out, dim);
+}

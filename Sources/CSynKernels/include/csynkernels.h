@@ -37,4 +37,9 @@ float csyn_dot(const float *x, const float *y, int64_t n);
 /// out[i] += a * x[i] for i in [0, n).
 void csyn_axpy(float a, const float *x, float *out, int64_t n);
 
+/// One attention head for one query: scores[j] = (q . keys[j]) * scale for j < count (rows of `dim`
+/// floats, `dim` apart), softmax, out = sum_j p_j values[j]. `scores` is scratch of `count` floats.
+void csyn_attend(const float *q, const float *keys, const float *values, int64_t count, int64_t dim, float scale,
+                 float *out, float *scores);
+
 #endif

@@ -299,23 +299,8 @@ public final class LlamaModel: @unchecked Sendable {
                         let cache = caches[cacheIndex[r]], p = positions[r], kvh = h / group
                         let q = qkvS.value + r * qkvDim + h * hd
                         let out = attS.value + r * dim + h * hd
-                        let k0 = cache.keyRow(layer: l, head: kvh, position: 0)
-                        let v0 = cache.valueRow(layer: l, head: kvh, position: 0)
-                        var mx = -Float.infinity
-                        for j in 0...p {
-                            let sc = csyn_dot(q, k0 + j * hd, Int64(hd)) * scale
-                            s[j] = sc
-                            if sc > mx { mx = sc }
-                        }
-                        var sum: Float = 0
-                        for j in 0...p {
-                            let e = expf(s[j] - mx)
-                            s[j] = e
-                            sum += e
-                        }
-                        let inv = 1 / sum
-                        out.initialize(repeating: 0, count: hd)
-                        for j in 0...p { csyn_axpy(s[j] * inv, v0 + j * hd, out, Int64(hd)) }
+                        csyn_attend(q, cache.keyRow(layer: l, head: kvh, position: 0), cache.valueRow(layer: l, head: kvh, position: 0),
+                                    Int64(p + 1), Int64(hd), scale, out, s)
                     }
                 }
             }
