@@ -31,11 +31,13 @@ let package = Package(
                 .linkedLibrary("z"),
             ]
         ),
+        // AVX2/FMA matrix kernels over ggml weight formats for language-model inference (runtime CPU dispatch).
+        .target(name: "CSynKernels"),
         .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
         .target(
             name: "SynCaption",
-            dependencies: ["SynTensor"],
-            resources: [.copy("Resources/Concepts"), .copy("Resources/NOTICE")]
+            dependencies: ["SynTensor", "CSynKernels"],
+            resources: [.copy("Resources/Concepts"), .copy("Resources/Backgrounds"), .copy("Resources/NOTICE")]
         ),
         // The shipped text-to-image model lives in Resources (found by DefaultModel, not Bundle.module).
         .target(name: "SynDiffusion", dependencies: ["SynTensor"], resources: [.copy("Resources")]),
@@ -55,7 +57,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"]),
+        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"], resources: [.copy("Fixtures")]),
     ],

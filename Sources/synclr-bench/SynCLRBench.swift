@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynCaption
 import SynTensor
 
 /// `synclr-bench`: our kernels and training steps beside PyTorch 2.13 CPU, interleaved, medians.
@@ -15,9 +16,26 @@ struct SynCLRBench: ParsableCommand {
     @Option(help: "Only workloads whose name contains this.") var filter: String?
     @Option(help: "Path of the PyTorch peer script.") var torchScript = "Scripts/bench_torch.py"
     @Flag(help: "Skip the PyTorch side.") var noTorch = false
+    @Flag(help: "Benchmark the native language model (prefill, decode, captions) beside transformers instead.") var llm = false
+    @Option(help: "GGUF model for --llm (default: the installed SmolLM2).") var model: String?
+    @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench_llm_torch.py"
 
     func run() throws {
         let threads = Threading.count
+        if llm {
+            let results = try llmBenchmarks(modelPath: LlamaModelLocation.resolve(model), repeats: repeats,
+                                            torchScript: noTorch ? nil : llmTorchScript, threads: threads, quick: quick) { r in
+                if !json { printRow(r) }
+            }
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(results), as: UTF8.self))
+            } else {
+                print("threads \(threads), repeats \(repeats), ratio = times faster than transformers")
+            }
+            return
+        }
         let peer = noTorch ? nil : TorchPeer(script: torchScript, threads: threads)
         var results: [BenchResult] = []
         for w in tensorWorkloads(quick: quick) + diffusionWorkloads(quick: quick) where filter.map({ w.name.contains($0) }) ?? true {

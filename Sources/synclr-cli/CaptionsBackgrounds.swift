@@ -51,7 +51,7 @@ struct CaptionsBackgrounds: AsyncParsableCommand {
         let pools = try examples.map { try ExamplePools.load(path: $0) } ?? .builtin
         let generator = try await backend.makeGenerator()
         let job = BackgroundJob(concepts: names, generator: generator, options: backend.generationOptions, pools: pools,
-                                seed: seed, perConcept: perConcept, output: out, chunkSize: max(8, backend.concurrency * 4))
+                                seed: seed, perConcept: perConcept, output: out, chunkSize: backend.jobChunk)
         let line = JobProgress(label: "backgrounds", unit: "concept", total: job.concepts.count)
         let task = Task {
             try await job.run(overwrite: overwrite) { p in line.update(completed: p.done, resumedFrom: p.resumedFrom) }

@@ -48,8 +48,11 @@ struct CaptionsGenerate: AsyncParsableCommand {
     @Option(help: "Job seed: the same seed and arguments give the same prompts and (with a deterministic backend) the same file.")
     var seed: UInt64 = 0
 
-    @Option(help: "Backgrounds JSON (from `synclr captions backgrounds`) for the concept+background mode.")
+    @Option(help: "Backgrounds JSON (from `synclr captions backgrounds`) for the concept+background mode; merged over the built-in ones.")
     var backgrounds: String?
+
+    @Flag(name: .customLong("no-builtin-backgrounds"), help: "Do not use the shipped backgrounds (Fashion-MNIST, ImageNet-1k).")
+    var noBuiltinBackgrounds = false
 
     @Option(help: "JSON file replacing some or all in-context example pools.")
     var examples: String?
@@ -114,7 +117,9 @@ struct CaptionsGenerate: AsyncParsableCommand {
         var modes = MixingTree.paperModeWeights
         modes[.object] = try ModeWeights.parse(modeWeights)
         let tree = try MixingTree.from(specs: specs, kindWeights: try kindWeights.map(Self.parseKindWeights), modeWeights: modes)
-        let table = try backgrounds.map { try BackgroundTable.load(path: $0) } ?? BackgroundTable()
+        // Built-in backgrounds (written with the native model) cover the shipped lists; --backgrounds entries win.
+        var table = noBuiltinBackgrounds ? BackgroundTable() : try BackgroundTable.builtin()
+        if let backgrounds { table = table.merging(try BackgroundTable.load(path: backgrounds)) }
         let pools = try examples.map { try ExamplePools.load(path: $0) } ?? .builtin
         let planner = CaptionPlanner(tree: tree, pools: pools, backgrounds: table, seed: seed)
         let filter = CaptionFilter(minWords: minWords, maxWords: maxWords, maxCharacters: maxChars,

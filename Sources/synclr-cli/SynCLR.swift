@@ -9,6 +9,7 @@ struct SynCLR: AsyncParsableCommand {
         subcommands: [
             Demo.self,
             Captions.self,
+            LLM.self,
             Train.self,
             Embed.self,
             Eval.self,
