@@ -26,7 +26,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
     @Option(help: "Sampler steps.") var steps: Int = 50
     @Option(help: "Sampler: ddim, dpm++, euler or ddpm.") var sampler: String = "ddim"
     @Option(help: "Job seed.") var seed: UInt64 = 0
-    @Option(help: "Classifier training epochs.") var classifierEpochs: Int = 2
+    @Option(help: "Classifier training epochs.") var classifierEpochs: Int = 4
     @Option(help: "Fashion-MNIST folder.") var fashionMnist: String?
     @Option(help: "Text encoder folder (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
 
@@ -78,6 +78,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
                                         accuracy: GenerationEvaluation.accuracy(pred.classes, gen.labels),
                                         frechetDistance: FrechetDistance.distance(pred.features, real.features))
             score.tally(predicted: pred.classes, labels: gen.labels)
+            try GenerationEvaluation.writePredictions(sub, paths: gen.paths, labels: gen.labels, predicted: pred.classes)
             scores.append(score)
             let names = FashionMNISTImages.classNames
             report("evaluate:   confusion (rows: caption class, columns: predicted " + names.map { String($0.prefix(5)) }.joined(separator: " ") + ")")

@@ -12,10 +12,12 @@ struct DiffusionExport: AsyncParsableCommand {
     @Option(help: "Output model file.") var out: String
     @Option(help: "Model name recorded in manifests.") var name: String = "synclr-fashion-unet"
     @Option(help: "Name of the text encoder the run used.") var textEncoder: String = "all-MiniLM-L6-v2"
+    @Option(help: "Which weights: ema (the moving average) or model (the optimized weights).") var weights: String = "ema"
 
     func run() async throws {
-        let info = try exportEMA(checkpoint: URL(fileURLWithPath: checkpoint), to: URL(fileURLWithPath: out), name: name,
-                                 textEncoder: textEncoder)
-        report("export: step \(info.extra["train_steps"] ?? "?") of \(checkpoint) -> \(out)")
+        guard weights == "ema" || weights == "model" else { throw ValidationError("--weights must be ema or model") }
+        let info = try exportWeights(checkpoint: URL(fileURLWithPath: checkpoint), to: URL(fileURLWithPath: out), name: name,
+                                     textEncoder: textEncoder, ema: weights == "ema")
+        report("export: \(weights) weights at step \(info.extra["train_steps"] ?? "?") of \(checkpoint) -> \(out)")
     }
 }

@@ -41,6 +41,9 @@ struct DiffusionTrain: AsyncParsableCommand {
     var fashionMnist: String?
     @Option(help: "Text encoder folder (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
     @Option(help: "Model name recorded in model.safetensors and image manifests.") var name: String = "synclr-fashion-unet"
+    @Option(help: "Start from the weights of this training checkpoint or model file (a second phase; fresh optimizer).")
+    var initFrom: String?
+    @Option(help: "Learning rate at the end of the cosine decay, as a fraction of --lr.") var finalLrScale: Float = 0.05
 
     func run() async throws {
         var unet = UNetConfig()
@@ -52,7 +55,9 @@ struct DiffusionTrain: AsyncParsableCommand {
         unet.predictionType = pt
         var config = DiffusionTrainConfig(unet: unet, steps: steps, batchSize: batchSize, learningRate: lr, warmupSteps: warmup,
                                           emaDecay: emaDecay, captionDropout: captionDropout, minSNRGamma: minSnrGamma,
-                                          seed: seed, checkpointEvery: checkpointEvery, sampleEvery: sampleEvery)
+                                          seed: seed, checkpointEvery: checkpointEvery, sampleEvery: sampleEvery,
+                                          initFrom: initFrom)
+        config.finalLearningRateScale = finalLrScale
         config.unet.crossAttentionDim = 384
         guard config.problems.isEmpty else { throw ValidationError(config.problems.joined(separator: "; ")) }
 

@@ -40,10 +40,11 @@ public final class FashionClassifier: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor { fc2(features(x)) }
 
     /// Trains on `images` [N, 1, 32, 32] in [0, 1] with cross-entropy and AdamW for `epochs`
-    /// (order from `seed`); returns the mean loss of the last epoch.
+    /// (order and random translations of up to `maxShift` pixels from `seed`); returns the mean
+    /// loss of the last epoch.
     @discardableResult
     public func fit(images: Tensor, labels: [Int], epochs: Int = 1, batchSize: Int = 128, learningRate: Float = 2e-3,
-                    seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil) -> Float {
+                    maxShift: Int = 2, seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil) -> Float {
         let n = labels.count
         let opt = AdamW(self, learningRate: learningRate, weightDecay: 1e-4)
         let stepsPerEpoch = (n + batchSize - 1) / batchSize
@@ -58,7 +59,8 @@ public final class FashionClassifier: Module {
             var sum: Float = 0
             for b in 0..<stepsPerEpoch {
                 let idx = Array(order[(b * batchSize)..<min((b + 1) * batchSize, n)])
-                let x = images.indexSelect(axis: 0, indices: idx)
+                let x = FashionClassifier.shifted(images.indexSelect(axis: 0, indices: idx).contiguous(), maxShift: maxShift,
+                                                  generator: &g)
                 let y = idx.map { labels[$0] }
                 let (loss, grads) = valueAndGrad(self) { $0(x).crossEntropy(labels: y) }
                 opt.learningRate = lrs.value(at: step)
@@ -71,6 +73,24 @@ public final class FashionClassifier: Module {
         }
         eval()
         return lastEpochLoss
+    }
+
+    /// Each image of `x` [B, C, H, W] translated by a random offset in [-maxShift, maxShift]^2, zero-filled.
+    static func shifted(_ x: Tensor, maxShift: Int, generator g: inout RandomGenerator) -> Tensor {
+        guard maxShift > 0 else { return x }
+        let B = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+        let src = x.scalars
+        var out = [Float](repeating: 0, count: src.count)
+        for b in 0..<B {
+            let dy = g.int(below: 2 * maxShift + 1) - maxShift, dx = g.int(below: 2 * maxShift + 1) - maxShift
+            for c in 0..<C {
+                let base = (b * C + c) * H * W
+                for y in max(0, dy)..<min(H, H + dy) {
+                    for xx in max(0, dx)..<min(W, W + dx) { out[base + y * W + xx] = src[base + (y - dy) * W + xx - dx] }
+                }
+            }
+        }
+        return Tensor(shape: x.shape, data: out)
     }
 
     /// Predicted classes and features of `images` in batches.

@@ -62,9 +62,9 @@ public enum GenerationEvaluation {
 
     /// Reads the PNGs listed in a generation job's manifest as [N, 1, H, W] in [0, 1], with the
     /// class of each line's `concept`; lines without a Fashion-MNIST concept are an error.
-    public static func generatedImages(_ directory: URL) throws -> (images: Tensor, labels: [Int]) {
+    public static func generatedImages(_ directory: URL) throws -> (images: Tensor, labels: [Int], paths: [String]) {
         let url = directory.appendingPathComponent("manifest.jsonl")
-        var images: [Tensor] = [], labels: [Int] = []
+        var images: [Tensor] = [], labels: [Int] = [], paths: [String] = []
         var n = 0
         for raw in try Data(contentsOf: url).split(separator: UInt8(ascii: "\n")) {
             n += 1
@@ -77,9 +77,20 @@ public enum GenerationEvaluation {
             }
             images.append(try ImageIO.readTensor(directory.appendingPathComponent(path), channels: 1).unsqueezed(0))
             labels.append(cls)
+            paths.append(path)
         }
         guard !images.isEmpty else { throw DiffusionError.badData(path: url.path, reason: "the manifest lists no images") }
-        return (Tensor.concatenate(images, axis: 0), labels)
+        return (Tensor.concatenate(images, axis: 0), labels, paths)
+    }
+
+    /// Writes DIR/predictions.jsonl: each image's path, caption class and predicted class.
+    public static func writePredictions(_ directory: URL, paths: [String], labels: [Int], predicted: [Int]) throws {
+        let names = FashionMNISTImages.classNames
+        var out = ""
+        for (p, (l, q)) in zip(paths, zip(labels, predicted)) {
+            out += "{\"path\":\(jsonString(p)),\"class\":\(jsonString(names[l])),\"predicted\":\(jsonString(names[q]))}\n"
+        }
+        try Data(out.utf8).write(to: directory.appendingPathComponent("predictions.jsonl"), options: .atomic)
     }
 
     /// Accuracy of `predicted` against `labels`.

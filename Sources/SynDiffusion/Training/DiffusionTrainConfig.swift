@@ -37,13 +37,16 @@ public struct DiffusionTrainConfig: Codable, Sendable, Hashable {
     public var sampleSteps: Int
     /// Guidance scale of the sample grids.
     public var sampleGuidance: Float
+    /// A training checkpoint (or model file) whose weights start this run instead of a fresh
+    /// initialization (a second training phase with its own schedule and a fresh optimizer).
+    public var initFrom: String?
 
     /// The shipped model's recipe.
     public init(unet: UNetConfig = UNetConfig(), steps: Int = 3000, batchSize: Int = 64, learningRate: Float = 1e-3,
                 warmupSteps: Int = 100, finalLearningRateScale: Float = 0.05, weightDecay: Float = 0.01, emaDecay: Float = 0.999,
                 captionDropout: Float = 0.1, minSNRGamma: Float = 5, gradientClip: Float = 1, horizontalFlip: Bool = false,
                 seed: UInt64 = 0, checkpointEvery: Int = 100, sampleEvery: Int = 1000, sampleSteps: Int = 20,
-                sampleGuidance: Float = 2.5) {
+                sampleGuidance: Float = 2.5, initFrom: String? = nil) {
         self.unet = unet
         self.steps = steps
         self.batchSize = batchSize
@@ -61,6 +64,7 @@ public struct DiffusionTrainConfig: Codable, Sendable, Hashable {
         self.sampleEvery = sampleEvery
         self.sampleSteps = sampleSteps
         self.sampleGuidance = sampleGuidance
+        self.initFrom = initFrom
     }
 
     /// The options that decide the numbers a run produces (everything but checkpoint and sample cadence).

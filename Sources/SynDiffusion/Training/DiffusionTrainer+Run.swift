@@ -49,6 +49,34 @@ extension DiffusionTrainer {
         restoreStep(saved)
     }
 
+    /// Starts from the weights of a training checkpoint (its optimized weights and its EMA) or of a
+    /// model file (both from its weights); the optimizer starts fresh.
+    public func initialize(from url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw DiffusionError.missingFile(path: url.path, hint: "--init needs a training checkpoint or model file.")
+        }
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(url: url) } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
+        }
+        var model: [String: Tensor] = [:], ema: [String: Tensor] = [:]
+        if file.metadata?["format"] == Self.checkpointFormat {
+            for n in file.names where n.hasPrefix("model.") { model[String(n.dropFirst(6))] = try file.tensor(n) }
+            for n in file.names where n.hasPrefix("ema.") { ema[String(n.dropFirst(4))] = try file.tensor(n) }
+        } else {
+            _ = try UNetCheckpoint.info(url)
+            for n in file.names { model[n] = try file.tensor(n) }
+            ema = model
+        }
+        do {
+            try self.model.loadStateDict(model, source: url.path)
+            try self.ema.loadStateDict(ema, source: url.path + " (ema)")
+        } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "\(error)")
+        }
+        self.ema.eval()
+    }
+
     /// Writes the EMA weights as a model file (float16) for `synclr images`.
     public func exportModel(_ url: URL, name: String, extra: [String: String] = [:]) throws {
         var info = UNetModelInfo(name: name, config: config.unet, textEncoder: bank.encoderName, extra: extra)
@@ -90,6 +118,9 @@ extension DiffusionTrainer {
             }
             try loadCheckpoint(ckpt)
             log("resumed from \(ckpt.path) at step \(step)")
+        } else if let initial = config.initFrom {
+            try initialize(from: URL(fileURLWithPath: initial))
+            log("initialized from \(initial)")
         }
         try truncateLossLog(lossURL, keepingThrough: step)
         let handle = try FileHandle(forWritingTo: lossURL)
@@ -141,10 +172,10 @@ struct NoTextEncoder: TextEncoder {
     }
 }
 
-/// Turns a training checkpoint into a model file: its EMA weights (float16) with the network
-/// configuration as metadata, without rebuilding the trainer's data.
-public func exportEMA(checkpoint url: URL, to output: URL, name: String, textEncoder: String,
-                      extra: [String: String] = [:]) throws -> UNetModelInfo {
+/// Turns a training checkpoint into a model file: its EMA weights (or, with `ema` false, the raw
+/// optimized weights) in float16 with the network configuration as metadata.
+public func exportWeights(checkpoint url: URL, to output: URL, name: String, textEncoder: String, ema: Bool = true,
+                          extra: [String: String] = [:]) throws -> UNetModelInfo {
     let file: SafetensorsFile
     do { file = try SafetensorsFile(url: url) } catch {
         throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
@@ -156,13 +187,15 @@ public func exportEMA(checkpoint url: URL, to output: URL, name: String, textEnc
     var g = RandomGenerator(seed: 0)
     let unet = UNet2DCondition(config.unet, generator: &g)
     var dict: [String: Tensor] = [:]
-    for n in file.names where n.hasPrefix("ema.") { dict[String(n.dropFirst(4))] = try file.tensor(n) }
-    do { try unet.loadStateDict(dict, source: url.path + " (ema)") } catch {
+    let prefix = ema ? "ema." : "model."
+    for n in file.names where n.hasPrefix(prefix) { dict[String(n.dropFirst(prefix.count))] = try file.tensor(n) }
+    do { try unet.loadStateDict(dict, source: url.path + " (\(prefix.dropLast()))") } catch {
         throw DiffusionError.badCheckpoint(path: url.path, reason: "\(error)")
     }
     var info = UNetModelInfo(name: name, config: config.unet, textEncoder: textEncoder, extra: extra)
     info.extra["train_steps"] = meta["step"] ?? "?"
     info.extra["train_seed"] = String(config.seed)
+    info.extra["weights"] = ema ? "ema" : "model"
     try UNetCheckpoint.save(unet, info: info, to: output)
     return info
 }
