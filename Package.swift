@@ -60,6 +60,8 @@ let package = Package(
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"], resources: [.copy("Fixtures")]),
+        // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).
+        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor"]),
     ],
     swiftLanguageModes: [.v6]
 )
