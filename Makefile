@@ -13,7 +13,7 @@ build: setup
 	$(SWIFT) build -c release
 
 demo: build
-	.build/release/synclr demo
+	.build/release/synclr pipeline --preset demo
 
 test: setup
 	$(SWIFT) test -c release

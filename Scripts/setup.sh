@@ -4,7 +4,7 @@
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 
-APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+APT_PACKAGES=(python3-pip pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 

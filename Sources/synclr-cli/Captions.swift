@@ -14,7 +14,7 @@ struct Captions: AsyncParsableCommand {
           synclr captions summary captions.jsonl
           synclr captions lists
         """,
-        subcommands: [CaptionsGenerate.self, CaptionsBackgrounds.self, CaptionsSummary.self, CaptionsLists.self],
+        subcommands: [CaptionsGenerate.self, CaptionsBackgrounds.self, CaptionsSummary.self, CaptionsLists.self, CaptionsMerge.self],
         defaultSubcommand: CaptionsGenerate.self
     )
 }

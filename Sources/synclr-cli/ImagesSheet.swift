@@ -12,11 +12,18 @@ struct ImagesSheet: AsyncParsableCommand {
     @Argument(help: "Folder written by `synclr images`.") var directory: String
     @Option(help: "Output PNG.") var out: String
     @Option(help: "At most this many captions (rows).") var maxCaptions: Int = 64
+    @Flag(help: "Images only, without the caption beside each row.") var noLabels = false
 
     func run() async throws {
-        let (image, rows) = try ContactSheet.make(directory: URL(fileURLWithPath: directory), maxCaptions: maxCaptions)
-        try ImageIO.write(image, to: URL(fileURLWithPath: out))
-        report("sheet: \(rows.count) captions -> \(out) (\(image.shape[2])x\(image.shape[1]))")
-        for (i, caption) in rows.enumerated() { print(String(format: "%3d  %@", i + 1, caption)) }
+        let dir = URL(fileURLWithPath: directory)
+        if noLabels {
+            let (image, rows) = try SynDiffusion.ContactSheet.make(directory: dir, maxCaptions: maxCaptions)
+            try ImageIO.write(image, to: URL(fileURLWithPath: out))
+            report("sheet: \(rows.count) captions -> \(out) (\(image.shape[2])x\(image.shape[1]))")
+        } else {
+            let sheet = try SynDiffusion.ContactSheet.labeled(directory: dir, maxCaptions: maxCaptions)
+            try sheet.write(to: URL(fileURLWithPath: out))
+            report("sheet: \(sheet.rows.count) captions -> \(out) (\(sheet.size.width)x\(sheet.size.height))")
+        }
     }
 }

@@ -18,11 +18,12 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Images per caption in a batch.") var imagesPerCaption: Int = 4
     @Option(help: "Local crops per image (SynCLR).") var localCrops: Int = 4
     @Option(help: "Local crop size in pixels.") var localSize: Int = 16
-    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Peak learning rate (1e-3 collapses SimCLR on vit-nano32 at batch 48).") var lr: Float = 3e-4
     @Option(help: "Warm-up steps.") var warmup: Int = 50
     @Option(help: "Contrastive temperature.") var temperature: Float = 0.08
     @Option(help: "iBOT prototypes (K).") var prototypes: Int = 1024
     @Option(help: "Weight of the iBOT loss (0 disables masking).") var ibotWeight: Float = 1
+    @Option(help: "Starting EMA momentum of the teacher (cosine to 1; SynCLR only).") var emaMomentum: Float = 0.994
     @Option(help: "Input channels (1 for Fashion-MNIST, 3 for RGB).") var channels: Int = 1
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 100
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -58,6 +59,7 @@ struct Train: AsyncParsableCommand {
         config.temperature = temperature
         config.ibotPrototypes = prototypes
         config.ibotWeight = ibotWeight
+        config.emaMomentum = emaMomentum
         config.checkpointEvery = checkpointEvery
         config.seed = seed
         config.mean = Array(repeating: 0.5, count: channels)

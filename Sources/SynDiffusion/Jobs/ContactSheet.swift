@@ -67,4 +67,33 @@ public enum ContactSheet {
         }
         return (ImageGrid.tile(cells, columns: columns, gap: gap), order.map { rows[$0]!.caption })
     }
+
+    /// A labeled sheet of the first `maxCaptions` captions: each caption's text on the left, its
+    /// images (scaled to `cellSize`, nearest neighbour so pixels stay visible) to the right.
+    public static func labeled(directory: URL, maxCaptions: Int = 64, cellSize: Int = 64,
+                               labelWidth: Int = 420, title: String = "") throws -> SynTensor.ContactSheet {
+        let entries = try readManifest(directory)
+        var order: [String] = [], rows: [String: (caption: String, images: [Int: String])] = [:]
+        for e in entries {
+            if rows[e.captionID] == nil {
+                guard order.count < maxCaptions else { continue }
+                order.append(e.captionID)
+                rows[e.captionID] = (e.caption, [:])
+            }
+            rows[e.captionID]!.images[e.index] = e.path
+        }
+        guard !order.isEmpty else {
+            throw DiffusionError.badData(path: directory.appendingPathComponent("manifest.jsonl").path, reason: "the manifest lists no images")
+        }
+        var sheet = SynTensor.ContactSheet(title: title, cellWidth: cellSize, cellHeight: cellSize)
+        sheet.labelPlacement = .left(width: labelWidth)
+        sheet.scaling = .nearest
+        sheet.rowGap = 6
+        for id in order {
+            let row = rows[id]!
+            let images = try row.images.keys.sorted().map { try ImageIO.read(directory.appendingPathComponent(row.images[$0]!)) }
+            sheet.add(row.caption, images: images)
+        }
+        return sheet
+    }
 }

@@ -20,6 +20,12 @@ public struct LoadedBackbone {
     public let model: VisionTransformer
     /// Its description (sizes, normalization, objective).
     public let card: ModelCard
+
+    /// Wraps a network trained in this process (so it can be evaluated without a save and reload).
+    public init(model: VisionTransformer, card: ModelCard) {
+        self.model = model
+        self.card = card
+    }
 }
 
 /// Loads `model.safetensors` written by `synclr train` (configuration in the `synclr` metadata entry).
