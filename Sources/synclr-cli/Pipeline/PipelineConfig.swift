@@ -19,8 +19,8 @@ struct PipelineConfig: Codable, Equatable {
     struct Images: Codable, Equatable {
         /// Images per caption (SynCLR: 4).
         var perCaption = 4
-        /// Classifier-free guidance scale (SynCLR: 2.5).
-        var guidance: Float = 2.5
+        /// Classifier-free guidance scale (SynCLR used 2.5 with Stable Diffusion; the shipped UNet is best at 1.5, Docs/diffusion.md).
+        var guidance: Float = 1.5
         /// Sampler steps.
         var steps = 50
         /// Sampler.
