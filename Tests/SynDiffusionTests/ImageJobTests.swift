@@ -56,9 +56,14 @@ private func files(_ dir: URL) throws -> [String: Data] {
         // Interrupted: only shard 1/3's units, then a file of another unit lost; a rerun completes it.
         _ = try ImageJob(model: model, captions: jobCaptions, options: options(), directory: resumed, shard: Shard("1/3")!).run()
         _ = try ImageJob(model: model, captions: jobCaptions, options: options(), directory: resumed).run()
-        try FileManager.default.removeItem(at: resumed.appendingPathComponent(ImageJob<UNet2DCondition>.relativePath(position: 4, index: 1)))
+        let lost = resumed.appendingPathComponent(ImageJob<UNet2DCondition>.relativePath(position: 4, index: 1))
+        try FileManager.default.removeItem(at: lost)
+        // A process killed while writing that image leaves its temporary file behind.
+        let stale = lost.deletingLastPathComponent().appendingPathComponent("." + lost.lastPathComponent + ".tmp-99999-7")
+        try Data([1, 2, 3]).write(to: stale)
         let again = try ImageJob(model: model, captions: jobCaptions, options: options(), directory: resumed).run()
         #expect(again.written == 1 && again.skipped == 9)
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "the stale temporary file was not removed")
         #expect(try files(resumed) == reference, "resumed job differs from the uninterrupted one")
 
         // Two shards into one folder: the last one to finish writes the full manifest.

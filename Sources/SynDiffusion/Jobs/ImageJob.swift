@@ -65,6 +65,7 @@ public final class ImageJob<Predictor: NoisePredictor> {
     public func run(progress: ProgressReporter? = nil, onUnit: ((Int, Int) -> Void)? = nil) throws -> Summary {
         try prepare()
         let fm = FileManager.default
+        try removeStaleTemporaries()
         var uncondCache: Conditioning?
         var written = 0, skipped = 0, total = 0
         let shardTotal = (0..<unitCount).filter { shard.owns(unit: $0) }.reduce(0) { $0 + positions(ofUnit: $1).count } * options.perCaption
@@ -173,6 +174,33 @@ public final class ImageJob<Predictor: NoisePredictor> {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .prettyPrinted]
         try enc.encode(mine).write(to: url, options: .atomic)
+    }
+
+    /// Deletes temporary files a killed run of this shard left beside its images (".NAME.tmp-PID-N");
+    /// temporaries of images other shards own are left alone, since those shards may still be writing.
+    func removeStaleTemporaries() throws {
+        let fm = FileManager.default
+        let root = directory.appendingPathComponent("images")
+        guard let folders = try? fm.contentsOfDirectory(atPath: root.path) else { return }
+        var owned: Set<String>? = nil
+        for folder in folders {
+            let dir = root.appendingPathComponent(folder)
+            guard let names = try? fm.contentsOfDirectory(atPath: dir.path) else { continue }
+            for name in names where name.hasPrefix(".") {
+                guard let r = name.range(of: ".tmp-") else { continue }
+                let final = "images/\(folder)/" + String(name[name.index(after: name.startIndex)..<r.lowerBound])
+                if owned == nil {
+                    var set = Set<String>()
+                    for u in 0..<unitCount where shard.owns(unit: u) {
+                        for p in positions(ofUnit: u) {
+                            for k in 0..<options.perCaption { set.insert(Self.relativePath(position: p, index: k)) }
+                        }
+                    }
+                    owned = set
+                }
+                if owned!.contains(final) { try fm.removeItem(at: dir.appendingPathComponent(name)) }
+            }
+        }
     }
 
     /// One manifest line (fields in a fixed order).
