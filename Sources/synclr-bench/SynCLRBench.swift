@@ -5,7 +5,7 @@ import SynTensor
 
 /// `synclr-bench`: our kernels and training steps beside PyTorch 2.13 CPU, interleaved, medians.
 @main
-struct SynCLRBench: ParsableCommand {
+struct SynCLRBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synclr-bench",
         abstract: "Benchmark SynCLR-Swift against PyTorch (when importable) on this machine.")
@@ -20,7 +20,7 @@ struct SynCLRBench: ParsableCommand {
     @Option(help: "GGUF model for --llm (default: the installed SmolLM2).") var model: String?
     @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench_llm_torch.py"
 
-    func run() throws {
+    func run() async throws {
         let threads = Threading.count
         if llm {
             let results = try llmBenchmarks(modelPath: LlamaModelLocation.resolve(model), repeats: repeats,
@@ -51,6 +51,13 @@ struct SynCLRBench: ParsableCommand {
                                 pytorch: theirs.isEmpty ? nil : w.convert(median(theirs)), higherIsBetter: w.higherIsBetter)
             results.append(r)
             if !json { printRow(r) }
+        }
+        if filter.map({ "captions".contains($0) || $0.contains("caption") }) ?? true {
+            // Caption synthesis without a language model (no PyTorch peer: there is no Python equivalent).
+            for r in try await captionBenchmarks() {
+                results.append(r)
+                if !json { printRow(r) }
+            }
         }
         if json {
             let enc = JSONEncoder()
