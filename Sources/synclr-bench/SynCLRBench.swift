@@ -28,9 +28,7 @@ struct SynCLRBench: AsyncParsableCommand {
                 if !json { printRow(r) }
             }
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(results), as: UTF8.self))
+                try printJSON(results)
             } else {
                 print("threads \(threads), repeats \(repeats), ratio = times faster than transformers")
             }
@@ -60,13 +58,18 @@ struct SynCLRBench: AsyncParsableCommand {
             }
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(results), as: UTF8.self))
+            try printJSON(results)
         } else {
             let env = ProcessInfo.processInfo.environment
             print("threads \(threads), OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), repeats \(repeats), ratio = times faster than PyTorch")
         }
+    }
+
+    /// The results as a pretty-printed JSON array (`--json`).
+    func printJSON(_ results: [BenchResult]) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try enc.encode(results), as: UTF8.self))
     }
 
     func printRow(_ r: BenchResult) {

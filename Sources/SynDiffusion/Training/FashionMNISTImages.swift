@@ -31,21 +31,15 @@ public enum FashionMNISTImages {
     }
 
     /// `$SYNCLR_FASHION_MNIST`, else Debian's `/usr/share/datasets/fashion-mnist`.
-    public static var defaultRoot: URL {
-        if let p = ProcessInfo.processInfo.environment["SYNCLR_FASHION_MNIST"], !p.isEmpty { return URL(fileURLWithPath: p) }
-        return URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
-    }
+    public static var defaultRoot: URL { FashionMNISTFiles.defaultRoot }
 
     /// Images [N, 1, 32, 32] in [-1, 1] (background -1) and labels of the `train` or `test` split.
     public static func load(root: URL? = nil, train: Bool = true, limit: Int? = nil) throws -> (images: Tensor, labels: [Int]) {
         let dir = root ?? defaultRoot
-        let prefix = train ? "train" : "t10k"
         func file(_ kind: String) throws -> URL {
-            for name in ["\(prefix)-\(kind)-ubyte.gz", "\(prefix)-\(kind)-ubyte"] {
-                let u = dir.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: u.path) { return u }
-            }
-            throw DiffusionError.missingFile(path: dir.appendingPathComponent("\(prefix)-\(kind)-ubyte.gz").path,
+            let found = FashionMNISTFiles.locate(root: dir, train: train, kind: kind)
+            if let u = found.url { return u }
+            throw DiffusionError.missingFile(path: found.expected.path,
                                              hint: "Install Debian's dataset-fashion-mnist or set SYNCLR_FASHION_MNIST (or --fashion-mnist).")
         }
         let imagesURL = try file("images-idx3"), labelsURL = try file("labels-idx1")

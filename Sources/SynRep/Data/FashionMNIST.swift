@@ -8,10 +8,7 @@ public enum FashionMNIST {
                                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
     /// Default location: `$SYNCLR_FASHION_MNIST`, else Debian's `/usr/share/datasets/fashion-mnist`.
-    public static var defaultRoot: URL {
-        if let p = ProcessInfo.processInfo.environment["SYNCLR_FASHION_MNIST"], !p.isEmpty { return URL(fileURLWithPath: p) }
-        return URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
-    }
+    public static var defaultRoot: URL { FashionMNISTFiles.defaultRoot }
 
     /// Dataset split.
     public enum Split: String, Sendable {
@@ -25,13 +22,10 @@ public enum FashionMNIST {
     /// Every image is its own group; labels are the classes.
     public static func load(_ split: Split, root: URL? = nil, padTo: Int = 32, limit: Int? = nil) throws -> ImageSet {
         let dir = root ?? defaultRoot
-        let prefix = split == .train ? "train" : "t10k"
         func file(_ kind: String) throws -> URL {
-            for name in ["\(prefix)-\(kind)-ubyte.gz", "\(prefix)-\(kind)-ubyte"] {
-                let u = dir.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: u.path) { return u }
-            }
-            throw DatasetError.missing(path: dir.appendingPathComponent("\(prefix)-\(kind)-ubyte.gz").path,
+            let found = FashionMNISTFiles.locate(root: dir, train: split == .train, kind: kind)
+            if let u = found.url { return u }
+            throw DatasetError.missing(path: found.expected.path,
                                        hint: "Install Debian's dataset-fashion-mnist (Scripts/setup.sh does) or set SYNCLR_FASHION_MNIST.")
         }
         let images = try IDX.readImages(try file("images-idx3"))
