@@ -61,10 +61,12 @@ func deterministicFiles(_ dir: URL) -> [String: Data] {
 
 @Suite(.serialized) struct PipelineIntegrationTests {
     /// A configuration small enough for CI: a few template captions, few sampler steps, a short run.
+    /// 24 captions make 3 image units of 8 captions, so a kill can land between units (images are
+    /// written a unit at a time).
     let tinyConfig = """
-        {"captions": {"count": 6, "backend": "template"},
-         "images": {"steps": 4, "perCaption": 4},
-         "train": {"steps": 6, "batchCaptions": 3, "prototypes": 32, "localCrops": 2, "warmup": 2},
+        {"captions": {"count": 24, "backend": "template"},
+         "images": {"steps": 6, "perCaption": 2},
+         "train": {"steps": 6, "batchCaptions": 3, "imagesPerCaption": 2, "prototypes": 32, "localCrops": 2, "warmup": 2},
          "eval": {"trainLimit": 600, "probeGrid": 3, "baselines": ["raw-pixels"]}}
         """
 
@@ -95,7 +97,7 @@ func deterministicFiles(_ dir: URL) -> [String: Data] {
             // Some but not all images written.
             let images = (try? fm.subpathsOfDirectory(atPath: dir.appendingPathComponent("images").path)) ?? []
             let pngs = images.filter { $0.hasSuffix(".png") }.count
-            return pngs >= 4 && pngs < 24
+            return pngs > 0 && pngs < 48
         }, runDirectory: b)
         #expect(killed.status != 0, "the run was not interrupted; make the image stage slower or the kill earlier")
         let resumed = try runSynclr(["pipeline", "--config", config.path, "--out", b.path])
