@@ -8,7 +8,9 @@ timesteps, sigmas and the full trajectories as small JSON files. Stochastic step
 noise that this script draws and stores, so the Swift tests can inject the same noise.
 
 Setup (CPU only, offline-capable mirrors work):
-    pip install "diffusers==0.42.*" "torch==2.13.0+cpu"
+    pip install "diffusers==0.42.*" "torch==2.13.0+cpu" transformers
+(transformers only because diffusers' Stable Diffusion pipeline module, home of
+`rescale_noise_cfg`, imports it.)
 Run from the repository root:
     python Scripts/fixtures_schedulers.py
 CI never runs this script; the fixtures it writes are committed.
@@ -23,6 +25,7 @@ import torch
 import diffusers
 import diffusers.schedulers.scheduling_ddpm as ddpm_module
 import diffusers.schedulers.scheduling_euler_discrete as euler_module
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
 from diffusers import (
     DDIMScheduler,
     DDPMScheduler,
@@ -32,6 +35,8 @@ from diffusers import (
 
 SHAPE = (1, 2, 4, 4)
 SD = dict(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+# The shipped UNet's training schedule, sampled as SamplerKind does (trailing).
+COS_V = dict(beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction", timestep_spacing="trailing")
 CLASSES = {
     "ddpm": DDPMScheduler,
     "ddim": DDIMScheduler,
@@ -128,8 +133,10 @@ def run_case(name, kind, config, steps, seed, step_kwargs=None, variance_noise=F
     return case
 
 
-def guidance_case(name, kind, config, steps, scale, seed, step_kwargs=None):
-    """diffusers' pipeline loop with classifier-free guidance, uncond first in one batch."""
+def guidance_case(name, kind, config, steps, scale, seed, step_kwargs=None, rescale=0.0, cond_scale=1.0):
+    """diffusers' pipeline loop with classifier-free guidance, uncond first in one batch, and
+    the pipeline's `guidance_rescale` (rescale_noise_cfg) when `rescale` > 0. `cond_scale`
+    enlarges the conditioning so that large scales push x0 past 1 (thresholding cases)."""
     step_kwargs = dict(step_kwargs or {})
     sched = CLASSES[kind](**config)
     sched.set_timesteps(steps)
@@ -137,13 +144,24 @@ def guidance_case(name, kind, config, steps, scale, seed, step_kwargs=None):
     batch = 2
     shape = (batch,) + SHAPE[1:]
     x_T = torch.randn(shape, generator=gen, dtype=torch.float32)
-    cond = torch.randn((batch, SHAPE[1]), generator=gen, dtype=torch.float32)
+    cond = torch.randn((batch, SHAPE[1]), generator=gen, dtype=torch.float32) * cond_scale
     uncond = torch.zeros((batch, SHAPE[1]), dtype=torch.float32)
     tape = NoiseTape(seed + 1000)
     ddpm_module.randn_tensor = tape
     euler_module.randn_tensor = tape
     x = x_T * sched.init_noise_sigma
     traj = []
+    # Count the steps where thresholding does more than a clip at 1, so the case tests it.
+    active = []
+    if config.get("thresholding"):
+        original = sched._threshold_sample
+
+        def recording(sample):
+            q = torch.quantile(sample.reshape(sample.shape[0], -1).abs(), config["dynamic_thresholding_ratio"], dim=1)
+            active.append(bool((q > 1).any()))
+            return original(sample)
+
+        sched._threshold_sample = recording
     for t in sched.timesteps:
         inp = torch.cat([x] * 2) if scale != 1 else x
         inp = sched.scale_model_input(inp, t)
@@ -152,6 +170,8 @@ def guidance_case(name, kind, config, steps, scale, seed, step_kwargs=None):
         if scale != 1:
             out_u, out_c = out.chunk(2)
             out = out_u + scale * (out_c - out_u)
+            if rescale > 0:
+                out = rescale_noise_cfg(out, out_c, guidance_rescale=rescale)
         x = sched.step(out, t, x, **step_kwargs).prev_sample
         traj.append(f32(x))
     return {
@@ -161,6 +181,8 @@ def guidance_case(name, kind, config, steps, scale, seed, step_kwargs=None):
         "steps": steps,
         "step_kwargs": step_kwargs,
         "guidance": scale,
+        "guidance_rescale": rescale,
+        "threshold_active_steps": sum(active),
         "shape": list(shape),
         "timesteps": [float(v) for v in sched.timesteps.tolist()],
         "x_T": f32(x_T),
@@ -263,6 +285,10 @@ def main():
         guidance_case("cfg_dpm_sd_2p5", "dpmsolver", dict(SD), 12, 2.5, 43),
         guidance_case("cfg_ddpm_linear_4", "ddpm", dict(beta_schedule="linear", clip_sample=False), 10, 4.0, 44),
         guidance_case("cfg_ddim_sd_1", "ddim", dict(SD, clip_sample=False, set_alpha_to_one=False, steps_offset=1), 10, 1.0, 45),
+        guidance_case("cfg_ddim_cos_v_rescale07", "ddim", dict(COS_V, clip_sample=False), 15, 4.0, 46, rescale=0.7),
+        guidance_case("cfg_dpm_sd_rescale1", "dpmsolver", dict(SD), 10, 7.5, 47, rescale=1.0),
+        guidance_case("cfg_ddim_cos_v_threshold", "ddim", dict(COS_V, thresholding=True, dynamic_thresholding_ratio=0.9, sample_max_value=2.5), 15, 7.5, 48, cond_scale=6.0),
+        guidance_case("cfg_ddpm_cos_v_threshold_rescale", "ddpm", dict(COS_V, thresholding=True, dynamic_thresholding_ratio=0.8, sample_max_value=1.5), 12, 7.5, 49, rescale=0.5, cond_scale=6.0),
     ]
     files = {
         "ddpm.json": {"cases": ddpm},

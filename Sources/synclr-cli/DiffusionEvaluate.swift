@@ -29,6 +29,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
     @Option(help: "Classifier training epochs.") var classifierEpochs: Int = 4
     @Option(help: "Fashion-MNIST folder.") var fashionMnist: String?
     @Option(help: "Text encoder folder (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
+    @OptionGroup var refinements: GuidanceOptions
 
     func run() async throws {
         let scales = guidance.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -67,7 +68,8 @@ struct DiffusionEvaluate: AsyncParsableCommand {
         var scores: [GenerationScore] = []
         for s in scales {
             let sub = dir.appendingPathComponent("guidance-\(s)")
-            let options = ImageJobOptions(perCaption: perCaption, guidance: s, steps: steps, sampler: samplerKind, seed: seed, model: info.name)
+            var options = ImageJobOptions(perCaption: perCaption, guidance: s, steps: steps, sampler: samplerKind, seed: seed, model: info.name)
+            try refinements.apply(to: &options)
             let job = ImageJob(model: t2i, captions: records, options: options, directory: sub)
             let progress = ProgressReporter(label: "guidance \(s)", total: n, unit: "img")
             let summary = try job.run(progress: progress)

@@ -30,6 +30,7 @@ struct ImagesGenerate: AsyncParsableCommand {
     @Option(help: "UNet model file (default: the shipped Fashion-MNIST model).") var model: String?
     @Option(help: "Text encoder folder (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
     @Option(help: "Captions per batch (x per-caption x 2 with guidance); part of the job's identity.") var batchCaptions: Int = 8
+    @OptionGroup var refinements: GuidanceOptions
 
     func run() async throws {
         guard let samplerKind = SamplerKind(rawValue: sampler) else {
@@ -47,9 +48,9 @@ struct ImagesGenerate: AsyncParsableCommand {
         guard encoder.width == info.config.crossAttentionDim else {
             throw ValidationError("\(modelURL.path) expects \(info.config.crossAttentionDim)-wide text states, the encoder gives \(encoder.width)")
         }
-        let options = ImageJobOptions(perCaption: perCaption, guidance: guidance, steps: steps, sampler: samplerKind, seed: seed,
+        var options = ImageJobOptions(perCaption: perCaption, guidance: guidance, steps: steps, sampler: samplerKind, seed: seed,
                                       model: info.name, unitCaptions: batchCaptions)
-        if let p = options.problems.first { throw ValidationError(p) }
+        try refinements.apply(to: &options)
         let job = ImageJob(model: TextToImage(predictor: unet, config: info.config, encoder: encoder), captions: records,
                            options: options, directory: URL(fileURLWithPath: out), shard: shardSpec)
         let shardImages = (0..<job.unitCount).filter { shardSpec.owns(unit: $0) }.reduce(0) { $0 + job.positions(ofUnit: $1).count } * perCaption

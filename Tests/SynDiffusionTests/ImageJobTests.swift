@@ -99,6 +99,36 @@ private func files(_ dir: URL) throws -> [String: Data] {
         #expect(noConcept["concept"] == nil && (noConcept["caption_id"] as? NSNumber)?.intValue == 7)
     }
 
+    @Test func guidanceRefinementsAreRecordedAndOldJobsStillRead() throws {
+        // A job.json written before the refinements existed decodes with them off, and a plain job
+        // encodes without their keys, so old folders resume unchanged.
+        let old = #"{"guidance":2.5,"model":"tiny","per_caption":2,"sampler":"ddim","seed":11,"steps":3,"unit_captions":2}"#
+        let decoded = try JSONDecoder().decode(ImageJobOptions.self, from: Data(old.utf8))
+        #expect(decoded == options())
+        let plain = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(options())) as? [String: Any])
+        #expect(Set(plain.keys) == ["guidance", "model", "per_caption", "sampler", "seed", "steps", "unit_captions"])
+
+        var refined = options()
+        refined.guidanceRescale = 0.7
+        refined.guidanceInterval = 0...600
+        refined.thresholding = DynamicThresholding(ratio: 0.99, maxValue: 1.5)
+        let roundTrip = try JSONDecoder().decode(ImageJobOptions.self, from: JSONEncoder().encode(refined))
+        #expect(roundTrip == refined)
+        #expect(refined.classifierFreeGuidance == ClassifierFreeGuidance(scale: 2.5, rescale: 0.7, interval: 0...600))
+        let job = ImageJob(model: tinyModel(), captions: jobCaptions, options: refined, directory: URL(fileURLWithPath: "/nonexistent"))
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(job.manifestLine(position: 0, index: 0).utf8)) as? [String: Any])
+        #expect((line["guidance_rescale"] as? NSNumber)?.doubleValue.rounded(toPlaces: 4) == 0.7)
+        #expect((line["guidance_interval"] as? [NSNumber])?.map(\.doubleValue) == [0, 600])
+        #expect((line["dynamic_threshold"] as? [NSNumber])?.count == 2)
+
+        var bad = options()
+        bad.guidanceRescale = 1.5
+        #expect(bad.problems.contains { $0.contains("--guidance-rescale") })
+        bad = options()
+        bad.thresholding = DynamicThresholding(ratio: 0.99, maxValue: 0.5)
+        #expect(bad.problems.contains { $0.contains("--dynamic-threshold") })
+    }
+
     @Test func seedsDependOnJobCaptionAndIndexOnly() {
         let a = imageSeed(jobSeed: 1, captionID: .number(5), index: 0)
         #expect(a == imageSeed(jobSeed: 1, captionID: .number(5), index: 0))
@@ -224,5 +254,12 @@ private func files(_ dir: URL) throws -> [String: Data] {
         let x = Tensor.randn([200, 6], generator: &g)
         #expect(FrechetDistance.distance(x, x) < 1e-9)
         #expect(FrechetDistance.distance(x, x + 1) > 5.9)
+    }
+}
+
+private extension Double {
+    func rounded(toPlaces p: Int) -> Double {
+        let m = Foundation.pow(10, Double(p))
+        return (self * m).rounded() / m
     }
 }

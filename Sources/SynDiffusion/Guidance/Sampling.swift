@@ -16,9 +16,19 @@ public func sample<P: NoisePredictor, S: NoiseScheduler>(
     initialNoise: Tensor, guidance: Float = 2.5, steps: Int = 50,
     noise: NoiseSource, onStep: ((Int, Float, Tensor) -> Void)? = nil
 ) -> Tensor {
+    sample(predictor: predictor, scheduler: scheduler, conditioning: conditioning, unconditional: unconditional,
+           initialNoise: initialNoise, guidance: ClassifierFreeGuidance(scale: guidance), steps: steps,
+           noise: noise, onStep: onStep)
+}
+
+/// `sample` with full control of the guidance (scale, rescale, interval).
+public func sample<P: NoisePredictor, S: NoiseScheduler>(
+    predictor: P, scheduler: S, conditioning: Conditioning, unconditional: Conditioning?,
+    initialNoise: Tensor, guidance cfg: ClassifierFreeGuidance, steps: Int = 50,
+    noise: NoiseSource, onStep: ((Int, Float, Tensor) -> Void)? = nil
+) -> Tensor {
     var scheduler = scheduler
     scheduler.setTimesteps(steps)
-    let cfg = ClassifierFreeGuidance(scale: guidance)
     if let b = conditioning.batchSize {
         precondition(b == initialNoise.shape[0],
                      "conditioning batch \(b) does not match the sample batch \(initialNoise.shape[0])")

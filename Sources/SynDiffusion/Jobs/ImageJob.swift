@@ -115,8 +115,8 @@ public final class ImageJob<Predictor: NoisePredictor> {
             uncond = Self.rows(uncondCache!, Array(repeating: 0, count: rows.count))
         }
         let seeds = pos.flatMap { p in (0..<k).map { imageSeed(jobSeed: options.seed, captionID: captions[p].id, index: $0) } }
-        return model.generate(conditioning: cond, unconditional: uncond, seeds: seeds, guidance: options.guidance,
-                              steps: options.steps, sampler: options.sampler)
+        return model.generate(conditioning: cond, unconditional: uncond, seeds: seeds, guidance: options.classifierFreeGuidance,
+                              steps: options.steps, sampler: options.sampler, thresholding: options.thresholding)
     }
 
     private static func rows(_ c: Conditioning, _ idx: [Int]) -> Conditioning {
@@ -212,6 +212,9 @@ public final class ImageJob<Predictor: NoisePredictor> {
         s += ",\"index\":\(k)"
         s += ",\"seed\":\(imageSeed(jobSeed: options.seed, captionID: r.id, index: k))"
         s += ",\"guidance\":\(options.guidance)"
+        if options.guidanceRescale != 0 { s += ",\"guidance_rescale\":\(options.guidanceRescale)" }
+        if let i = options.guidanceInterval { s += ",\"guidance_interval\":[\(i.lowerBound),\(i.upperBound)]" }
+        if let t = options.thresholding { s += ",\"dynamic_threshold\":[\(t.ratio),\(t.maxValue)]" }
         s += ",\"steps\":\(options.steps)"
         s += ",\"model\":" + jsonString(options.model)
         if let c = r.concept { s += ",\"concept\":" + jsonString(c) }

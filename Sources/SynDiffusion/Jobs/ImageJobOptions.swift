@@ -18,10 +18,17 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
     public var model: String
     /// Captions rendered together in one batch unit (part of the job: a unit is always the same batch).
     public var unitCaptions: Int
+    /// Guidance rescale weight (`ClassifierFreeGuidance.rescale`; 0: off).
+    public var guidanceRescale: Float
+    /// Training timesteps where guidance applies (nil: all).
+    public var guidanceInterval: ClosedRange<Float>?
+    /// Dynamic thresholding of the predicted x0 (DDIM and DDPM; nil: the sampler's fixed clip).
+    public var thresholding: DynamicThresholding?
 
     /// Options of a job.
     public init(perCaption: Int = 4, guidance: Float = 2.5, steps: Int = 50, sampler: SamplerKind = .ddim, seed: UInt64 = 0,
-                model: String, unitCaptions: Int = 8) {
+                model: String, unitCaptions: Int = 8, guidanceRescale: Float = 0, guidanceInterval: ClosedRange<Float>? = nil,
+                thresholding: DynamicThresholding? = nil) {
         self.perCaption = perCaption
         self.guidance = guidance
         self.steps = steps
@@ -29,6 +36,14 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         self.seed = seed
         self.model = model
         self.unitCaptions = unitCaptions
+        self.guidanceRescale = guidanceRescale
+        self.guidanceInterval = guidanceInterval
+        self.thresholding = thresholding
+    }
+
+    /// The classifier-free guidance these options describe.
+    public var classifierFreeGuidance: ClassifierFreeGuidance {
+        ClassifierFreeGuidance(scale: guidance, rescale: guidanceRescale, interval: guidanceInterval)
     }
 
     /// Problems with the options (empty when valid).
@@ -38,11 +53,46 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         if !guidance.isFinite || guidance < 0 { p.append("--guidance must be a finite number >= 0") }
         if steps < 1 || steps > 1000 { p.append("--steps must be in 1...1000") }
         if unitCaptions < 1 { p.append("the batch unit must hold at least one caption") }
+        if !guidanceRescale.isFinite || guidanceRescale < 0 || guidanceRescale > 1 { p.append("--guidance-rescale must be in 0...1") }
+        if let t = thresholding, !(t.ratio > 0 && t.ratio <= 1 && t.maxValue >= 1) {
+            p.append("--dynamic-threshold needs a quantile in (0, 1] and a maximum >= 1")
+        }
         return p
     }
 
     enum CodingKeys: String, CodingKey {
         case perCaption = "per_caption", guidance, steps, sampler, seed, model, unitCaptions = "unit_captions"
+        case guidanceRescale = "guidance_rescale", guidanceInterval = "guidance_interval", thresholding
+    }
+
+    /// Reads job.json; the guidance refinements are optional (older jobs lack them).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        perCaption = try c.decode(Int.self, forKey: .perCaption)
+        guidance = try c.decode(Float.self, forKey: .guidance)
+        steps = try c.decode(Int.self, forKey: .steps)
+        sampler = try c.decode(SamplerKind.self, forKey: .sampler)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        model = try c.decode(String.self, forKey: .model)
+        unitCaptions = try c.decode(Int.self, forKey: .unitCaptions)
+        guidanceRescale = try c.decodeIfPresent(Float.self, forKey: .guidanceRescale) ?? 0
+        guidanceInterval = try c.decodeIfPresent(ClosedRange<Float>.self, forKey: .guidanceInterval)
+        thresholding = try c.decodeIfPresent(DynamicThresholding.self, forKey: .thresholding)
+    }
+
+    /// Writes job.json, leaving out refinements that are off so plain jobs keep their old form.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(perCaption, forKey: .perCaption)
+        try c.encode(guidance, forKey: .guidance)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(sampler, forKey: .sampler)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(model, forKey: .model)
+        try c.encode(unitCaptions, forKey: .unitCaptions)
+        if guidanceRescale != 0 { try c.encode(guidanceRescale, forKey: .guidanceRescale) }
+        try c.encodeIfPresent(guidanceInterval, forKey: .guidanceInterval)
+        try c.encodeIfPresent(thresholding, forKey: .thresholding)
     }
 }
 

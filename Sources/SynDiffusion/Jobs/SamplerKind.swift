@@ -11,17 +11,20 @@ public enum SamplerKind: String, Sendable, CaseIterable, Codable {
 
     /// A scheduler of this kind for a model trained with `config`'s betas and prediction type;
     /// "trailing" spacing so sampling starts at the last training step (Lin et al. 2023).
-    public func scheduler(for config: UNetConfig) -> any NoiseScheduler {
+    /// `thresholding` replaces DDIM's and DDPM's fixed x0 clip (the other samplers do not clip).
+    public func scheduler(for config: UNetConfig, thresholding: DynamicThresholding? = nil) -> any NoiseScheduler {
         let betas = config.betaSchedule.schedule, T = config.trainTimesteps, pt = config.predictionType
         switch self {
         case .ddim:
-            return DDIMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
+            return DDIMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing,
+                                 thresholding: thresholding)
         case .dpmpp:
             return DPMSolverMultistepScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
         case .euler:
             return EulerDiscreteScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
         case .ddpm:
-            return DDPMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
+            return DDPMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing,
+                                 thresholding: thresholding)
         }
     }
 }

@@ -22,10 +22,18 @@ public struct TextToImage<Predictor: NoisePredictor> {
     /// seeds. `unconditional` is the encoding of "" repeated B times (needed unless guidance is 1).
     public func generate(conditioning: Conditioning, unconditional: Conditioning?, seeds: [UInt64], guidance: Float,
                          steps: Int, sampler: SamplerKind, onStep: ((Int) -> Void)? = nil) -> Tensor {
+        generate(conditioning: conditioning, unconditional: unconditional, seeds: seeds,
+                 guidance: ClassifierFreeGuidance(scale: guidance), steps: steps, sampler: sampler, onStep: onStep)
+    }
+
+    /// `generate` with full control of the guidance and, for DDIM and DDPM, dynamic thresholding of x0.
+    public func generate(conditioning: Conditioning, unconditional: Conditioning?, seeds: [UInt64],
+                         guidance: ClassifierFreeGuidance, steps: Int, sampler: SamplerKind,
+                         thresholding: DynamicThresholding? = nil, onStep: ((Int) -> Void)? = nil) -> Tensor {
         var generators = seeds.map { RandomGenerator(seed: $0) }
         let shape = [seeds.count, config.channels, config.sampleSize, config.sampleSize]
         let x0 = randnPerItem(shape, generators: &generators)
-        let x = sample(predictor: predictor, scheduler: sampler.scheduler(for: config), conditioning: conditioning,
+        let x = sample(predictor: predictor, scheduler: sampler.scheduler(for: config, thresholding: thresholding), conditioning: conditioning,
                        unconditional: unconditional, initialNoise: x0, guidance: guidance, steps: steps,
                        noise: { randnPerItem($0, generators: &generators) }, onStep: { i, _, _ in onStep?(i) })
         return withNoGrad { ((x + 1) * 0.5).clamp(min: 0, max: 1) }

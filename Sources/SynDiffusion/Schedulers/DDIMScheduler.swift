@@ -18,6 +18,8 @@ public struct DDIMScheduler: NoiseScheduler, Sendable {
     public let clipSample: Bool
     /// Bound for `clipSample`.
     public let clipSampleRange: Float
+    /// Dynamic thresholding of x0, used instead of `clipSample` when set (diffusers `thresholding`).
+    public let thresholding: DynamicThresholding?
     /// abar used past the last step: 1 when true, else abar_0.
     public let setAlphaToOne: Bool
     /// Noise weight: 0 is deterministic DDIM, 1 is DDPM-like.
@@ -35,7 +37,7 @@ public struct DDIMScheduler: NoiseScheduler, Sendable {
     /// set_alpha_to_one on, eta 0).
     public init(trainSteps: Int = 1000, betaSchedule: BetaSchedule = .linear(),
                 predictionType: PredictionType = .epsilon, timestepSpacing: TimestepSpacing = .leading,
-                stepsOffset: Int = 0, clipSample: Bool = true, clipSampleRange: Float = 1,
+                stepsOffset: Int = 0, clipSample: Bool = true, clipSampleRange: Float = 1, thresholding: DynamicThresholding? = nil,
                 setAlphaToOne: Bool = true, eta: Float = 0, useClippedModelOutput: Bool = false) {
         schedule = DiffusionSchedule(betaSchedule, trainSteps: trainSteps)
         self.predictionType = predictionType
@@ -43,6 +45,7 @@ public struct DDIMScheduler: NoiseScheduler, Sendable {
         self.stepsOffset = stepsOffset
         self.clipSample = clipSample
         self.clipSampleRange = clipSampleRange
+        self.thresholding = thresholding
         self.setAlphaToOne = setAlphaToOne
         self.eta = eta
         self.useClippedModelOutput = useClippedModelOutput
@@ -83,7 +86,11 @@ public struct DDIMScheduler: NoiseScheduler, Sendable {
             x0 = alphaProd.squareRoot() * sample - betaProd.squareRoot() * modelOutput
             eps = alphaProd.squareRoot() * modelOutput + betaProd.squareRoot() * sample
         }
-        if clipSample { x0 = x0.clamp(min: -clipSampleRange, max: clipSampleRange) }
+        if let thresholding {
+            x0 = thresholding(x0)
+        } else if clipSample {
+            x0 = x0.clamp(min: -clipSampleRange, max: clipSampleRange)
+        }
 
         let variance = ((1 - alphaProdPrev) / betaProd) * (1 - alphaProd / alphaProdPrev)
         let std = eta * variance.squareRoot()

@@ -30,6 +30,8 @@ public struct DDPMScheduler: NoiseScheduler, Sendable {
     public let clipSample: Bool
     /// Bound for `clipSample`.
     public let clipSampleRange: Float
+    /// Dynamic thresholding of x0, used instead of `clipSample` when set (diffusers `thresholding`).
+    public let thresholding: DynamicThresholding?
     /// The current inference timesteps (all T training steps until `setTimesteps`).
     public private(set) var timesteps: [Float]
     /// Always 1 (variance-preserving).
@@ -40,7 +42,7 @@ public struct DDPMScheduler: NoiseScheduler, Sendable {
     public init(trainSteps: Int = 1000, betaSchedule: BetaSchedule = .linear(),
                 predictionType: PredictionType = .epsilon, timestepSpacing: TimestepSpacing = .leading,
                 stepsOffset: Int = 0, varianceType: VarianceType = .fixedSmall,
-                clipSample: Bool = true, clipSampleRange: Float = 1) {
+                clipSample: Bool = true, clipSampleRange: Float = 1, thresholding: DynamicThresholding? = nil) {
         schedule = DiffusionSchedule(betaSchedule, trainSteps: trainSteps)
         self.predictionType = predictionType
         self.timestepSpacing = timestepSpacing
@@ -48,6 +50,7 @@ public struct DDPMScheduler: NoiseScheduler, Sendable {
         self.varianceType = varianceType
         self.clipSample = clipSample
         self.clipSampleRange = clipSampleRange
+        self.thresholding = thresholding
         timesteps = (0..<trainSteps).reversed().map(Float.init)
     }
 
@@ -83,7 +86,11 @@ public struct DDPMScheduler: NoiseScheduler, Sendable {
         case .epsilon: x0 = divided(sample - betaProd.squareRoot() * modelOutput, by: alphaProd.squareRoot())
         case .vPrediction: x0 = alphaProd.squareRoot() * sample - betaProd.squareRoot() * modelOutput
         }
-        if clipSample { x0 = x0.clamp(min: -clipSampleRange, max: clipSampleRange) }
+        if let thresholding {
+            x0 = thresholding(x0)
+        } else if clipSample {
+            x0 = x0.clamp(min: -clipSampleRange, max: clipSampleRange)
+        }
 
         let x0Coeff = (alphaProdPrev.squareRoot() * currentBeta) / betaProd
         let sampleCoeff = currentAlpha.squareRoot() * betaProdPrev / betaProd

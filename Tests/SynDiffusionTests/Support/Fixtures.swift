@@ -46,6 +46,8 @@ struct GuidanceCase: Decodable, Sendable {
     let steps: Int
     let step_kwargs: Config
     let guidance: Float
+    let guidance_rescale: Float
+    let threshold_active_steps: Int
     let shape: [Int]
     let timesteps: [Double]
     let x_T: [Float]
@@ -124,6 +126,10 @@ func makeScheduler(_ kind: String, _ c: Config, stepKwargs kw: Config = [:]) -> 
     let betas = betaSchedule(c)
     let prediction = PredictionType(rawValue: c["prediction_type"]?.string ?? "epsilon")!
     let offset = Int(c["steps_offset"]?.number ?? 0)
+    let thresholding = c["thresholding"]?.bool == true
+        ? DynamicThresholding(ratio: Float(c["dynamic_thresholding_ratio"]?.number ?? 0.995),
+                              maxValue: Float(c["sample_max_value"]?.number ?? 1))
+        : nil
     func spacing(_ d: TimestepSpacing) -> TimestepSpacing {
         c["timestep_spacing"]?.string.flatMap(TimestepSpacing.init(rawValue:)) ?? d
     }
@@ -132,10 +138,10 @@ func makeScheduler(_ kind: String, _ c: Config, stepKwargs kw: Config = [:]) -> 
         return DDPMScheduler(betaSchedule: betas, predictionType: prediction, timestepSpacing: spacing(.leading),
                              stepsOffset: offset,
                              varianceType: DDPMScheduler.VarianceType(rawValue: c["variance_type"]?.string ?? "fixed_small")!,
-                             clipSample: c["clip_sample"]?.bool ?? true)
+                             clipSample: c["clip_sample"]?.bool ?? true, thresholding: thresholding)
     case "ddim":
         return DDIMScheduler(betaSchedule: betas, predictionType: prediction, timestepSpacing: spacing(.leading),
-                             stepsOffset: offset, clipSample: c["clip_sample"]?.bool ?? true,
+                             stepsOffset: offset, clipSample: c["clip_sample"]?.bool ?? true, thresholding: thresholding,
                              setAlphaToOne: c["set_alpha_to_one"]?.bool ?? true,
                              eta: Float(kw["eta"]?.number ?? 0),
                              useClippedModelOutput: kw["use_clipped_model_output"]?.bool ?? false)
