@@ -66,10 +66,12 @@ struct DiffusionEvaluate: AsyncParsableCommand {
         report(String(format: "evaluate: floor: %d real training images -> Frechet distance %.3f to the test set", n, floor))
 
         var scores: [GenerationScore] = []
+        var applied = ImageJobOptions(model: info.name)
+        try refinements.apply(to: &applied, recommended: info.sampling)
         for s in scales {
             let sub = dir.appendingPathComponent("guidance-\(s)")
             var options = ImageJobOptions(perCaption: perCaption, guidance: s, steps: steps, sampler: samplerKind, seed: seed, model: info.name)
-            try refinements.apply(to: &options)
+            try refinements.apply(to: &options, recommended: info.sampling)
             let job = ImageJob(model: t2i, captions: records, options: options, directory: sub)
             let progress = ProgressReporter(label: "guidance \(s)", total: n, unit: "img")
             let summary = try job.run(progress: progress)
@@ -87,8 +89,8 @@ struct DiffusionEvaluate: AsyncParsableCommand {
             for (c, row) in score.confusion.enumerated() where row.reduce(0, +) > 0 {
                 report("evaluate:   " + names[c].padding(toLength: 12, withPad: " ", startingAt: 0) + row.map { String(format: "%5d", $0) }.joined(separator: " "))
             }
-            report(String(format: "evaluate: guidance %.1f: %d images (%d rendered in %.1f s), accuracy %.2f%%, Frechet distance %.3f",
-                         s, score.images, summary.written, summary.seconds, score.accuracy * 100, score.frechetDistance))
+            report(String(format: "evaluate: guidance %.1f%@: %d images (%d rendered in %.1f s), accuracy %.2f%%, Frechet distance %.3f",
+                         s, GuidanceOptions.describe(options), score.images, summary.written, summary.seconds, score.accuracy * 100, score.frechetDistance))
         }
         struct EvaluationReport: Codable {
             var model: String
@@ -97,12 +99,16 @@ struct DiffusionEvaluate: AsyncParsableCommand {
             var steps: Int
             var sampler: String
             var seed: UInt64
+            var guidanceRescale: Float
+            var guidanceInterval: [Float]?
             var classifierTestAccuracy: Double
             var realFloorFrechetDistance: Double
             var scores: [GenerationScore]
         }
         let summary = EvaluationReport(model: modelURL.lastPathComponent, captions: URL(fileURLWithPath: captions).lastPathComponent,
                             perCaption: perCaption, steps: steps, sampler: samplerKind.rawValue, seed: seed,
+                            guidanceRescale: applied.guidanceRescale,
+                            guidanceInterval: applied.guidanceInterval.map { [$0.lowerBound, $0.upperBound] },
                             classifierTestAccuracy: realAccuracy, realFloorFrechetDistance: floor, scores: scores)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]

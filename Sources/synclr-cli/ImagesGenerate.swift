@@ -50,11 +50,11 @@ struct ImagesGenerate: AsyncParsableCommand {
         }
         var options = ImageJobOptions(perCaption: perCaption, guidance: guidance, steps: steps, sampler: samplerKind, seed: seed,
                                       model: info.name, unitCaptions: batchCaptions)
-        try refinements.apply(to: &options)
+        try refinements.apply(to: &options, recommended: info.sampling)
         let job = ImageJob(model: TextToImage(predictor: unet, config: info.config, encoder: encoder), captions: records,
                            options: options, directory: URL(fileURLWithPath: out), shard: shardSpec)
         let shardImages = (0..<job.unitCount).filter { shardSpec.owns(unit: $0) }.reduce(0) { $0 + job.positions(ofUnit: $1).count } * perCaption
-        report("images: \(records.count) captions x \(perCaption) from \(modelURL.lastPathComponent) (\(info.name)), \(samplerKind.rawValue) \(steps) steps, guidance \(guidance), seed \(seed), shard \(shardSpec): \(shardImages) images")
+        report("images: \(records.count) captions x \(perCaption) from \(modelURL.lastPathComponent) (\(info.name)), \(samplerKind.rawValue) \(steps) steps, guidance \(guidance)\(GuidanceOptions.describe(options)), seed \(seed), shard \(shardSpec): \(shardImages) images")
         let progress = ProgressReporter(label: "images", total: shardImages, unit: "img")
         let logProgress = isatty(STDERR_FILENO) == 0
         var lastLog = Date()

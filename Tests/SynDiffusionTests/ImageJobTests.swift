@@ -186,6 +186,28 @@ private func files(_ dir: URL) throws -> [String: Data] {
                       CaptionRecord(id: .number(2), caption: "c")])
     }
 
+    @Test func modelFilesCarryTheirSamplingRecommendation() throws {
+        let dir = try temporaryDirectory("sampling-model")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var g = RandomGenerator(seed: 1)
+        let unet = UNet2DCondition(tinyUNetConfig(), generator: &g)
+        let url = dir.appendingPathComponent("model.safetensors")
+        let rec = SamplingRecommendation(guidanceRescale: 0.5, guidanceInterval: 0...500)
+        try UNetCheckpoint.save(unet, info: UNetModelInfo(name: "tiny", config: tinyUNetConfig(), textEncoder: "toy", sampling: rec), to: url)
+        let info = try UNetCheckpoint.info(url)
+        #expect(info.sampling == rec && info.sampling?.interval == 0...500 && info.extra["sampling"] == nil)
+
+        // A model without one, and one whose recommendation is malformed (an error naming the file).
+        let plain = dir.appendingPathComponent("plain.safetensors")
+        try UNetCheckpoint.save(unet, info: UNetModelInfo(name: "tiny", config: tinyUNetConfig(), textEncoder: "toy"), to: plain)
+        #expect(try UNetCheckpoint.info(plain).sampling == nil)
+        let bad = dir.appendingPathComponent("bad.safetensors")
+        try Safetensors.save(unet.stateDict(), to: bad, metadata: ["format": UNetCheckpoint.format, "name": "x",
+                                                                  "unet_config": tinyUNetConfig().json(), "text_encoder": "toy",
+                                                                  "sampling": #"{"guidance_rescale":3}"#])
+        #expect { try UNetCheckpoint.info(bad) } throws: { "\($0)".contains("bad.safetensors") && "\($0)".contains("guidance_rescale 3.0") }
+    }
+
     @Test func missingAndMisshapenCheckpointsNameTheFile() throws {
         let dir = try temporaryDirectory("bad-model")
         defer { try? FileManager.default.removeItem(at: dir) }

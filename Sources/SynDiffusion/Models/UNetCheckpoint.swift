@@ -11,18 +11,23 @@ public struct UNetModelInfo: Sendable, Hashable {
     public var textEncoder: String
     /// Free-form provenance (training command, steps, seed, ...).
     public var extra: [String: String]
+    /// Guidance settings the model recommends (metadata `sampling`; nil: plain guidance).
+    public var sampling: SamplingRecommendation?
 
     /// A description of a model file.
-    public init(name: String, config: UNetConfig, textEncoder: String, extra: [String: String] = [:]) {
+    public init(name: String, config: UNetConfig, textEncoder: String, extra: [String: String] = [:],
+                sampling: SamplingRecommendation? = nil) {
         self.name = name
         self.config = config
         self.textEncoder = textEncoder
         self.extra = extra
+        self.sampling = sampling
     }
 }
 
 /// Reads and writes UNet model files: safetensors with diffusers-style parameter names and
-/// metadata `format = synclr-unet`, `name`, `unet_config` (JSON), `text_encoder`.
+/// metadata `format = synclr-unet`, `name`, `unet_config` (JSON), `text_encoder` and optionally
+/// `sampling` (JSON `SamplingRecommendation`).
 public enum UNetCheckpoint {
     /// Format tag stored in the metadata.
     public static let format = "synclr-unet"
@@ -34,6 +39,7 @@ public enum UNetCheckpoint {
         meta["name"] = info.name
         meta["unet_config"] = info.config.json()
         meta["text_encoder"] = info.textEncoder
+        meta["sampling"] = info.sampling?.json()
         try Safetensors.save(unet.stateDict(), to: url, metadata: meta, dtype: dtype)
     }
 
@@ -60,9 +66,17 @@ public enum UNetCheckpoint {
         if !config.problems.isEmpty {
             throw DiffusionError.badCheckpoint(path: path, reason: "invalid unet_config: \(config.problems.joined(separator: "; "))")
         }
+        var sampling: SamplingRecommendation?
+        if let json = meta["sampling"] {
+            do { sampling = try JSONDecoder().decode(SamplingRecommendation.self, from: Data(json.utf8)) } catch {
+                throw DiffusionError.badCheckpoint(path: path, reason: "sampling metadata is not a valid recommendation (\(error))")
+            }
+            if let p = sampling?.problems.first { throw DiffusionError.badCheckpoint(path: path, reason: "sampling metadata: \(p)") }
+        }
         var extra = meta
-        for k in ["format", "name", "unet_config", "text_encoder"] { extra[k] = nil }
-        return UNetModelInfo(name: meta["name"] ?? "unnamed", config: config, textEncoder: meta["text_encoder"] ?? "", extra: extra)
+        for k in ["format", "name", "unet_config", "text_encoder", "sampling"] { extra[k] = nil }
+        return UNetModelInfo(name: meta["name"] ?? "unnamed", config: config, textEncoder: meta["text_encoder"] ?? "", extra: extra,
+                             sampling: sampling)
     }
 
     /// Builds the network a model file describes and loads its weights; throws `DiffusionError`

@@ -175,7 +175,7 @@ struct NoTextEncoder: TextEncoder {
 /// Turns a training checkpoint into a model file: its EMA weights (or, with `ema` false, the raw
 /// optimized weights) in float16 with the network configuration as metadata.
 public func exportWeights(checkpoint url: URL, to output: URL, name: String, textEncoder: String, ema: Bool = true,
-                          extra: [String: String] = [:]) throws -> UNetModelInfo {
+                          extra: [String: String] = [:], sampling: SamplingRecommendation? = nil) throws -> UNetModelInfo {
     let file: SafetensorsFile
     do { file = try SafetensorsFile(url: url) } catch {
         throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
@@ -192,7 +192,7 @@ public func exportWeights(checkpoint url: URL, to output: URL, name: String, tex
     do { try unet.loadStateDict(dict, source: url.path + " (\(prefix.dropLast()))") } catch {
         throw DiffusionError.badCheckpoint(path: url.path, reason: "\(error)")
     }
-    var info = UNetModelInfo(name: name, config: config.unet, textEncoder: textEncoder, extra: extra)
+    var info = UNetModelInfo(name: name, config: config.unet, textEncoder: textEncoder, extra: extra, sampling: sampling)
     info.extra["train_steps"] = meta["step"] ?? "?"
     info.extra["train_seed"] = String(config.seed)
     info.extra["weights"] = ema ? "ema" : "model"

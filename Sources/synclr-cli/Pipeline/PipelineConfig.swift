@@ -21,6 +21,11 @@ struct PipelineConfig: Codable, Equatable {
         var perCaption = 4
         /// Classifier-free guidance scale (SynCLR used 2.5 with Stable Diffusion; the shipped UNet is best at 1.5, Docs/diffusion.md).
         var guidance: Float = 1.5
+        /// Guidance rescale weight (`synclr images --guidance-rescale`); nil: the model's recommendation.
+        var guidanceRescale: Float?
+        /// Training timesteps [lo, hi] where guidance applies (`--guidance-interval`, [] for all steps);
+        /// nil: the model's recommendation.
+        var guidanceInterval: [Float]?
         /// Sampler steps.
         var steps = 50
         /// Sampler.

@@ -1,4 +1,5 @@
 import Foundation
+import SynDiffusion
 import SynRep
 import SynTensor
 
@@ -8,7 +9,12 @@ func writeReport(_ result: PipelineResult, config: PipelineConfig, directory: UR
     var md = "# SynCLR pipeline report (\(preset))\n\n"
     md += "Everything below was produced offline on this machine from the configuration at the end: "
     md += "captions written by the `\(config.captions.backend)` backend for the `\(config.captions.concepts)` concepts, "
-    md += "\(config.images.perCaption) images per caption from the text-to-image model at guidance \(config.images.guidance), "
+    md += "\(config.images.perCaption) images per caption from the text-to-image model at guidance \(config.images.guidance)"
+    if let data = FileManager.default.contents(atPath: directory.appendingPathComponent("images/job.json").path),
+       let job = try? JSONDecoder().decode(ImageJobDescription.self, from: data) {
+        md += GuidanceOptions.describe(job.options)
+    }
+    md += ", "
     md += "a `\(config.train.model)` ViT trained for \(config.train.steps) steps, and kNN / linear-probe accuracy on real `\(config.eval.dataset)` test images.\n\n"
 
     md += "## Wall time per stage\n\n| stage | time |\n|---|---|\n"
@@ -68,4 +74,9 @@ func writeReport(_ result: PipelineResult, config: PipelineConfig, directory: UR
 
     md += "## Configuration\n\n```json\n\(config.json())\n```\n"
     try Data(md.utf8).write(to: directory.appendingPathComponent("report.md"), options: .atomic)
+}
+
+/// The part of an image folder's job.json the report reads.
+private struct ImageJobDescription: Decodable {
+    var options: ImageJobOptions
 }

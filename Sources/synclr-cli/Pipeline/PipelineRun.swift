@@ -79,6 +79,10 @@ struct PipelineRun {
             var imgArgs = ["--captions", captionsURL.path, "--out", imagesURL.path, "--per-caption", String(config.images.perCaption),
                            "--guidance", String(config.images.guidance), "--steps", String(config.images.steps),
                            "--sampler", config.images.sampler, "--seed", String(config.seed)]
+            if let r = config.images.guidanceRescale { imgArgs += ["--guidance-rescale", String(r)] }
+            if let i = config.images.guidanceInterval {
+                imgArgs += ["--guidance-interval", i.isEmpty ? "all" : i.map { String($0) }.joined(separator: ",")]
+            }
             if let m = config.images.model { imgArgs += ["--model", m] }
             let imgHash = StageRunner.hash(["images", capHash] + imgArgs)
             let img = try await runner.run("images", hash: imgHash, outputs: [imagesURL.appendingPathComponent("manifest.jsonl")],
