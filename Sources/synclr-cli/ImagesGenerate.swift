@@ -22,7 +22,7 @@ struct ImagesGenerate: AsyncParsableCommand {
     @Option(help: "Captions JSONL: one object per line with `caption` (and optional `id`, `concept`).") var captions: String
     @Option(help: "Output folder.") var out: String
     @Option(help: "Images per caption.") var perCaption: Int = 4
-    @Option(help: "Classifier-free guidance scale (1 disables the unconditional pass; the shipped model is best at 1.5, the paper used 2.5 with Stable Diffusion).") var guidance: Float = 1.5
+    @Option(help: "Classifier-free guidance scale, SynCLR's 2.5 by default (1 disables the unconditional pass). The model file's recommended rescale and interval apply unless overridden.") var guidance: Float = 2.5
     @Option(help: "Sampler steps.") var steps: Int = 50
     @Option(help: "Sampler: ddim, dpm++, euler or ddpm.") var sampler: String = "ddim"
     @Option(help: "Job seed.") var seed: UInt64 = 0

@@ -28,6 +28,11 @@ public struct ClassifierFreeGuidance: Sendable, Hashable {
         self.interval = interval
     }
 
+    /// Guidance at scale `scale` with the refinements a model file recommends (plain when nil).
+    public init(scale: Float = 2.5, recommended: SamplingRecommendation?) {
+        self.init(scale: scale, rescale: recommended?.guidanceRescale ?? 0, interval: recommended?.interval)
+    }
+
     /// Whether the unconditional pass is needed at some timestep (any scale other than 1).
     public var needsUnconditional: Bool { scale != 1 }
 

@@ -52,6 +52,15 @@ public func sample<P: NoisePredictor, S: NoiseScheduler>(
     predictor: P, scheduler: S, conditioning: Conditioning, unconditional: Conditioning?,
     shape: [Int], guidance: Float = 2.5, steps: Int = 50, generators: inout [RandomGenerator]
 ) -> Tensor {
+    sample(predictor: predictor, scheduler: scheduler, conditioning: conditioning, unconditional: unconditional,
+           shape: shape, guidance: ClassifierFreeGuidance(scale: guidance), steps: steps, generators: &generators)
+}
+
+/// `sample(shape:generators:)` with full control of the guidance.
+public func sample<P: NoisePredictor, S: NoiseScheduler>(
+    predictor: P, scheduler: S, conditioning: Conditioning, unconditional: Conditioning?,
+    shape: [Int], guidance: ClassifierFreeGuidance, steps: Int = 50, generators: inout [RandomGenerator]
+) -> Tensor {
     let x = randnPerItem(shape, generators: &generators)
     return sample(predictor: predictor, scheduler: scheduler, conditioning: conditioning,
                   unconditional: unconditional, initialNoise: x, guidance: guidance, steps: steps,
@@ -62,6 +71,15 @@ public func sample<P: NoisePredictor, S: NoiseScheduler>(
 public func sample<P: NoisePredictor, S: NoiseScheduler>(
     predictor: P, scheduler: S, conditioning: Conditioning, unconditional: Conditioning?,
     shape: [Int], guidance: Float = 2.5, steps: Int = 50, generator: inout RandomGenerator
+) -> Tensor {
+    sample(predictor: predictor, scheduler: scheduler, conditioning: conditioning, unconditional: unconditional,
+           shape: shape, guidance: ClassifierFreeGuidance(scale: guidance), steps: steps, generator: &generator)
+}
+
+/// `sample(shape:generator:)` with full control of the guidance.
+public func sample<P: NoisePredictor, S: NoiseScheduler>(
+    predictor: P, scheduler: S, conditioning: Conditioning, unconditional: Conditioning?,
+    shape: [Int], guidance: ClassifierFreeGuidance, steps: Int = 50, generator: inout RandomGenerator
 ) -> Tensor {
     let x = Tensor.randn(shape, generator: &generator)
     return sample(predictor: predictor, scheduler: scheduler, conditioning: conditioning,

@@ -19,8 +19,8 @@ struct PipelineConfig: Codable, Equatable {
     struct Images: Codable, Equatable {
         /// Images per caption (SynCLR: 4).
         var perCaption = 4
-        /// Classifier-free guidance scale (SynCLR used 2.5 with Stable Diffusion; the shipped UNet is best at 1.5, Docs/diffusion.md).
-        var guidance: Float = 1.5
+        /// Classifier-free guidance scale (SynCLR's 2.5; the model's recommended rescale and interval apply, Docs/diffusion.md).
+        var guidance: Float = 2.5
         /// Guidance rescale weight (`synclr images --guidance-rescale`); nil: the model's recommendation.
         var guidanceRescale: Float?
         /// Training timesteps [lo, hi] where guidance applies (`--guidance-interval`, [] for all steps);
