@@ -129,6 +129,15 @@ private func files(_ dir: URL) throws -> [String: Data] {
         #expect(bad.problems.contains { $0.contains("--dynamic-threshold") })
     }
 
+    @Test func jobSamplersDoNotClipX0() {
+        // A fixed clip at every step distorts guided trajectories (Docs/diffusion.md), so none is used.
+        let config = tinyUNetConfig()
+        #expect((SamplerKind.ddim.scheduler(for: config) as? DDIMScheduler)?.clipSample == false)
+        #expect((SamplerKind.ddpm.scheduler(for: config) as? DDPMScheduler)?.clipSample == false)
+        let t = DynamicThresholding(ratio: 0.9, maxValue: 2)
+        #expect((SamplerKind.ddim.scheduler(for: config, thresholding: t) as? DDIMScheduler)?.thresholding == t)
+    }
+
     @Test func seedsDependOnJobCaptionAndIndexOnly() {
         let a = imageSeed(jobSeed: 1, captionID: .number(5), index: 0)
         #expect(a == imageSeed(jobSeed: 1, captionID: .number(5), index: 0))

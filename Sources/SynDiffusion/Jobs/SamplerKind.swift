@@ -11,20 +11,22 @@ public enum SamplerKind: String, Sendable, CaseIterable, Codable {
 
     /// A scheduler of this kind for a model trained with `config`'s betas and prediction type;
     /// "trailing" spacing so sampling starts at the last training step (Lin et al. 2023).
-    /// `thresholding` replaces DDIM's and DDPM's fixed x0 clip (the other samplers do not clip).
+    /// No sampler clips the predicted x0 (as in Stable Diffusion's scheduler config): with guidance, a
+    /// clip at every step distorts the trajectory more the more steps there are (Docs/diffusion.md).
+    /// `thresholding` adds DDIM's and DDPM's dynamic thresholding instead.
     public func scheduler(for config: UNetConfig, thresholding: DynamicThresholding? = nil) -> any NoiseScheduler {
         let betas = config.betaSchedule.schedule, T = config.trainTimesteps, pt = config.predictionType
         switch self {
         case .ddim:
             return DDIMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing,
-                                 thresholding: thresholding)
+                                 clipSample: false, thresholding: thresholding)
         case .dpmpp:
             return DPMSolverMultistepScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
         case .euler:
             return EulerDiscreteScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing)
         case .ddpm:
             return DDPMScheduler(trainSteps: T, betaSchedule: betas, predictionType: pt, timestepSpacing: .trailing,
-                                 thresholding: thresholding)
+                                 clipSample: false, thresholding: thresholding)
         }
     }
 }
