@@ -34,6 +34,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
     func run() async throws {
         let scales = guidance.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard !scales.isEmpty else { throw ValidationError("--guidance needs at least one number") }
+        guard scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw ValidationError("--guidance scales must be finite numbers >= 0") }
         guard let samplerKind = SamplerKind(rawValue: sampler) else { throw ValidationError("unknown sampler '\(sampler)'") }
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -66,12 +67,12 @@ struct DiffusionEvaluate: AsyncParsableCommand {
         report(String(format: "evaluate: floor: %d real training images -> Frechet distance %.3f to the test set", n, floor))
 
         var scores: [GenerationScore] = []
-        var applied = ImageJobOptions(model: info.name)
-        try refinements.apply(to: &applied, recommended: info.sampling)
+        var base = ImageJobOptions(perCaption: perCaption, steps: steps, sampler: samplerKind, seed: seed, model: info.name)
+        try refinements.apply(to: &base, recommended: info.sampling)
         for s in scales {
             let sub = dir.appendingPathComponent("guidance-\(s)")
-            var options = ImageJobOptions(perCaption: perCaption, guidance: s, steps: steps, sampler: samplerKind, seed: seed, model: info.name)
-            try refinements.apply(to: &options, recommended: info.sampling)
+            var options = base
+            options.guidance = s
             let job = ImageJob(model: t2i, captions: records, options: options, directory: sub)
             let progress = ProgressReporter(label: "guidance \(s)", total: n, unit: "img")
             let summary = try job.run(progress: progress)
@@ -100,15 +101,14 @@ struct DiffusionEvaluate: AsyncParsableCommand {
             var sampler: String
             var seed: UInt64
             var guidanceRescale: Float
-            var guidanceInterval: [Float]?
+            var guidanceInterval: ClosedRange<Float>?
             var classifierTestAccuracy: Double
             var realFloorFrechetDistance: Double
             var scores: [GenerationScore]
         }
         let summary = EvaluationReport(model: modelURL.lastPathComponent, captions: URL(fileURLWithPath: captions).lastPathComponent,
                             perCaption: perCaption, steps: steps, sampler: samplerKind.rawValue, seed: seed,
-                            guidanceRescale: applied.guidanceRescale,
-                            guidanceInterval: applied.guidanceInterval.map { [$0.lowerBound, $0.upperBound] },
+                            guidanceRescale: base.guidanceRescale, guidanceInterval: base.guidanceInterval,
                             classifierTestAccuracy: realAccuracy, realFloorFrechetDistance: floor, scores: scores)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -17,7 +17,7 @@ struct GuidanceOptions: ParsableArguments {
         if let text = guidanceInterval {
             options.guidanceInterval = try Self.interval(text, flag: "--guidance-interval")
         } else {
-            options.guidanceInterval = recommended?.interval
+            options.guidanceInterval = recommended?.guidanceInterval
         }
         if let text = dynamicThreshold {
             let v = try Self.numbers(text, "--dynamic-threshold")

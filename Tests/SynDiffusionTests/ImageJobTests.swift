@@ -204,7 +204,7 @@ private func files(_ dir: URL) throws -> [String: Data] {
         let rec = SamplingRecommendation(guidanceRescale: 0.5, guidanceInterval: 0...500)
         try UNetCheckpoint.save(unet, info: UNetModelInfo(name: "tiny", config: tinyUNetConfig(), textEncoder: "toy", sampling: rec), to: url)
         let info = try UNetCheckpoint.info(url)
-        #expect(info.sampling == rec && info.sampling?.interval == 0...500 && info.extra["sampling"] == nil)
+        #expect(info.sampling == rec && info.sampling?.guidanceInterval == 0...500 && info.extra["sampling"] == nil)
 
         // A model without one, and one whose recommendation is malformed (an error naming the file).
         let plain = dir.appendingPathComponent("plain.safetensors")

@@ -30,7 +30,7 @@ public struct ClassifierFreeGuidance: Sendable, Hashable {
 
     /// Guidance at scale `scale` with the refinements a model file recommends (plain when nil).
     public init(scale: Float = 2.5, recommended: SamplingRecommendation?) {
-        self.init(scale: scale, rescale: recommended?.guidanceRescale ?? 0, interval: recommended?.interval)
+        self.init(scale: scale, rescale: recommended?.guidanceRescale ?? 0, interval: recommended?.guidanceInterval)
     }
 
     /// Whether the unconditional pass is needed at some timestep (any scale other than 1).

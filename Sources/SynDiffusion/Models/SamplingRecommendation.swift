@@ -6,27 +6,19 @@ import Foundation
 public struct SamplingRecommendation: Codable, Sendable, Hashable {
     /// Guidance rescale weight (`ClassifierFreeGuidance.rescale`).
     public var guidanceRescale: Float
-    /// Training timesteps where guidance applies, as [lo, hi] (nil: all).
-    public var guidanceInterval: [Float]?
+    /// Training timesteps where guidance applies, stored as [lo, hi] (nil: all).
+    public var guidanceInterval: ClosedRange<Float>?
 
     /// A recommendation.
     public init(guidanceRescale: Float = 0, guidanceInterval: ClosedRange<Float>? = nil) {
         self.guidanceRescale = guidanceRescale
-        self.guidanceInterval = guidanceInterval.map { [$0.lowerBound, $0.upperBound] }
+        self.guidanceInterval = guidanceInterval
     }
 
-    /// The interval as a range (nil when absent or malformed).
-    public var interval: ClosedRange<Float>? {
-        guard let i = guidanceInterval, i.count == 2, i[0] <= i[1] else { return nil }
-        return i[0]...i[1]
-    }
-
-    /// Problems that make the recommendation unusable (empty when valid).
+    /// Problems that make the recommendation unusable (empty when valid; a reversed interval
+    /// already fails to decode).
     public var problems: [String] {
-        var p: [String] = []
-        if !(0...1).contains(guidanceRescale) { p.append("guidance_rescale \(guidanceRescale) is outside 0...1") }
-        if guidanceInterval != nil && interval == nil { p.append("guidance_interval must be [lo, hi] with lo <= hi") }
-        return p
+        (0...1).contains(guidanceRescale) ? [] : ["guidance_rescale \(guidanceRescale) is outside 0...1"]
     }
 
     enum CodingKeys: String, CodingKey {
