@@ -176,6 +176,50 @@ int csyn_png_encode_file(const char *path, const unsigned char *pixels, int widt
     return 0;
 }
 
+int csyn_png_encode_memory(const unsigned char *pixels, int width, int height, int channels,
+                           unsigned char **out, size_t *out_size, char *message, size_t message_size) {
+    *out = NULL;
+    *out_size = 0;
+    if (width <= 0 || height <= 0 || !pixels) {
+        set_message(message, message_size, "PNG needs a non-empty image");
+        return 1;
+    }
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = (png_uint_32)width;
+    image.height = (png_uint_32)height;
+    switch (channels) {
+    case 1: image.format = PNG_FORMAT_GRAY; break;
+    case 3: image.format = PNG_FORMAT_RGB; break;
+    case 4: image.format = PNG_FORMAT_RGBA; break;
+    default: set_message(message, message_size, "PNG needs 1, 3 or 4 channels"); return 1;
+    }
+    /* The first call with a NULL buffer only measures; the second writes. */
+    png_alloc_size_t size = 0;
+    if (!png_image_write_to_memory(&image, NULL, &size, 0, pixels, 0, NULL)) {
+        set_message(message, message_size, image.message);
+        png_image_free(&image);
+        return 1;
+    }
+    unsigned char *buffer = malloc(size ? size : 1);
+    if (!buffer) {
+        set_message(message, message_size, "out of memory for the PNG buffer");
+        png_image_free(&image);
+        return 1;
+    }
+    if (!png_image_write_to_memory(&image, buffer, &size, 0, pixels, 0, NULL)) {
+        set_message(message, message_size, image.message);
+        png_image_free(&image);
+        free(buffer);
+        return 1;
+    }
+    png_image_free(&image);
+    *out = buffer;
+    *out_size = (size_t)size;
+    return 0;
+}
+
 /* ---- JPEG: libjpeg reports fatal errors through error_exit, which must longjmp out. ---- */
 
 typedef struct {

@@ -25,6 +25,9 @@ typedef struct {
 int csyn_png_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size);
 int csyn_png_encode_file(const char *path, const unsigned char *pixels, int width, int height, int channels,
                          char *message, size_t message_size);
+/// Encodes to a malloc'd PNG byte buffer (free it with csyn_free).
+int csyn_png_encode_memory(const unsigned char *pixels, int width, int height, int channels,
+                           unsigned char **out, size_t *out_size, char *message, size_t message_size);
 int csyn_jpeg_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size);
 int csyn_jpeg_encode_file(const char *path, const unsigned char *pixels, int width, int height, int channels,
                           int quality, char *message, size_t message_size);

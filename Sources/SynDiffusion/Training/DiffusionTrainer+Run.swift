@@ -126,13 +126,27 @@ extension DiffusionTrainer {
         let handle = try FileHandle(forWritingTo: lossURL)
         try handle.seekToEnd()
         defer { try? handle.close() }
+        // Steps are logged 1-based (after the update), so a resume at `step` redoes step + 1 on.
+        let board = try TensorBoardWriter(directory: directory, resumingAt: step + 1)
+        if step == 0 {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let json = String(decoding: try encoder.encode(config), as: UTF8.self)
+            try board.text("config", json.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"), step: 0)
+        }
         let start = Date()
+        var lastLog = Date()
         let end = min(config.steps, stopAt ?? config.steps)
         while step < end {
             let r = trainStep()
             let line = String(format: "{\"step\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"elapsed\":%.1f}\n",
                               step, r.loss, r.gradNorm, r.learningRate, Date().timeIntervalSince(start))
             try handle.write(contentsOf: Data(line.utf8))
+            let now = Date()
+            let dt = now.timeIntervalSince(lastLog)
+            lastLog = now
+            try board.scalars([("loss/train", r.loss), ("grad_norm", r.gradNorm), ("schedule/lr", r.learningRate),
+                               ("throughput/images_per_second", dt > 0 ? Float(Double(config.batchSize) / dt) : 0)], step: step)
             progress?.update(completed: step, detail: String(format: "loss %.4f", r.loss))
             let last = step == config.steps
             if last || step == end || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
@@ -141,7 +155,9 @@ extension DiffusionTrainer {
             }
             if sampleGridColumns > 0 && (last || (config.sampleEvery > 0 && step % config.sampleEvery == 0)) {
                 let url = directory.appendingPathComponent(String(format: "samples/step-%06d.png", step))
-                try ImageIO.write(sampleGrid(columns: sampleGridColumns), to: url)
+                let grid = sampleGrid(columns: sampleGridColumns)
+                try ImageIO.write(grid, to: url)
+                try board.image("samples", ByteImage(tensor: grid), step: step)
                 log("step \(step): loss \(String(format: "%.4f", r.loss)), samples in \(url.path)")
             }
         }

@@ -144,6 +144,8 @@ public final class Trainer {
             try fm.removeItem(at: metricsURL)
         }
         var metrics = try MetricsLog(url: metricsURL, keepingStepsBelow: step)
+        let board = try TensorBoardWriter(directory: directory, resumingAt: step)
+        if step == 0 { try logRunStart(to: board) }
         let reporter = ProgressReporter(label: "train \(config.objective.rawValue)", total: config.steps, unit: "step",
                                         enabled: progress, startingAt: step)
         var windowStart = Date(), windowImages = 0
@@ -162,6 +164,7 @@ public final class Trainer {
                                      momentum: teacher == nil ? nil : momentumSchedule.value(at: s),
                                      imagesPerSecond: dt > 0 ? Double(windowImages) / dt : 0)
                 try metrics.append(m)
+                try board.scalars(m.tensorBoardScalars, step: s)
                 windowStart = Date()
                 windowImages = 0
             }
@@ -174,5 +177,40 @@ public final class Trainer {
             }
         }
         reporter.finish()
+    }
+}
+
+extension TrainMetrics {
+    /// The record as TensorBoard scalars (the same names as metrics.jsonl, grouped by slashes).
+    var tensorBoardScalars: [(String, Float)] {
+        var out: [(String, Float)] = [("loss/total", losses.total), ("loss/global", losses.global), ("loss/local", losses.local),
+                                      ("loss/ibot", losses.ibot), ("schedule/lr", lr), ("schedule/weight_decay", wd),
+                                      ("throughput/images_per_second", Float(imagesPerSecond))]
+        if let momentum { out.append(("schedule/ema_momentum", momentum)) }
+        return out
+    }
+}
+
+extension Trainer {
+    /// What TensorBoard shows once per run: the configuration and the first batch's augmented views.
+    func logRunStart(to board: TensorBoardWriter) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = String(decoding: try encoder.encode(config), as: UTF8.self)
+        // Four spaces make TensorBoard's Markdown render the JSON as a code block.
+        try board.text("config", json.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"), step: 0)
+        let batch = makeBatch(step: 0)
+        let views = min(batch.globals.shape[0], 2 * max(config.imagesPerGroup, 1))
+        guard views > 0 else { return }
+        let c = config.model.channels
+        let mean = Tensor(shape: [1, c, 1, 1], data: config.mean), std = Tensor(shape: [1, c, 1, 1], data: config.std)
+        let shown = (batch.globals.narrow(0, start: 0, length: views) * std + mean).clamp(min: 0, max: 1)
+        // One row: the global crops of the first groups side by side (same-group crops are positives).
+        let row = Tensor.concatenate((0..<views).map { shown.select(0, $0) }, axis: 2)
+        try board.image("augmented_views/global_crops", ByteImage(tensor: row), step: 0)
+        for (l, local) in batch.locals.prefix(1).enumerated() {
+            let lv = (local.narrow(0, start: 0, length: views) * std + mean).clamp(min: 0, max: 1)
+            try board.image("augmented_views/local_crops_\(l)", ByteImage(tensor: Tensor.concatenate((0..<views).map { lv.select(0, $0) }, axis: 2)), step: 0)
+        }
     }
 }

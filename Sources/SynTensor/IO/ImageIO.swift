@@ -90,6 +90,23 @@ public enum ImageIO {
         }
     }
 
+    /// Encodes `image` as PNG bytes in memory (for embedding in logs and web pages).
+    public static func encodePNG(_ image: ByteImage) throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = image.pixels.withUnsafeBufferPointer { p in
+            csyn_png_encode_memory(p.baseAddress, Int32(clamping: image.width), Int32(clamping: image.height),
+                                   Int32(image.channels), &out, &size, &message, message.count)
+        }
+        defer { csyn_free(out) }
+        guard rc == 0, let out else {
+            let reason = message.withUnsafeBufferPointer { $0.baseAddress.map { String(cString: $0) } ?? "" }
+            throw ImageError.encodingFailed(path: "<memory>", format: .png, reason: reason)
+        }
+        return Array(UnsafeBufferPointer(start: out, count: size))
+    }
+
     /// Writes a tensor [C, H, W] or [H, W] with values in [0, 1] atomically (see `ByteImage(tensor:)`).
     public static func write(_ tensor: Tensor, to url: URL, format: ImageFormat? = nil,
                              jpegQuality: Int = defaultJPEGQuality) throws {
