@@ -14,6 +14,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Markdown to HTML for the run report (report.html).
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
+        // `make docs`: DocC catalogs of the four libraries.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface, found through pkg-config (Debian: libopenblas-dev).
@@ -47,6 +51,7 @@ let package = Package(
             dependencies: [
                 "SynTensor", "SynCaption", "SynDiffusion", "SynRep",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Ink", package: "Ink"),
             ]
         ),
         .executableTarget(

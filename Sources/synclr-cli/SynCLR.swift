@@ -14,6 +14,7 @@ struct SynCLR: AsyncParsableCommand {
             Embed.self,
             Eval.self,
             Pipeline.self,
+            Report.self,
             Diffusion.self,
             Images.self,
         ]

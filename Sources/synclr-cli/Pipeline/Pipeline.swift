@@ -28,8 +28,9 @@ struct Pipeline: AsyncParsableCommand {
         let started = Date()
         let result = try await PipelineRun(config: cfg, directory: dir).execute()
         try writeReport(result, config: cfg, directory: dir, preset: preset)
+        try HTMLReport.write(runDirectory: dir)
         print(String(format: "pipeline: %@ finished in %@; report: %@", preset, ProgressReporter.formatDuration(Date().timeIntervalSince(started)),
-                     dir.appendingPathComponent("report.md").path))
+                     dir.appendingPathComponent("report.html").path))
         for row in result.summaryRows() { print("  " + row) }
     }
 }
