@@ -23,7 +23,7 @@ bench: build
 
 # DocC documentation of the four libraries into docs/ (open docs/<target>/index.html through a web server).
 docs: setup
-	@for t in SynTensor SynCaption SynDiffusion SynRep; do \
+	@mkdir -p docs; for t in SynTensor SynCaption SynDiffusion SynRep; do \
 	  $(SWIFT) package --allow-writing-to-directory docs/$$t generate-documentation --target $$t \
 	    --disable-indexing --transform-for-static-hosting --output-path docs/$$t || exit 1; \
 	done

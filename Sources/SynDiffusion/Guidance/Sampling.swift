@@ -7,7 +7,13 @@ import SynTensor
 /// guidance, scheduler step.
 ///
 /// - Parameters:
+///   - predictor: the denoiser.
+///   - scheduler: the sampler (copied; its schedule is set to `steps`).
+///   - conditioning: the captions' encoding, batch B.
+///   - unconditional: the empty prompt's encoding (nil: no guidance).
 ///   - initialNoise: standard-normal x_T [B, ...] (scaled by the scheduler's `initNoiseSigma` here).
+///   - guidance: classifier-free guidance scale (1: conditional prediction only).
+///   - steps: inference steps.
 ///   - noise: source of any per-step noise the scheduler asks for.
 ///   - onStep: called after each step with (step index, timestep, new sample).
 /// - Returns: the final sample x_0.
