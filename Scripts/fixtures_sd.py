@@ -283,12 +283,150 @@ def references(name, spec, folder, seed):
     print(f"wrote {path} ({len(out)} tensors)")
 
 
+RESNET_TO_LDM = [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+                 ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]
+
+
+def unet_to_ldm(sd, config):
+    """diffusers UNet2DConditionModel keys -> the original LDM `model.diffusion_model.` keys."""
+    L = config["layers_per_block"]
+    attn_up = [t == "CrossAttnUpBlock2D" for t in config["up_block_types"]]
+    out = {}
+    for k, v in sd.items():
+        parts = k.split(".")
+        if parts[0] == "conv_in":
+            n = "input_blocks.0.0." + ".".join(parts[1:])
+        elif parts[0] == "time_embedding":
+            n = "time_embed." + {"linear_1": "0", "linear_2": "2"}[parts[1]] + "." + parts[2]
+        elif parts[0] == "conv_norm_out":
+            n = "out.0." + parts[1]
+        elif parts[0] == "conv_out":
+            n = "out.2." + parts[1]
+        elif parts[0] == "mid_block":
+            idx = {"resnets.0": 0, "attentions.0": 1, "resnets.1": 2}[".".join(parts[1:3])]
+            n = f"middle_block.{idx}." + ".".join(parts[3:])
+        elif parts[0] == "down_blocks":
+            i, kind, j, rest = int(parts[1]), parts[2], int(parts[3]), parts[4:]
+            if kind == "downsamplers":
+                n = f"input_blocks.{1 + i * (L + 1) + L}.0.op." + ".".join(rest[1:])
+            else:
+                n = f"input_blocks.{1 + i * (L + 1) + j}.{0 if kind == 'resnets' else 1}." + ".".join(rest)
+        elif parts[0] == "up_blocks":
+            i, kind, j, rest = int(parts[1]), parts[2], int(parts[3]), parts[4:]
+            if kind == "upsamplers":
+                n = f"output_blocks.{i * (L + 1) + L}.{2 if attn_up[i] else 1}." + ".".join(rest)
+            else:
+                n = f"output_blocks.{i * (L + 1) + j}.{0 if kind == 'resnets' else 1}." + ".".join(rest)
+        else:
+            raise KeyError(k)
+        if ".resnets." in k:
+            for a, b in RESNET_TO_LDM:
+                n = n.replace("." + a + ".", "." + b + ".")
+        out["model.diffusion_model." + n] = v
+    return out
+
+
+def vae_to_ldm(sd, config):
+    """diffusers AutoencoderKL keys -> the original LDM `first_stage_model.` keys."""
+    levels = len(config["block_out_channels"])
+    out = {}
+    for k, v in sd.items():
+        n = k.replace("conv_norm_out", "norm_out").replace("conv_shortcut", "nin_shortcut")
+        parts = n.split(".")
+        if parts[1] == "down_blocks":
+            if parts[3] == "downsamplers":
+                n = f"{parts[0]}.down.{parts[2]}.downsample." + ".".join(parts[5:])
+            else:
+                n = f"{parts[0]}.down.{parts[2]}.block.{parts[4]}." + ".".join(parts[5:])
+        elif parts[1] == "up_blocks":
+            lvl = levels - 1 - int(parts[2])
+            if parts[3] == "upsamplers":
+                n = f"{parts[0]}.up.{lvl}.upsample." + ".".join(parts[5:])
+            else:
+                n = f"{parts[0]}.up.{lvl}.block.{parts[4]}." + ".".join(parts[5:])
+        elif parts[1] == "mid_block":
+            if parts[2] == "resnets":
+                n = f"{parts[0]}.mid.block_{int(parts[3]) + 1}." + ".".join(parts[4:])
+            else:
+                name = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out": "proj_out"}[parts[4]]
+                tail = parts[-1]
+                n = f"{parts[0]}.mid.attn_1.{name}.{tail}"
+                if name != "norm" and tail == "weight":
+                    v = v.reshape(*v.shape, 1, 1)
+        out["first_stage_model." + n] = v
+    return out
+
+
+def text_to_ldm(sd, openclip, gen):
+    """transformers CLIPTextModel keys -> LDM `cond_stage_model.` keys (HF CLIP for SD 1.x; OpenCLIP for
+    SD 2.x, with one more resblock than diffusers keeps, as SD 2.x uses the penultimate layer)."""
+    sd = {k[len("text_model."):] if k.startswith("text_model.") else k: v for k, v in sd.items()}
+    if not openclip:
+        return {"cond_stage_model.transformer.text_model." + k: v for k, v in sd.items()}
+    p = "cond_stage_model.model."
+    out = {p + "token_embedding.weight": sd["embeddings.token_embedding.weight"],
+           p + "positional_embedding": sd["embeddings.position_embedding.weight"],
+           p + "ln_final.weight": sd["final_layer_norm.weight"], p + "ln_final.bias": sd["final_layer_norm.bias"]}
+    layers = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("encoder.layers."))
+    D = sd["final_layer_norm.weight"].shape[0]
+    dtype = sd["final_layer_norm.weight"].dtype
+    for i in range(layers + 1):
+        q = f"encoder.layers.{i}."
+        r = p + f"transformer.resblocks.{i}."
+        if i == layers:  # the last OpenCLIP layer, unused by SD 2.x (random, so using it would show)
+            src = {k[len(f"encoder.layers.{i - 1}."):]: (torch.randn(v.shape, generator=gen) * 0.2).to(dtype)
+                   for k, v in sd.items() if k.startswith(f"encoder.layers.{i - 1}.")}
+        else:
+            src = {k[len(q):]: v for k, v in sd.items() if k.startswith(q)}
+        out[r + "attn.in_proj_weight"] = torch.cat([src["self_attn.q_proj.weight"], src["self_attn.k_proj.weight"], src["self_attn.v_proj.weight"]])
+        out[r + "attn.in_proj_bias"] = torch.cat([src["self_attn.q_proj.bias"], src["self_attn.k_proj.bias"], src["self_attn.v_proj.bias"]])
+        for a, b in [("self_attn.out_proj", "attn.out_proj"), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
+                     ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")]:
+            for t in ("weight", "bias"):
+                out[r + b + "." + t] = src[a + "." + t]
+    out[p + "text_projection"] = (torch.randn(D, D, generator=gen) * 0.1).to(dtype)
+    return out
+
+
+def single_file(name, spec, folder, seed):
+    """An original-layout (LDM) single-file checkpoint of the folder's weights, checked by diffusers'
+    own from_single_file conversion (same image as the folder) after it is written."""
+    gen = torch.Generator().manual_seed(seed + 2)
+    cfg = lambda c: json.load(open(os.path.join(folder, c, "config.json")))  # noqa: E731
+    sd = {}
+    sd.update(unet_to_ldm(load_file(os.path.join(folder, "unet", "diffusion_pytorch_model.safetensors")), cfg("unet")))
+    sd.update(vae_to_ldm(load_file(os.path.join(folder, "vae", "diffusion_pytorch_model.safetensors")), cfg("vae")))
+    text = load_file(os.path.join(folder, "text_encoder", "model.safetensors"))
+    sd.update(text_to_ldm(text, name == "sd2", gen))
+    # Training-time buffers an LDM checkpoint carries (ignored at load).
+    sd["betas"] = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000) ** 2
+    sd["alphas_cumprod"] = torch.cumprod(1 - sd["betas"], 0)
+    sd["model_ema.decay"] = torch.tensor(0.9999)
+    path = os.path.join(OUT, f"{name}_ldm.safetensors")
+    save_file({k: v.contiguous() for k, v in sd.items()}, path)
+    with torch.no_grad():
+        pipe = StableDiffusionPipeline.from_single_file(path, config=folder, safety_checker=None, requires_safety_checker=False,
+                                                        torch_dtype=torch.float32)
+        pipe.set_progress_bar_config(disable=True)
+        ref = load_file(os.path.join(OUT, f"{name}_parity.safetensors"))
+        pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+        with torch.no_grad():
+            lat = pipe(spec["prompt"], negative_prompt="", latents=ref["pipe.latents"].clone(), num_inference_steps=4,
+                       guidance_scale=2.5, height=16, width=16, output_type="latent").images
+            img = pipe.vae.decode(lat / pipe.vae.config.scaling_factor).sample
+        err = float((img - ref["pipe.ddim"]).abs().max())
+        assert err < 1e-5, f"diffusers' from_single_file disagrees with the folder by {err}"
+        print(f"diffusers from_single_file on {path}: max |diff| vs folder {err:.2e}")
+    print(f"wrote {path} ({len(sd)} tensors)")
+
+
 def main():
     torch.manual_seed(0)
     token_fixture()
     for i, (name, spec) in enumerate(SPECS.items()):
         folder = build_folder(name, spec, 100 + 10 * i)
         references(name, spec, folder, 100 + 10 * i)
+        single_file(name, spec, folder, 100 + 10 * i)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ struct DiffusionDenoise: AsyncParsableCommand {
             model's scheduler/scheduler_config.json.
             """)
 
-    @Option(help: "A diffusers Stable Diffusion folder (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/).") var model: String
+    @Option(help: "A diffusers Stable Diffusion folder (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/) or a single-file original-layout .safetensors checkpoint.") var model: String
+    @Option(help: "For a single-file --model: a diffusers folder whose configs (and tokenizer) to use instead of the SD 1.x / 2.x defaults.") var config: String?
+    @Option(help: "Override the scheduler's prediction type: epsilon or v_prediction.") var predictionType: String?
     @Option(help: "The prompt.") var prompt: String
     @Option(help: "safetensors file with tensor `latents` [1, 4, h, w].") var latents: String
     @Option(help: "Denoising steps.") var steps: Int = 50
@@ -33,7 +35,12 @@ struct DiffusionDenoise: AsyncParsableCommand {
         guard file.contains("latents") else { throw ValidationError("\(latents) has no tensor `latents` (it has \(file.names.sorted()))") }
         let x = try file.tensor("latents")
         guard x.rank == 4, x.shape[0] == 1 else { throw ValidationError("\(latents): tensor `latents` must be [1, 4, h, w], got \(x.shape)") }
-        let sd = try StableDiffusion(directory: URL(fileURLWithPath: model))
+        var prediction: PredictionType?
+        if let predictionType {
+            guard let p = PredictionType(rawValue: predictionType) else { throw ValidationError("--prediction-type must be epsilon or v_prediction") }
+            prediction = p
+        }
+        let sd = try StableDiffusion.load(URL(fileURLWithPath: model), config: config.map { URL(fileURLWithPath: $0) }, predictionType: prediction)
         let start = Date()
         let image = try sd.denoise(prompt: prompt, latents: x, steps: steps, guidance: guidance, sampler: kind)
         try Safetensors.save(["image": image.contiguous()], to: URL(fileURLWithPath: out))

@@ -30,11 +30,13 @@ public struct SDSchedulerConfiguration: Sendable {
     /// Where it came from.
     public let path: String
 
-    /// Stable Diffusion 1.x's scheduler options (used for single-file checkpoints).
+    /// The scheduler options diffusers gives a single-file checkpoint without a config
+    /// (its `SCHEDULER_DEFAULT_CONFIG`: scaled-linear 0.00085...0.012, "leading", steps offset 1,
+    /// set_alpha_to_one off; no clip_sample key, so DDIM keeps its default of clipping).
     public static func stableDiffusion(predictionType: PredictionType = .epsilon) -> SDSchedulerConfiguration {
         SDSchedulerConfiguration(betaSchedule: .stableDiffusion, trainSteps: 1000, predictionType: predictionType,
-                                 timestepSpacing: .leading, stepsOffset: 1, setAlphaToOne: false, clipSample: false,
-                                 clipSampleRange: 1, raw: [:], path: "<Stable Diffusion defaults>")
+                                 timestepSpacing: .leading, stepsOffset: 1, setAlphaToOne: false, clipSample: true,
+                                 clipSampleRange: 1, raw: ["interpolation_type": .string("linear")], path: "<Stable Diffusion defaults>")
     }
 
     init(betaSchedule: BetaSchedule, trainSteps: Int, predictionType: PredictionType, timestepSpacing: TimestepSpacing?,
@@ -159,7 +161,7 @@ public final class StableDiffusion {
     /// The autoencoder.
     public let vae: SDAutoencoder
     /// Sampler options from the model's scheduler config.
-    public let scheduler: SDSchedulerConfiguration
+    public var scheduler: SDSchedulerConfiguration
 
     /// Assembles a model from its parts.
     public init(textEncoder: CLIPTextEncoder, unet: SDUNet, vae: SDAutoencoder, scheduler: SDSchedulerConfiguration) {
