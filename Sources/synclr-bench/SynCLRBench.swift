@@ -19,9 +19,23 @@ struct SynCLRBench: AsyncParsableCommand {
     @Flag(help: "Benchmark the native language model (prefill, decode, captions) beside transformers instead.") var llm = false
     @Option(help: "GGUF model for --llm (default: the installed SmolLM2).") var model: String?
     @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench_llm_torch.py"
+    @Flag(help: "Benchmark one guided step of a Stable Diffusion 1.5-shaped UNet (random weights) at 256 and 512 beside diffusers instead.") var sd = false
+    @Option(help: "Path of the diffusers peer script for --sd.") var sdTorchScript = "Scripts/bench_sd_torch.py"
 
     func run() async throws {
         let threads = Threading.count
+        if sd {
+            let results = try stableDiffusionBenchmarks(sizes: quick ? [256] : [256, 512], repeats: min(repeats, 3),
+                                                        torchScript: noTorch ? nil : sdTorchScript, threads: threads) { r in
+                if !json { printRow(r) }
+            }
+            if json {
+                try printJSON(results)
+            } else {
+                print("threads \(threads), medians of \(min(repeats, 3)) steps, ratio = times better than diffusers (time or peak memory)")
+            }
+            return
+        }
         if llm {
             let results = try llmBenchmarks(modelPath: LlamaModelLocation.resolve(model), repeats: repeats,
                                             torchScript: noTorch ? nil : llmTorchScript, threads: threads, quick: quick) { r in
