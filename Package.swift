@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "SynTensor", targets: ["SynTensor"]),
+        .library(name: "SynRecords", targets: ["SynRecords"]),
         .library(name: "SynCaption", targets: ["SynCaption"]),
         .library(name: "SynDiffusion", targets: ["SynDiffusion"]),
         .library(name: "SynRep", targets: ["SynRep"]),
@@ -38,14 +39,17 @@ let package = Package(
         // AVX2/FMA matrix kernels over ggml weight formats for language-model inference (runtime CPU dispatch).
         .target(name: "CSynKernels"),
         .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
+        // The records of the files between stages (captions.jsonl, images/manifest.jsonl): one schema,
+        // reader and writer each, shared by the stage libraries without making them import each other.
+        .target(name: "SynRecords", dependencies: ["SynTensor"]),
         .target(
             name: "SynCaption",
-            dependencies: ["SynTensor", "CSynKernels"],
+            dependencies: ["SynTensor", "SynRecords", "CSynKernels"],
             resources: [.copy("Resources/Concepts"), .copy("Resources/Backgrounds"), .copy("Resources/NOTICE")]
         ),
         // The shipped text-to-image model lives in Resources (found by DefaultModel, not Bundle.module).
-        .target(name: "SynDiffusion", dependencies: ["SynTensor"], resources: [.copy("Resources")]),
-        .target(name: "SynRep", dependencies: ["SynTensor"]),
+        .target(name: "SynDiffusion", dependencies: ["SynTensor", "SynRecords"], resources: [.copy("Resources")]),
+        .target(name: "SynRep", dependencies: ["SynTensor", "SynRecords"]),
         .executableTarget(
             name: "synclr-cli",
             dependencies: [
@@ -62,11 +66,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynRecordsTests", dependencies: ["SynRecords"]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"], resources: [.copy("Fixtures")]),
         // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).
-        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor"]),
+        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords"]),
     ],
     swiftLanguageModes: [.v6]
 )

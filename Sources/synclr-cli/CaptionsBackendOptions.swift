@@ -2,15 +2,11 @@ import ArgumentParser
 import Foundation
 import SynCaption
 
-/// Text generator backends selectable with `--backend`.
-enum CaptionBackend: String, CaseIterable, ExpressibleByArgument {
-    /// The in-process GGUF language model (SmolLM2-135M-Instruct by default).
-    case native
-    /// Hand-written templates, no language model.
-    case template
-    /// An OpenAI-compatible HTTP server (llama.cpp server, vLLM, Ollama, OpenAI).
-    case openai
-}
+/// `--backend` values (the library's generator kinds).
+extension CaptionBackendConfiguration.Kind: ExpressibleByArgument {}
+
+/// `--endpoint` values (the library's API shapes).
+extension OpenAIConfiguration.Endpoint: ExpressibleByArgument {}
 
 /// How `--backend native` gives prompts to the model.
 enum NativePromptStyle: String, CaseIterable, ExpressibleByArgument {
@@ -20,24 +16,13 @@ enum NativePromptStyle: String, CaseIterable, ExpressibleByArgument {
     case chat
 }
 
-/// OpenAI API shapes selectable with `--endpoint`.
-enum CaptionEndpoint: String, CaseIterable, ExpressibleByArgument {
-    /// POST /v1/completions (raw few-shot prompt; best for base models).
-    case completions
-    /// POST /v1/chat/completions (prompt as a user message).
-    case chat
-
-    /// The library's value.
-    var value: OpenAIConfiguration.Endpoint { self == .completions ? .completions : .chat }
-}
-
 /// Generator choice and sampling options shared by `captions` and `captions backgrounds`.
 struct CaptionsBackendOptions: ParsableArguments {
     @Option(help: """
         Text generator: native (the in-process GGUF language model), template (no language model) or openai \
         (an OpenAI-compatible server). Default: native when a model is installed, else template.
         """)
-    var backend: CaptionBackend?
+    var backend: CaptionBackendConfiguration.Kind?
 
     @Option(help: "Server root for --backend openai, e.g. http://127.0.0.1:8080 (with or without /v1).")
     var url: String?
@@ -55,7 +40,7 @@ struct CaptionsBackendOptions: ParsableArguments {
     var llmBatch: Int = 32
 
     @Option(help: "OpenAI API to call: completions or chat.")
-    var endpoint: CaptionEndpoint = .completions
+    var endpoint: OpenAIConfiguration.Endpoint = .completions
 
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key (sent as a Bearer token if set).")
     var apiKeyEnv: String = "OPENAI_API_KEY"
@@ -83,65 +68,23 @@ struct CaptionsBackendOptions: ParsableArguments {
         GenerationOptions(maxTokens: maxTokens, temperature: temperature, topP: topP, stop: ["\n"])
     }
 
-    /// Prompts per generator call for jobs: enough to keep the native model's batch full.
-    var jobChunk: Int { resolvedBackend == .native ? max(8, llmBatch * 2) : max(8, concurrency * 4) }
-
-    /// The backend to use: the explicit one, else native when a model is installed, else template.
-    var resolvedBackend: CaptionBackend {
-        if let backend { return backend }
-        return LlamaModelLocation.isInstalled(model) ? .native : .template
+    /// The library configuration these options describe.
+    var configuration: CaptionBackendConfiguration {
+        CaptionBackendConfiguration(kind: backend, url: url, model: model, chatPrompt: promptStyle == .chat, llmBatch: llmBatch,
+                                    endpoint: endpoint, apiKeyEnvironment: apiKeyEnv, concurrency: concurrency, timeout: timeout,
+                                    retries: retries)
     }
 
+    /// Prompts per generator call for jobs: enough to keep the native model's batch full.
+    var jobChunk: Int { configuration.resolvedKind == .native ? max(8, llmBatch * 2) : max(8, concurrency * 4) }
+
     func validate() throws {
-        if llmBatch < 1 { throw ValidationError("--llm-batch must be at least 1") }
-        let backend = resolvedBackend
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
-        if retries < 0 { throw ValidationError("--retries must be >= 0") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if backend == .openai && url == nil { throw ValidationError("--backend openai needs --url (e.g. http://127.0.0.1:8080)") }
-        if backend == .template && (url != nil || model != nil) {
-            throw ValidationError("--url and --model apply to --backend openai and native only")
-        }
-        if backend == .native && url != nil { throw ValidationError("--url applies to --backend openai only") }
+        if let p = configuration.problems.first { throw ValidationError(FlagNames.cli(p)) }
     }
 
     /// Builds the generator, checking that a server is reachable first.
     func makeGenerator() async throws -> any TextGenerator {
-        switch resolvedBackend {
-        case .native:
-            let path = LlamaModelLocation.resolve(model)
-            let style: PromptStyle = promptStyle == .chat ? .chat(system: nil) : .completion
-            let generator: LlamaGenerator
-            do {
-                generator = try LlamaGenerator(path: path, config: LlamaGeneratorConfig(promptStyle: style, maxBatch: llmBatch))
-            } catch let error as LlamaError {
-                throw ValidationError(error.description)
-            }
-            Terminal.note("backend: native — \(generator.name) (\(path)), \(llmBatch) sequences at once")
-            return generator
-        case .template:
-            if backend == nil {
-                Terminal.note("no language model installed at \(LlamaModelLocation.resolve(model)) (run `make setup` or Scripts/install_models.sh)")
-            }
-            Terminal.note("backend: template — captions are filled in from fixed templates, NOT written by a language model; "
-                          + "records are labeled \"template (no language model)\"")
-            return TemplateGenerator()
-        case .openai:
-            let base = try OpenAIConfiguration.parseBaseURL(url ?? "")
-            var config = OpenAIConfiguration(baseURL: base, model: model ?? "", endpoint: endpoint.value,
-                                             apiKey: OpenAIConfiguration.apiKey(fromEnvironment: apiKeyEnv),
-                                             concurrency: concurrency, timeout: timeout, maxRetries: retries)
-            let probe = OpenAIGenerator(config)
-            let listed = try await probe.listFirstModel()
-            if config.model.isEmpty {
-                guard let listed else {
-                    throw ValidationError("\(config.url("models")) lists no models; pass --model NAME")
-                }
-                config.model = listed
-            }
-            Terminal.note("backend: openai — \(config.generationURL.absoluteString), model \(config.model), \(concurrency) in flight")
-            return OpenAIGenerator(config)
-        }
+        try await configuration.makeGenerator(note: Terminal.note)
     }
 }

@@ -53,23 +53,9 @@ struct CaptionsBackgrounds: AsyncParsableCommand {
         let job = BackgroundJob(concepts: names, generator: generator, options: backend.generationOptions, pools: pools,
                                 seed: seed, perConcept: perConcept, output: out, chunkSize: backend.jobChunk)
         let line = JobProgress(label: "backgrounds", unit: "concept", total: job.concepts.count)
-        let task = Task {
+        let table = try await runInterruptibly(line, whenInterrupted: "finished concepts are kept in \(out)") {
             try await job.run(overwrite: overwrite) { p in line.update(completed: p.done, resumedFrom: p.resumedFrom) }
         }
-        let interrupt = InterruptHandler { task.cancel() }
-        defer { interrupt.remove() }
-        let table: BackgroundTable
-        do {
-            table = try await task.value
-        } catch is CancellationError {
-            line.finish()
-            Terminal.note("interrupted; finished concepts are kept in \(out) — rerun the same command to continue")
-            throw ExitCode(130)
-        } catch {
-            line.finish()
-            throw error
-        }
-        line.finish()
         let covered = job.concepts.filter { table.backgrounds(for: $0) != nil }.count
         print("wrote backgrounds for \(Terminal.grouped(covered)) of \(Terminal.grouped(job.concepts.count)) concepts to \(out)")
         if covered < job.concepts.count {

@@ -35,7 +35,7 @@ struct CaptionsGenerate: AsyncParsableCommand {
         resumes from its last finished batch and ends with the same file as an uninterrupted run.
 
         JSONL fields: id, caption, concept, source, mode (concept|background|relation), background, \
-        relation, generator, seed.
+        relation, generator, seed, format_version.
         """
     )
 
@@ -95,71 +95,31 @@ struct CaptionsGenerate: AsyncParsableCommand {
         if minWords < 0 || maxWords < minWords { throw ValidationError("need 0 <= --min-words <= --max-words") }
     }
 
-    /// Parses `object=0.91,scene=0.088,texture=0.002`.
-    static func parseKindWeights(_ text: String) throws -> [ConceptKind: Double] {
-        var out: [ConceptKind: Double] = [:]
-        for item in text.split(separator: ",") {
-            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let kind = ConceptKind(rawValue: parts[0].lowercased()), let w = Double(parts[1]), w >= 0 else {
-                throw ValidationError("bad --kind-weights item '\(item)': expected object=W, scene=W or texture=W")
-            }
-            out[kind] = w
-        }
-        return out
+    /// The library configuration these arguments describe.
+    var configuration: CaptionsJobConfiguration {
+        CaptionsJobConfiguration(concepts: concepts, count: count, seed: seed, backgrounds: backgrounds, builtinBackgrounds: !noBuiltinBackgrounds,
+                                 examples: examples, kindWeights: kindWeights, modeWeights: modeWeights,
+                                 filter: CaptionFilter(minWords: minWords, maxWords: maxWords, maxCharacters: maxChars,
+                                                       rejectEchoes: !keepEchoes, conceptCheck: requireConcept.value),
+                                 batchSize: batchSize, generation: backend.generationOptions, backend: backend.configuration,
+                                 output: out, overwrite: overwrite)
     }
 
     func run() async throws {
-        try await runJob()
+        try await Self.execute(configuration)
     }
 
-    private func runJob() async throws {
-        let specs = try ConceptSourceSpec.parseList(concepts)
-        var modes = MixingTree.paperModeWeights
-        modes[.object] = try ModeWeights.parse(modeWeights)
-        let tree = try MixingTree.from(specs: specs, kindWeights: try kindWeights.map(Self.parseKindWeights), modeWeights: modes)
-        // Built-in backgrounds (written with the native model) cover the shipped lists; --backgrounds entries win.
-        var table = noBuiltinBackgrounds ? BackgroundTable() : try BackgroundTable.builtin()
-        if let backgrounds { table = table.merging(try BackgroundTable.load(path: backgrounds)) }
-        let pools = try examples.map { try ExamplePools.load(path: $0) } ?? .builtin
-        let planner = CaptionPlanner(tree: tree, pools: pools, backgrounds: table, seed: seed)
-        let filter = CaptionFilter(minWords: minWords, maxWords: maxWords, maxCharacters: maxChars,
-                                   rejectEchoes: !keepEchoes, conceptCheck: requireConcept.value)
-
-        let probabilities = tree.sourceProbabilities()
-        let mix = zip(tree.sources, probabilities).map { "\($0.0.list.name) \(String(format: "%.1f%%", 100 * $0.1))" }
-        Terminal.note("concepts: " + mix.joined(separator: ", "))
-        let (missing, total) = planner.conceptsWithoutBackgrounds()
-        if total > 0 && missing == total {
-            Terminal.note("warning: no backgrounds for any concept, so the concept+background mode is skipped "
-                          + "(its share goes to the other modes); create some with `synclr captions backgrounds` and pass --backgrounds")
-        } else if missing > 0 {
-            Terminal.note("warning: \(missing) of \(total) concepts have no backgrounds; the concept+background mode is skipped for them")
-        }
-
-        let generator = try await backend.makeGenerator()
-        let job = CaptionJob(planner: planner, generator: generator, options: backend.generationOptions, filter: filter,
-                             count: count, output: out, batchSize: batchSize)
-        let line = JobProgress(label: "captions", unit: "caption", total: count)
-        let task = Task {
-            try await job.run(overwrite: overwrite) { p in
+    /// Runs the caption job of `config` with a progress line and Ctrl-C handling (also the pipeline's caption stage).
+    static func execute(_ config: CaptionsJobConfiguration) async throws {
+        let job = try await config.makeJob(note: Terminal.note)
+        let out = config.output
+        let line = JobProgress(label: "captions", unit: "caption", total: config.count)
+        let result = try await runInterruptibly(line, whenInterrupted: "finished batches are kept in \(out).partial") {
+            try await job.run(overwrite: config.overwrite) { p in
                 line.update(completed: p.captions, resumedFrom: p.resumedFrom,
                             detail: p.rejected > 0 ? "(\(Terminal.grouped(p.rejected)) rejected)" : nil)
             }
         }
-        let interrupt = InterruptHandler { task.cancel() }
-        defer { interrupt.remove() }
-        let result: CaptionJobResult
-        do {
-            result = try await task.value
-        } catch is CancellationError {
-            line.finish()
-            Terminal.note("interrupted; finished batches are kept in \(out).partial — rerun the same command to resume")
-            throw ExitCode(130)
-        } catch {
-            line.finish()
-            throw error
-        }
-        line.finish()
         let s = result.stats
         if result.alreadyComplete {
             print("\(out) is already complete: \(Terminal.grouped(s.captions)) captions (use --overwrite to start over)")

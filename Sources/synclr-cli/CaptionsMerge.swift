@@ -25,10 +25,10 @@ struct CaptionsMerge: ParsableCommand {
                 if raw.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
                 var record: CaptionRecord
                 do { record = try CaptionRecord.parse(Data(raw)) } catch {
-                    throw ValidationError("\(file):\(n + 1): not a caption record (needs id, caption, concept, source, mode, generator, seed)")
+                    throw ValidationError("\(file):\(n + 1): not a caption record (\(error))")
                 }
                 if dedup.check(record.caption) != nil { dropped += 1; continue }
-                record.id = lines.count
+                record.id = .number(lines.count)
                 lines.append(record.jsonLine)
             }
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import ArgumentParser
 import SynTensor
 #if canImport(Glibc)
 import Glibc
@@ -74,5 +75,27 @@ final class InterruptHandler: @unchecked Sendable {
     func remove() {
         source.cancel()
         signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Runs `body` as a task that the first Ctrl-C cancels: the progress `line` is ended either way,
+/// and an interruption becomes exit status 130 with a note that `whenInterrupted` and that
+/// rerunning the same command resumes.
+func runInterruptibly<T: Sendable>(_ line: JobProgress, whenInterrupted: String,
+                                   _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let task = Task { try await body() }
+    let interrupt = InterruptHandler { task.cancel() }
+    defer { interrupt.remove() }
+    do {
+        let value = try await task.value
+        line.finish()
+        return value
+    } catch is CancellationError {
+        line.finish()
+        Terminal.note("interrupted; \(whenInterrupted) — rerun the same command to resume")
+        throw ExitCode(130)
+    } catch {
+        line.finish()
+        throw error
     }
 }

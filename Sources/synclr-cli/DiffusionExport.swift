@@ -22,7 +22,7 @@ struct DiffusionExport: AsyncParsableCommand {
 
     func run() async throws {
         guard weights == "ema" || weights == "model" else { throw ValidationError("--weights must be ema or model") }
-        let interval = try GuidanceOptions.interval(guidanceInterval, flag: "--guidance-interval")
+        let interval = try GuidanceOptions.interval(guidanceInterval, flag: "--guidance-interval").range
         let sampling = guidanceRescale == 0 && interval == nil
             ? nil : SamplingRecommendation(guidanceRescale: guidanceRescale, guidanceInterval: interval)
         if let p = sampling?.problems.first { throw ValidationError(p) }

@@ -64,7 +64,7 @@ struct DiffusionTrain: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let captionsURL = URL(fileURLWithPath: captions)
-        let records = try CaptionFile.read(captionsURL)
+        let records = try CaptionsFile.read(captionsURL)
         let (texts, byClass) = try CaptionBank.group(records, path: captionsURL.path)
         let data = try FashionMNISTImages.load(root: fashionMnist.map { URL(fileURLWithPath: $0) }, train: true,
                                                limit: limit > 0 ? limit : nil)

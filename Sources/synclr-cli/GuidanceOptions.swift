@@ -11,37 +11,26 @@ struct GuidanceOptions: ParsableArguments {
     @Option(help: "Dynamic thresholding of x0 (Imagen): quantile[,max], e.g. 0.995,1.5 (DDIM and DDPM; off by default).")
     var dynamicThreshold: String?
 
-    /// Applies the refinements to `options`, falling back to `recommended` for unset ones.
-    func apply(to options: inout ImageJobOptions, recommended: SamplingRecommendation?) throws {
-        options.guidanceRescale = guidanceRescale ?? recommended?.guidanceRescale ?? 0
+    /// The library's guidance settings at `scale` with these refinements.
+    func settings(scale: Float) throws -> GuidanceSettings {
+        var s = GuidanceSettings(scale: scale, rescale: guidanceRescale)
         if let text = guidanceInterval {
-            options.guidanceInterval = try Self.interval(text, flag: "--guidance-interval")
-        } else {
-            options.guidanceInterval = recommended?.guidanceInterval
+            s.interval = try Self.interval(text, flag: "--guidance-interval")
         }
         if let text = dynamicThreshold {
             let v = try Self.numbers(text, "--dynamic-threshold")
             guard v.count == 1 || v.count == 2 else { throw ValidationError("--dynamic-threshold needs quantile[,max], got '\(text)'") }
-            options.thresholding = DynamicThresholding(ratio: v[0], maxValue: v.count == 2 ? v[1] : 1)
+            s.dynamicThreshold = DynamicThresholding(ratio: v[0], maxValue: v.count == 2 ? v[1] : 1)
         }
-        if let p = options.problems.first { throw ValidationError(p) }
+        return s
     }
 
-    /// "LO,HI" as a range, or nil for "all".
-    static func interval(_ text: String, flag: String) throws -> ClosedRange<Float>? {
-        if text.lowercased() == "all" { return nil }
+    /// "LO,HI" as an interval, or every step for "all".
+    static func interval(_ text: String, flag: String) throws -> GuidanceSettings.Interval {
+        if text.lowercased() == "all" { return .all }
         let v = try numbers(text, flag)
         guard v.count == 2, v[0] <= v[1] else { throw ValidationError("\(flag) needs LO,HI with LO <= HI (or `all`), got '\(text)'") }
-        return v[0]...v[1]
-    }
-
-    /// A short description of the refinements in `options` for log lines ("" when none).
-    static func describe(_ options: ImageJobOptions) -> String {
-        var parts: [String] = []
-        if options.guidanceRescale != 0 { parts.append("rescale \(options.guidanceRescale)") }
-        if let i = options.guidanceInterval { parts.append("at timesteps \(Int(i.lowerBound))...\(Int(i.upperBound))") }
-        if let t = options.thresholding { parts.append("dynamic threshold \(t.ratio),\(t.maxValue)") }
-        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+        return .timesteps(v[0]...v[1])
     }
 
     private static func numbers(_ text: String, _ flag: String) throws -> [Float] {

@@ -12,7 +12,7 @@ struct ImagesGenerate: AsyncParsableCommand {
             Images go to OUT/images/NNNNN/PPPPPP_K.png (NNNNN = caption position / 1000, PPPPPP = caption \
             position, K = image index) and OUT/manifest.jsonl lists every finished image in caption order \
             with path, caption_id, caption, index, seed, guidance, steps, model (and concept when the \
-            caption line has one). Image K of caption C uses a seed derived from (--seed, id of C, K), and \
+            caption line has one), format_version. Image K of caption C uses a seed derived from (--seed, id of C, K), and \
             captions are rendered in fixed batches of --batch-captions, so rerunning an interrupted job, \
             or splitting it with --shard i/n (into one folder, or separate folders merged afterwards), \
             gives byte-identical images; rerunning any shard (or the whole job) after all finished \
@@ -32,29 +32,23 @@ struct ImagesGenerate: AsyncParsableCommand {
     @Option(help: "Captions per batch (x per-caption x 2 with guidance); part of the job's identity.") var batchCaptions: Int = 8
     @OptionGroup var refinements: GuidanceOptions
 
-    func run() async throws {
-        guard let samplerKind = SamplerKind(rawValue: sampler) else {
-            throw ValidationError("unknown sampler '\(sampler)'; choose \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+    /// The library configuration these arguments describe.
+    func configuration() throws -> ImageGenerationConfiguration {
         guard let shardSpec = Shard(shard) else { throw ValidationError("--shard must be i/n with 0 <= i < n, got '\(shard)'") }
-        let records = try CaptionFile.read(URL(fileURLWithPath: captions))
-        guard !records.isEmpty else { throw ValidationError("\(captions) holds no captions") }
-        let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? DefaultModel.url()
-        let (unet, info) = try UNetCheckpoint.load(modelURL)
-        let encoder = try MiniLMTextEncoder(directory: textEncoder.map { URL(fileURLWithPath: $0) } ?? MiniLMTextEncoder.defaultDirectory)
-        if !info.textEncoder.isEmpty && info.textEncoder != encoder.name {
-            throw ValidationError("\(modelURL.path) was trained with text encoder '\(info.textEncoder)', but '\(encoder.name)' is loaded")
-        }
-        guard encoder.width == info.config.crossAttentionDim else {
-            throw ValidationError("\(modelURL.path) expects \(info.config.crossAttentionDim)-wide text states, the encoder gives \(encoder.width)")
-        }
-        var options = ImageJobOptions(perCaption: perCaption, guidance: guidance, steps: steps, sampler: samplerKind, seed: seed,
-                                      model: info.name, unitCaptions: batchCaptions)
-        try refinements.apply(to: &options, recommended: info.sampling)
-        let job = ImageJob(model: TextToImage(predictor: unet, config: info.config, encoder: encoder), captions: records,
-                           options: options, directory: URL(fileURLWithPath: out), shard: shardSpec)
-        let shardImages = (0..<job.unitCount).filter { shardSpec.owns(unit: $0) }.reduce(0) { $0 + job.positions(ofUnit: $1).count } * perCaption
-        report("images: \(records.count) captions x \(perCaption) from \(modelURL.lastPathComponent) (\(info.name)), \(samplerKind.rawValue) \(steps) steps, guidance \(guidance)\(GuidanceOptions.describe(options)), seed \(seed), shard \(shardSpec): \(shardImages) images")
+        return ImageGenerationConfiguration(captions: captions, output: out, perCaption: perCaption,
+                                            guidance: try refinements.settings(scale: guidance), steps: steps,
+                                            sampler: try SamplerKind.named(sampler), seed: seed, shard: shardSpec,
+                                            models: ModelSelection(model: model, textEncoder: textEncoder), batchCaptions: batchCaptions)
+    }
+
+    func run() async throws {
+        try Self.execute(try configuration())
+    }
+
+    /// Runs the image job of `config`, reporting progress (also the pipeline's image stage).
+    static func execute(_ config: ImageGenerationConfiguration) throws {
+        let (job, description, shardImages) = try config.prepare()
+        report("images: " + description)
         let progress = ProgressReporter(label: "images", total: shardImages, unit: "img")
         let logProgress = isatty(STDERR_FILENO) == 0
         var lastLog = Date()
@@ -71,6 +65,6 @@ struct ImagesGenerate: AsyncParsableCommand {
         progress.finish()
         let rate = summary.seconds > 0 ? Double(summary.written) / summary.seconds : 0
         report(String(format: "images: wrote %d, skipped %d existing, in %.1f s (%.2f img/s); manifest %@ lists %d images",
-                     summary.written, summary.skipped, summary.seconds, rate, out + "/manifest.jsonl", summary.manifestLines))
+                     summary.written, summary.skipped, summary.seconds, rate, config.output + "/manifest.jsonl", summary.manifestLines))
     }
 }

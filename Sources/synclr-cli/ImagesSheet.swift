@@ -15,15 +15,19 @@ struct ImagesSheet: AsyncParsableCommand {
     @Flag(help: "Images only, without the caption beside each row.") var noLabels = false
 
     func run() async throws {
-        let dir = URL(fileURLWithPath: directory)
-        if noLabels {
-            let (image, rows) = try SynDiffusion.ContactSheet.make(directory: dir, maxCaptions: maxCaptions)
-            try ImageIO.write(image, to: URL(fileURLWithPath: out))
-            report("sheet: \(rows.count) captions -> \(out) (\(image.shape[2])x\(image.shape[1]))")
+        try Self.execute(directory: URL(fileURLWithPath: directory), out: URL(fileURLWithPath: out), maxCaptions: maxCaptions, labels: !noLabels)
+    }
+
+    /// Writes the sheet of the image folder `directory` to `out` (also the pipeline's sheet).
+    static func execute(directory: URL, out: URL, maxCaptions: Int, labels: Bool) throws {
+        if labels {
+            let sheet = try SynDiffusion.ContactSheet.labeled(directory: directory, maxCaptions: maxCaptions)
+            try sheet.write(to: out)
+            report("sheet: \(sheet.rows.count) captions -> \(out.path) (\(sheet.size.width)x\(sheet.size.height))")
         } else {
-            let sheet = try SynDiffusion.ContactSheet.labeled(directory: dir, maxCaptions: maxCaptions)
-            try sheet.write(to: URL(fileURLWithPath: out))
-            report("sheet: \(sheet.rows.count) captions -> \(out) (\(sheet.size.width)x\(sheet.size.height))")
+            let (image, rows) = try SynDiffusion.ContactSheet.make(directory: directory, maxCaptions: maxCaptions)
+            try ImageIO.write(image, to: out)
+            report("sheet: \(rows.count) captions -> \(out.path) (\(image.shape[2])x\(image.shape[1]))")
         }
     }
 }

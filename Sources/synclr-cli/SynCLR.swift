@@ -19,4 +19,18 @@ struct SynCLR: AsyncParsableCommand {
             Images.self,
         ]
     )
+
+    /// Runs the command, restating library errors in flag terms (`FlagNames`, the one mapping place).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: FlagNames.map(error))
+        }
+    }
 }

@@ -31,25 +31,9 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Positives: caption (manifest default), image (each image its own group) or class (images of a label).")
     var groupBy: String?
 
-    func run() async throws {
-        guard var vit = ViTConfig.presets[model] else {
-            throw ValidationError("unknown model preset '\(model)'; choose one of \(ViTConfig.presets.keys.sorted().joined(separator: ", "))")
-        }
-        guard let obj = Objective(rawValue: objective) else {
-            throw ValidationError("unknown objective '\(objective)'; choose synclr, stablerep, simclr or supervised")
-        }
-        vit.channels = channels
-        let source = DataSource(data)
-        var set = try source.load(channels: channels, size: vit.imageSize, limit: limit > 0 ? limit : nil)
-        switch groupBy {
-        case nil, "caption": break
-        case "image": set = set.imagesAsGroups()
-        case "class":
-            guard set.labels.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--group-by class needs a label for every image") }
-            set.groups = set.labels
-        default: throw ValidationError("--group-by must be caption, image or class")
-        }
-        var config = TrainConfig(model: vit, objective: obj, steps: steps)
+    /// The library configuration these arguments describe.
+    func configuration() throws -> TrainingRunConfiguration {
+        var config = TrainConfig(model: try TrainingRunConfiguration.preset(model), objective: try Objective.named(objective), steps: steps)
         config.groupsPerBatch = batchCaptions
         config.imagesPerGroup = imagesPerCaption
         config.localCrops = localCrops
@@ -62,15 +46,18 @@ struct Train: AsyncParsableCommand {
         config.emaMomentum = emaMomentum
         config.checkpointEvery = checkpointEvery
         config.seed = seed
-        config.mean = Array(repeating: 0.5, count: channels)
-        config.std = Array(repeating: 0.5, count: channels)
-        let dir = URL(fileURLWithPath: out)
-        let trainer = try Trainer(config: config, data: set)
-        print("train: \(set.count) images in \(set.groupCount) groups from \(source), \(obj.rawValue), \(model) (\(trainer.student.backbone.parameterCount) backbone parameters), \(steps) steps")
+        return TrainingRunConfiguration(data: data, limit: limit, grouping: try groupBy.map(Grouping.named), model: model, channels: channels,
+                                        output: out, resume: resume, train: config)
+    }
+
+    func run() async throws {
+        try Self.execute(try configuration())
+    }
+
+    /// Trains the run of `config`, printing its log (also the pipeline's training stage).
+    static func execute(_ config: TrainingRunConfiguration) throws {
         let start = Date()
-        try trainer.run(directory: dir, resume: resume) { print($0) }
-        let modelURL = dir.appendingPathComponent("model.safetensors")
-        try trainer.saveModel(modelURL)
+        let modelURL = try config.run { print($0) }
         print(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
     }
 }

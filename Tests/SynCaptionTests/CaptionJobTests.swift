@@ -17,7 +17,7 @@ import Testing
         #expect(lines.count == 60)
         #expect(!Files.exists(out + ".partial"))
         let records = try lines.map { try CaptionRecord.parse(Data($0.utf8)) }
-        #expect(records.map(\.id) == Array(0..<60))
+        #expect(records.map(\.id) == (0..<60).map { CaptionID.number($0) })
         #expect(records.allSatisfy { $0.generator == "template (no language model)" })
         #expect(Set(records.map(\.caption)).count == 60)
         for r in records {

@@ -40,7 +40,7 @@ import Testing
     @Test func jsonLineEscapingAndFieldOrder() throws {
         let r = CaptionRecord(id: 3, caption: "a \"quoted\" line\twith tab\u{1}", concept: "c/d", source: "s", mode: .relation,
                               background: nil, relation: "next to", generator: "g", seed: 9_007_199_254_740_991)
-        #expect(r.jsonLine == #"{"id":3,"caption":"a \"quoted\" line\twith tab\u0001","concept":"c/d","source":"s","mode":"relation","background":null,"relation":"next to","generator":"g","seed":9007199254740991}"#)
+        #expect(r.jsonLine == #"{"id":3,"caption":"a \"quoted\" line\twith tab\u0001","concept":"c/d","source":"s","mode":"relation","background":null,"relation":"next to","generator":"g","seed":9007199254740991,"format_version":1}"#)
         #expect(try CaptionRecord.parse(Data(r.jsonLine.utf8)) == r)
     }
 }

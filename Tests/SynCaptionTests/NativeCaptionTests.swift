@@ -33,8 +33,8 @@ import Testing
         #expect(result.stats.captions == 15)
         let records = try contents(out).split(separator: "\n").map { try CaptionRecord.parse(Data($0.utf8)) }
         #expect(records.count == 15)
-        #expect(Set(records.map(\.mode)) == [.concept, .background, .relation])
+        #expect(Set(records.compactMap(\.mode)) == [.concept, .background, .relation])
         #expect(records.allSatisfy { $0.generator == "native:SmolLM2-135M-Instruct.Q4_1" && !$0.caption.isEmpty && !$0.caption.contains("\n") })
-        for r in records { print("native caption [\(r.mode)] \(r.concept)\(r.background.map { ", " + $0 } ?? "")\(r.relation.map { ", " + $0 } ?? ""): \(r.caption)") }
+        for r in records { print("native caption [\(r.mode?.rawValue ?? "-")] \(r.concept ?? "-")\(r.background.map { ", " + $0 } ?? "")\(r.relation.map { ", " + $0 } ?? ""): \(r.caption)") }
     }
 }

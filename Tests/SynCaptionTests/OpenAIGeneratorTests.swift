@@ -162,7 +162,7 @@ import Testing
         let result = try await job.run()
         #expect(result.stats.captions == 12)
         let records = try contents(out).split(separator: "\n").map { try CaptionRecord.parse(Data($0.utf8)) }
-        #expect(records.allSatisfy { $0.generator == "openai:tiny-llm" && $0.caption.hasPrefix("a photo of a \($0.concept)") })
+        #expect(records.allSatisfy { $0.generator == "openai:tiny-llm" && $0.caption.hasPrefix("a photo of a \($0.concept ?? "-")") })
         #expect(records.allSatisfy { !$0.caption.contains("next") })
     }
 }

@@ -89,7 +89,7 @@ private func files(_ dir: URL) throws -> [String: Data] {
         let job = ImageJob(model: tinyModel(), captions: jobCaptions, options: options(), directory: URL(fileURLWithPath: "/nonexistent"))
         let line = job.manifestLine(position: 1, index: 1)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        #expect(Set(obj.keys) == ["path", "caption_id", "caption", "index", "seed", "guidance", "steps", "model", "concept"])
+        #expect(Set(obj.keys) == ["path", "caption_id", "caption", "index", "seed", "guidance", "steps", "model", "concept", "format_version"])
         #expect(obj["caption"] as? String == "a \"quoted\" bag\\tote")
         #expect(obj["caption_id"] as? String == "b-2")
         #expect(obj["path"] as? String == "images/00000/000001_1.png")
@@ -123,10 +123,10 @@ private func files(_ dir: URL) throws -> [String: Data] {
 
         var bad = options()
         bad.guidanceRescale = 1.5
-        #expect(bad.problems.contains { $0.contains("--guidance-rescale") })
+        #expect(bad.problems.contains { $0.contains("`guidanceRescale`") })
         bad = options()
         bad.thresholding = DynamicThresholding(ratio: 0.99, maxValue: 0.5)
-        #expect(bad.problems.contains { $0.contains("--dynamic-threshold") })
+        #expect(bad.problems.contains { $0.contains("`dynamicThreshold`") })
     }
 
     @Test func jobSamplersDoNotClipX0() {
@@ -175,14 +175,14 @@ private func files(_ dir: URL) throws -> [String: Data] {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("caps.jsonl")
         try Data("{\"id\": 1, \"caption\": \"ok\"}\n\n{\"id\": 2, \"caption\": \"broken\"\n".utf8).write(to: url)
-        #expect { try CaptionFile.read(url) } throws: { "\($0)" == "\(url.path):3: not a valid JSON object" }
+        #expect { try CaptionsFile.read(url) } throws: { "\($0)" == "\(url.path):3: not a valid JSON object" }
         try Data("{\"id\": 1, \"text\": \"no caption\"}\n".utf8).write(to: url)
-        #expect { try CaptionFile.read(url) } throws: { "\($0)".contains("caps.jsonl:1: missing string field \"caption\"") }
+        #expect { try CaptionsFile.read(url) } throws: { "\($0)".contains("caps.jsonl:1: missing string field \"caption\"") }
         try Data("{\"id\": true, \"caption\": \"x\"}\n".utf8).write(to: url)
-        #expect { try CaptionFile.read(url) } throws: { "\($0)".contains(":1: \"id\" must be an integer or a string") }
+        #expect { try CaptionsFile.read(url) } throws: { "\($0)".contains(":1: \"id\" must be an integer or a string") }
         try Data("{\"id\": 1, \"caption\": \"x\"}\n{\"id\": 1, \"caption\": \"y\"}\n".utf8).write(to: url)
-        #expect { try CaptionFile.read(url) } throws: { "\($0)".contains(":2: id 1 appears more than once") }
-        #expect { try CaptionFile.read(dir.appendingPathComponent("missing.jsonl")) } throws: { "\($0)".contains("missing.jsonl: no such file") }
+        #expect { try CaptionsFile.read(url) } throws: { "\($0)".contains(":2: id 1 appears more than once") }
+        #expect { try CaptionsFile.read(dir.appendingPathComponent("missing.jsonl")) } throws: { "\($0)".contains("missing.jsonl: no such file") }
     }
 
     @Test func captionFileAcceptsNumberStringAndMissingIDs() throws {
@@ -190,7 +190,7 @@ private func files(_ dir: URL) throws -> [String: Data] {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("caps.jsonl")
         try Data("{\"id\":5,\"caption\":\"a\",\"concept\":\"bag\",\"extra\":[1]}\r\n{\"caption\":\"b\",\"id\":\"x\"}\n{\"caption\":\"c\",\"concept\":null}\n".utf8).write(to: url)
-        let r = try CaptionFile.read(url)
+        let r = try CaptionsFile.read(url)
         #expect(r == [CaptionRecord(id: .number(5), caption: "a", concept: "bag"), CaptionRecord(id: .text("x"), caption: "b"),
                       CaptionRecord(id: .number(2), caption: "c")])
     }
@@ -253,7 +253,8 @@ private func files(_ dir: URL) throws -> [String: Data] {
     @Test func malformedManifestLineNamesFileAndLine() throws {
         let dir = try temporaryDirectory("bad-manifest")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data("{\"path\":\"a.png\",\"caption\":\"x\",\"caption_id\":1,\"index\":0}\nnot json\n".utf8)
+        let good = #"{"path":"a.png","caption_id":1,"caption":"x","index":0,"seed":1,"guidance":2.5,"steps":4,"model":"m"}"#
+        try Data((good + "\nnot json\n").utf8)
             .write(to: dir.appendingPathComponent("manifest.jsonl"))
         #expect { try ContactSheet.make(directory: dir) } throws: { "\($0)".contains("manifest.jsonl:2: not a JSON object") }
     }

@@ -91,7 +91,7 @@ private func toyData() throws -> (images: Tensor, labels: [Int], bank: CaptionBa
         #expect { try u.run(directory: dir, resume: true) } throws: { error in
             "\(error)".contains("checkpoint.safetensors") && "\(error)".contains("different options")
         }
-        #expect { try u.run(directory: dir, resume: false) } throws: { error in "\(error)".contains("--resume") }
+        #expect { try u.run(directory: dir, resume: false) } throws: { error in "\(error)".contains("`resume`") }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SynTensor
 
 /// Plausible environments per concept, used by the concept+background caption mode.
 public struct BackgroundTable: Sendable, Hashable {
@@ -63,11 +64,11 @@ public struct BackgroundTable: Sendable, Hashable {
 
     /// Pretty, key-sorted JSON `{"generator": .., "seed": .., "backgrounds": {..}}` with concepts in sorted order.
     public func jsonText(generator: String, seed: UInt64) -> String {
-        var out = "{\n  \"generator\": \(JSONText.quote(generator)),\n  \"seed\": \(seed),\n  \"backgrounds\": {"
+        var out = "{\n  \"generator\": \(JSONText.quote(generator, style: .lineSafe)),\n  \"seed\": \(seed),\n  \"backgrounds\": {"
         let keys = entries.keys.sorted()
         for (i, key) in keys.enumerated() {
-            let items = entries[key]!.map(JSONText.quote).joined(separator: ", ")
-            out += "\n    \(JSONText.quote(key)): [\(items)]" + (i + 1 < keys.count ? "," : "")
+            let items = entries[key]!.map { JSONText.quote($0, style: .lineSafe) }.joined(separator: ", ")
+            out += "\n    \(JSONText.quote(key, style: .lineSafe)): [\(items)]" + (i + 1 < keys.count ? "," : "")
         }
         out += keys.isEmpty ? "}\n}\n" : "\n  }\n}\n"
         return out

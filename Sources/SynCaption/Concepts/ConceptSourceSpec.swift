@@ -17,7 +17,7 @@ public struct ConceptSourceSpec: Sendable, Hashable {
     /// Parses a comma-separated list such as `imagenet-1k=0.7,my-birds.txt:object=0.3`.
     public static func parseList(_ text: String) throws -> [ConceptSourceSpec] {
         let items = text.split(separator: ",").map { String($0).trimmed() }.filter { !$0.isEmpty }
-        if items.isEmpty { throw CaptionError.invalidArgument("--concepts is empty; name a built-in list (\(BuiltinConcepts.names.joined(separator: ", "))), `paper`, or a file") }
+        if items.isEmpty { throw CaptionError.invalidArgument("`concepts` is empty; name a built-in list (\(BuiltinConcepts.names.joined(separator: ", "))), `paper`, or a file") }
         return try items.map(parse)
     }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Settings of the OpenAI-compatible HTTP backend (llama.cpp server, vLLM, Ollama, OpenAI).
 public struct OpenAIConfiguration: Sendable, Hashable {
     /// Which OpenAI API shape to call.
-    public enum Endpoint: String, Sendable, Hashable, CaseIterable {
+    public enum Endpoint: String, Sendable, Hashable, CaseIterable, Codable {
         /// `POST /v1/completions` with the raw few-shot prompt (best for base models, as in the paper).
         case completions
         /// `POST /v1/chat/completions` with the prompt as one user message (for chat-only servers).
@@ -53,7 +53,7 @@ public struct OpenAIConfiguration: Sendable, Hashable {
     public static func parseBaseURL(_ text: String) throws -> URL {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               url.host != nil else {
-            throw CaptionError.invalidArgument("--url '\(text)' is not an http(s) URL such as http://127.0.0.1:8080")
+            throw CaptionError.invalidArgument("`url` '\(text)' is not an http(s) URL such as http://127.0.0.1:8080")
         }
         return url
     }

@@ -79,7 +79,7 @@ public struct BackgroundJob: Sendable {
 
     /// Runs or resumes the job and returns the full table.
     public func run(overwrite: Bool = false, progress: (@Sendable (BackgroundJobProgress) -> Void)? = nil) async throws -> BackgroundTable {
-        if perConcept < 1 { throw CaptionError.invalidArgument("--per-concept must be >= 1") }
+        if perConcept < 1 { throw CaptionError.invalidArgument("`perConcept` must be >= 1") }
         var table = BackgroundTable()
         if overwrite { Files.remove(output) }
         if Files.exists(output) {

@@ -79,7 +79,7 @@ public struct CaptionJob: Sendable {
     /// early without finishing (for tests that simulate an interruption).
     public func run(overwrite: Bool = false, stopAfterBatches: Int? = nil,
                     progress: (@Sendable (CaptionJobProgress) -> Void)? = nil) async throws -> CaptionJobResult {
-        if count < 0 { throw CaptionError.invalidArgument("--count must be >= 0") }
+        if count < 0 { throw CaptionError.invalidArgument("`count` must be >= 0") }
         if batchSize < 1 { throw CaptionError.invalidArgument("batch size must be >= 1") }
         let partial = PartialFile.path(for: output)
         let statsPath = CaptionJobSummaryFile.path(for: output)
@@ -97,7 +97,7 @@ public struct CaptionJob: Sendable {
             let diff = config.differences(from: r.config)
             if !diff.isEmpty { throw CaptionError.jobMismatch(path: partial, differences: diff) }
             if r.stats.captions > count {
-                throw CaptionError.outputExists(path: partial, reason: "already holds \(r.stats.captions) captions, more than --count \(count)")
+                throw CaptionError.outputExists(path: partial, reason: "already holds \(r.stats.captions) captions, more than `count` \(count)")
             }
             stats = r.stats
             dedup = r.dedup
@@ -112,7 +112,7 @@ public struct CaptionJob: Sendable {
                 return CaptionJobResult(stats: done.stats, resumedFrom: count, alreadyComplete: true, output: output)
             }
             if done.stats.captions > count {
-                throw CaptionError.outputExists(path: output, reason: "already holds \(done.stats.captions) captions, more than --count \(count)")
+                throw CaptionError.outputExists(path: output, reason: "already holds \(done.stats.captions) captions, more than `count` \(count)")
             }
             // Extend a finished file: rebuild a partial file from it and continue.
             try Files.writeAtomically(PartialFile.header(config), to: partial)
@@ -164,7 +164,7 @@ public struct CaptionJob: Sendable {
                     stats.reject(reason)
                     continue
                 }
-                let record = CaptionRecord(id: stats.captions, caption: caption, concept: plan.concept, source: plan.source,
+                let record = CaptionRecord(id: .number(stats.captions), caption: caption, concept: plan.concept, source: plan.source,
                                            mode: plan.mode, background: plan.background, relation: plan.relation,
                                            generator: generator.name, seed: plan.seed)
                 chunk += record.jsonLine + "\n"

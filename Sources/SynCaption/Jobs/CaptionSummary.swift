@@ -41,10 +41,10 @@ public struct CaptionSummary: Sendable {
         func commit() {
             for record in pending {
                 summary.captions += 1
-                summary.perSource[record.source, default: 0] += 1
-                summary.perMode[record.mode.rawValue, default: 0] += 1
-                summary.perConcept[record.concept, default: 0] += 1
-                summary.perGenerator[record.generator, default: 0] += 1
+                summary.perSource[record.source ?? "-", default: 0] += 1
+                summary.perMode[record.mode?.rawValue ?? "-", default: 0] += 1
+                summary.perConcept[record.concept ?? "-", default: 0] += 1
+                summary.perGenerator[record.generator ?? "-", default: 0] += 1
                 words += record.caption.split(whereSeparator: { $0.isWhitespace }).count
             }
             pending.removeAll(keepingCapacity: true)

@@ -55,10 +55,10 @@ public enum CaptionError: Error, Sendable, Equatable, LocalizedError, CustomStri
         case let .timedOut(url, seconds, attempts):
             return "\(url) did not answer within \(seconds)s (\(attempts) attempt\(attempts == 1 ? "" : "s"))"
         case let .jobMismatch(path, differences):
-            return "\(path) was started with different arguments (\(differences.joined(separator: "; "))); rerun with the original arguments to resume, or pass --overwrite to start over"
-        case let .outputExists(path, reason): return "\(path) \(reason); pass --overwrite to replace it"
+            return "\(path) was started with different arguments (\(differences.joined(separator: "; "))); rerun with the original arguments to resume, or set `overwrite` to start over"
+        case let .outputExists(path, reason): return "\(path) \(reason); set `overwrite` to replace it"
         case let .tooManyRejections(accepted, wanted, attempts, detail):
-            return "gave up after \(attempts) attempts with \(accepted) of \(wanted) captions accepted (\(detail)); use larger concept lists, a smaller --count, or looser filters"
+            return "gave up after \(attempts) attempts with \(accepted) of \(wanted) captions accepted (\(detail)); use larger concept lists, a smaller `count`, or looser filters"
         case let .generatorCountMismatch(name, expected, got):
             return "generator \(name) returned \(got) completions for \(expected) prompts"
         }

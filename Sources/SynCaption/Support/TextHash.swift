@@ -1,14 +1,9 @@
+import SynTensor
+
 /// Stable (process- and platform-independent) string hashes; never `hashValue`.
 public enum TextHash {
     /// FNV-1a 64-bit of the UTF-8 bytes.
-    public static func fnv1a(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01B3
-        }
-        return h
-    }
+    public static func fnv1a(_ s: String) -> UInt64 { stableHash(s) }
 
     /// A second, independent 64-bit hash (multiply-rotate with a SplitMix finalizer).
     public static func mix64(_ s: String) -> UInt64 {

@@ -63,21 +63,15 @@ public enum GenerationEvaluation {
     /// Reads the PNGs listed in a generation job's manifest as [N, 1, H, W] in [0, 1], with the
     /// class of each line's `concept`; lines without a Fashion-MNIST concept are an error.
     public static func generatedImages(_ directory: URL) throws -> (images: Tensor, labels: [Int], paths: [String]) {
-        let url = directory.appendingPathComponent("manifest.jsonl")
+        let url = ManifestFile.url(in: directory)
         var images: [Tensor] = [], labels: [Int] = [], paths: [String] = []
-        var n = 0
-        for raw in try Data(contentsOf: url).split(separator: UInt8(ascii: "\n")) {
-            n += 1
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any],
-                  let path = obj["path"] as? String else {
-                throw DiffusionError.malformedLine(path: url.path, line: n, reason: "not a manifest line with a \"path\"")
+        for (n, record) in try ManifestFile.read(directory).enumerated() {
+            guard let concept = record.concept, let cls = FashionMNISTImages.classIndex(ofConcept: concept) else {
+                throw DiffusionError.badData(path: url.path, reason: "record \(n + 1) (\(record.path)) has no Fashion-MNIST \"concept\" to score against")
             }
-            guard let concept = obj["concept"] as? String, let cls = FashionMNISTImages.classIndex(ofConcept: concept) else {
-                throw DiffusionError.malformedLine(path: url.path, line: n, reason: "no Fashion-MNIST \"concept\" to score against")
-            }
-            images.append(try ImageIO.readTensor(directory.appendingPathComponent(path), channels: 1).unsqueezed(0))
+            images.append(try ImageIO.readTensor(directory.appendingPathComponent(record.path), channels: 1).unsqueezed(0))
             labels.append(cls)
-            paths.append(path)
+            paths.append(record.path)
         }
         guard !images.isEmpty else { throw DiffusionError.badData(path: url.path, reason: "the manifest lists no images") }
         return (Tensor.concatenate(images, axis: 0), labels, paths)
@@ -88,7 +82,7 @@ public enum GenerationEvaluation {
         let names = FashionMNISTImages.classNames
         var out = ""
         for (p, (l, q)) in zip(paths, zip(labels, predicted)) {
-            out += "{\"path\":\(jsonString(p)),\"class\":\(jsonString(names[l])),\"predicted\":\(jsonString(names[q]))}\n"
+            out += "{\"path\":\(JSONText.quote(p)),\"class\":\(JSONText.quote(names[l])),\"predicted\":\(JSONText.quote(names[q]))}\n"
         }
         try Data(out.utf8).write(to: directory.appendingPathComponent("predictions.jsonl"), options: .atomic)
     }

@@ -135,13 +135,9 @@ public final class ImageJob<Predictor: NoisePredictor> {
     }
 
     private var description: Description {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for r in captions {
-            for b in (r.id.json + "\u{1F}" + r.caption + "\u{1F}" + (r.concept ?? "") + "\u{1E}").utf8 {
-                h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
-            }
-        }
-        return Description(options: options, captions: captions.count, captionsFingerprint: String(h, radix: 16))
+        var h = FNV1a()
+        for r in captions { h.combine(r.id.json + "\u{1F}" + r.caption + "\u{1F}" + (r.concept ?? "") + "\u{1E}") }
+        return Description(options: options, captions: captions.count, captionsFingerprint: h.hex)
     }
 
     /// Creates the folder and job.json, or checks that an existing job.json asks for the same images.
@@ -154,7 +150,7 @@ public final class ImageJob<Predictor: NoisePredictor> {
         if fm.fileExists(atPath: url.path) {
             let theirs: Description
             do { theirs = try JSONDecoder().decode(Description.self, from: Data(contentsOf: url)) } catch {
-                throw DiffusionError.invalidJob(path: url.path, reason: "unreadable job description (\(error)); remove it or use another --out")
+                throw DiffusionError.invalidJob(path: url.path, reason: "unreadable job description (\(error)); remove it or use another `output`")
             }
             guard theirs == mine else {
                 var diffs: [String] = []
@@ -167,7 +163,7 @@ public final class ImageJob<Predictor: NoisePredictor> {
                     diffs.append("it was started from a different captions list (\(theirs.captions) captions, fingerprint \(theirs.captionsFingerprint); now \(mine.captions), \(mine.captionsFingerprint))")
                 }
                 throw DiffusionError.invalidJob(path: url.path, reason: "this folder belongs to another job: " + diffs.joined(separator: "; ")
-                                                + ". Use another --out or the original options.")
+                                                + ". Use another `output` or the original options.")
             }
             return
         }
@@ -203,38 +199,32 @@ public final class ImageJob<Predictor: NoisePredictor> {
         }
     }
 
-    /// One manifest line (fields in a fixed order).
-    public func manifestLine(position p: Int, index k: Int) -> String {
+    /// The manifest record of image `k` of the caption at position `p`.
+    public func manifestRecord(position p: Int, index k: Int) -> ManifestRecord {
         let r = captions[p]
-        var s = "{\"path\":" + jsonString(Self.relativePath(position: p, index: k))
-        s += ",\"caption_id\":" + r.id.json
-        s += ",\"caption\":" + jsonString(r.caption)
-        s += ",\"index\":\(k)"
-        s += ",\"seed\":\(imageSeed(jobSeed: options.seed, captionID: r.id, index: k))"
-        s += ",\"guidance\":\(options.guidance)"
-        if options.guidanceRescale != 0 { s += ",\"guidance_rescale\":\(options.guidanceRescale)" }
-        if let i = options.guidanceInterval { s += ",\"guidance_interval\":[\(i.lowerBound),\(i.upperBound)]" }
-        if let t = options.thresholding { s += ",\"dynamic_threshold\":[\(t.ratio),\(t.maxValue)]" }
-        s += ",\"steps\":\(options.steps)"
-        s += ",\"model\":" + jsonString(options.model)
-        if let c = r.concept { s += ",\"concept\":" + jsonString(c) }
-        return s + "}"
+        return ManifestRecord(path: Self.relativePath(position: p, index: k), captionID: r.id, caption: r.caption, index: k,
+                              seed: imageSeed(jobSeed: options.seed, captionID: r.id, index: k), guidance: options.guidance,
+                              guidanceRescale: options.guidanceRescale != 0 ? options.guidanceRescale : nil,
+                              guidanceInterval: options.guidanceInterval,
+                              dynamicThreshold: options.thresholding.map { [$0.ratio, $0.maxValue] },
+                              steps: options.steps, model: options.model, concept: r.concept)
     }
+
+    /// One manifest line (`ManifestRecord.jsonLine`).
+    public func manifestLine(position p: Int, index k: Int) -> String { manifestRecord(position: p, index: k).jsonLine }
 
     /// Rewrites DIR/manifest.jsonl (atomically) with a line for every image present, in caption
     /// order; returns the number of lines.
     @discardableResult
     public func writeManifest() throws -> Int {
         let fm = FileManager.default
-        var out = ""
-        var n = 0
+        var records: [ManifestRecord] = []
         for p in captions.indices {
             for k in 0..<options.perCaption where fm.fileExists(atPath: directory.appendingPathComponent(Self.relativePath(position: p, index: k)).path) {
-                out += manifestLine(position: p, index: k) + "\n"
-                n += 1
+                records.append(manifestRecord(position: p, index: k))
             }
         }
-        try Data(out.utf8).write(to: directory.appendingPathComponent("manifest.jsonl"), options: .atomic)
-        return n
+        try ManifestFile.write(records, in: directory)
+        return records.count
     }
 }

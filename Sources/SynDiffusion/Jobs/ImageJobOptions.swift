@@ -49,13 +49,13 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
     /// Problems with the options (empty when valid).
     public var problems: [String] {
         var p: [String] = []
-        if perCaption < 1 { p.append("--per-caption must be at least 1") }
-        if !guidance.isFinite || guidance < 0 { p.append("--guidance must be a finite number >= 0") }
-        if steps < 1 || steps > 1000 { p.append("--steps must be in 1...1000") }
+        if perCaption < 1 { p.append("`perCaption` must be at least 1") }
+        if !guidance.isFinite || guidance < 0 { p.append("`guidance` must be a finite number >= 0") }
+        if steps < 1 || steps > 1000 { p.append("`steps` must be in 1...1000") }
         if unitCaptions < 1 { p.append("the batch unit must hold at least one caption") }
-        if !guidanceRescale.isFinite || guidanceRescale < 0 || guidanceRescale > 1 { p.append("--guidance-rescale must be in 0...1") }
+        if !guidanceRescale.isFinite || guidanceRescale < 0 || guidanceRescale > 1 { p.append("`guidanceRescale` must be in 0...1") }
         if let t = thresholding, !(t.ratio > 0 && t.ratio <= 1 && t.maxValue >= 1) {
-            p.append("--dynamic-threshold needs a quantile in (0, 1] and a maximum >= 1")
+            p.append("`dynamicThreshold` needs a quantile in (0, 1] and a maximum >= 1")
         }
         return p
     }
@@ -127,15 +127,15 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The seed of image `index` of caption `id` in a job seeded `jobSeed`: SplitMix-mixed from all
-/// three and kept below 2^53 so every JSON reader holds it exactly.
+/// three and kept below 2^53 so every JSON reader holds it exactly. This formula is frozen (seeds
+/// already written into manifests must keep rendering the same images); new code derives its
+/// seeds and streams with `RandomGenerator.derived` (Docs/architecture.md, "Seeds").
 public func imageSeed(jobSeed: UInt64, captionID: CaptionID, index: Int) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    let text: String
+    let h: UInt64
     switch captionID {
-    case .number(let n): text = "n:\(n)"
-    case .text(let s): text = "s:" + s
+    case .number(let n): h = stableHash("n:\(n)")
+    case .text(let s): h = stableHash("s:" + s)
     }
-    for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
     let mixed = mixSeed(mixSeed(jobSeed) ^ mixSeed(h) ^ mixSeed(UInt64(index) &+ 0x1234_5678))
     return mixed & ((1 << 53) - 1)
 }

@@ -35,6 +35,6 @@ public enum DefaultModel {
         let candidates = searchPaths()
         if let hit = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return hit }
         throw DiffusionError.missingFile(path: fileName, hint: "Looked in: " + candidates.map(\.path).joined(separator: ", ")
-                                         + ". Pass --model or set SYNCLR_DIFFUSION_MODEL.")
+                                         + ". Set `model` or SYNCLR_DIFFUSION_MODEL to a model file.")
     }
 }

@@ -46,7 +46,7 @@ public enum UNetCheckpoint {
     /// Reads only the metadata of a model file.
     public static func info(_ url: URL) throws -> UNetModelInfo {
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw DiffusionError.missingFile(path: url.path, hint: "Pass --model with a UNet model file (e.g. from `synclr diffusion train`).")
+            throw DiffusionError.missingFile(path: url.path, hint: "Set `model` to a UNet model file (e.g. one exported from a diffusion training run).")
         }
         let file: SafetensorsFile
         do { file = try SafetensorsFile(url: url) } catch {

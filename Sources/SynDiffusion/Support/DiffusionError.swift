@@ -11,6 +11,8 @@ public enum DiffusionError: Error, CustomStringConvertible, Sendable {
     case invalidJob(path: String, reason: String)
     /// Training data cannot be used.
     case badData(path: String, reason: String)
+    /// A parameter of a library call is out of range (the message names it in backticks).
+    case invalidParameter(String)
 
     /// A message naming the file and the problem.
     public var description: String {
@@ -20,6 +22,7 @@ public enum DiffusionError: Error, CustomStringConvertible, Sendable {
         case let .badCheckpoint(path, reason): return "\(path): \(reason)"
         case let .invalidJob(path, reason): return "\(path): \(reason)"
         case let .badData(path, reason): return "\(path): \(reason)"
+        case let .invalidParameter(message): return message
         }
     }
 }

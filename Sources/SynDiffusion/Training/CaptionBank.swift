@@ -113,15 +113,15 @@ public struct CaptionBank {
 
     /// A stable fingerprint of the texts, class grouping and encoder (cache key).
     public static func fingerprint(texts: [String], byClass: [[Int]], encoderName: String) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var h = FNV1a()
         func mix(_ s: String) {
-            for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-            h = (h ^ 0xFF) &* 0x0000_0100_0000_01B3
+            h.combine(s)
+            h.combine(byte: 0xFF)
         }
         mix(encoderName)
         for t in texts { mix(t) }
         for c in byClass { mix(c.map(String.init).joined(separator: ",")) }
-        return String(h, radix: 16)
+        return h.hex
     }
 
     /// Saves the encoded states (so a resumed run uses bit-identical text states).

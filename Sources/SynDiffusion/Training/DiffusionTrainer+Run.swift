@@ -53,7 +53,7 @@ extension DiffusionTrainer {
     /// model file (both from its weights); the optimizer starts fresh.
     public func initialize(from url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw DiffusionError.missingFile(path: url.path, hint: "--init needs a training checkpoint or model file.")
+            throw DiffusionError.missingFile(path: url.path, hint: "`init` needs a training checkpoint or model file.")
         }
         let file: SafetensorsFile
         do { file = try SafetensorsFile(url: url) } catch {
@@ -114,7 +114,7 @@ extension DiffusionTrainer {
         let lossURL = directory.appendingPathComponent("loss.jsonl")
         if fm.fileExists(atPath: ckpt.path) {
             guard resume else {
-                throw DiffusionError.invalidJob(path: ckpt.path, reason: "a checkpoint exists; pass --resume to continue it or choose another output folder")
+                throw DiffusionError.invalidJob(path: ckpt.path, reason: "a checkpoint exists; set `resume` to continue it or choose another `output`")
             }
             try loadCheckpoint(ckpt)
             log("resumed from \(ckpt.path) at step \(step)")

@@ -40,7 +40,7 @@ public enum FashionMNISTImages {
             let found = FashionMNISTFiles.locate(root: dir, train: train, kind: kind)
             if let u = found.url { return u }
             throw DiffusionError.missingFile(path: found.expected.path,
-                                             hint: "Install Debian's dataset-fashion-mnist or set SYNCLR_FASHION_MNIST (or --fashion-mnist).")
+                                             hint: "Install Debian's dataset-fashion-mnist or set SYNCLR_FASHION_MNIST (or `fashionMNIST`).")
         }
         let imagesURL = try file("images-idx3"), labelsURL = try file("labels-idx1")
         let raw = try IDX.readImages(imagesURL)

@@ -2,8 +2,6 @@
 public enum DatasetError: Error, CustomStringConvertible {
     /// A required file or folder is missing.
     case missing(path: String, hint: String)
-    /// A manifest line cannot be used.
-    case badManifestLine(path: String, line: Int, reason: String)
     /// Images of different sizes where one size is needed.
     case inconsistentImages(path: String, reason: String)
     /// Nothing usable was found.
@@ -13,7 +11,6 @@ public enum DatasetError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .missing(path, hint): return "\(path): not found. \(hint)"
-        case let .badManifestLine(path, line, reason): return "\(path):\(line): \(reason)"
         case let .inconsistentImages(path, reason): return "\(path): \(reason)"
         case let .empty(path): return "\(path): no images found"
         }

@@ -9,6 +9,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case badData(String)
     /// A checkpoint does not match the run.
     case badCheckpoint(path: String, reason: String)
+    /// A parameter of a library call is out of range (the message names it in backticks).
+    case invalidParameter(String)
 
     /// Message naming the step, the terms and what was kept.
     public var description: String {
@@ -18,6 +20,7 @@ public enum TrainingError: Error, CustomStringConvertible {
                 + (ckpt.map { "last good checkpoint kept at \($0)" } ?? "no checkpoint was written yet")
         case .badData(let m): return "training data: \(m)"
         case let .badCheckpoint(path, reason): return "checkpoint \(path): \(reason)"
+        case .invalidParameter(let m): return m
         }
     }
 }
@@ -75,7 +78,7 @@ public final class Trainer {
         if config.objective != .supervised {
             let sizes = data.members().map(\.count)
             if config.objective != .simclr && sizes.allSatisfy({ $0 < 2 }) {
-                throw TrainingError.badData("every caption has a single image: the \(config.objective.rawValue) objective needs several images per caption (use --objective simclr)")
+                throw TrainingError.badData("every caption has a single image: the \(config.objective.rawValue) objective needs several images per caption (use the simclr `objective`)")
             }
         }
         self.config = config

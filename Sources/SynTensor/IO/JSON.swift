@@ -254,29 +254,6 @@ struct JSONParser {
     }
 }
 
-/// Appends `s` as a JSON string literal the way serde_json writes it.
-func appendJSONString(_ s: String, to out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
-    out.append(0x22)
-    for c in s.utf8 {
-        switch c {
-        case 0x22: out.append(0x5C); out.append(0x22)
-        case 0x5C: out.append(0x5C); out.append(0x5C)
-        case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
-        case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
-        case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-        case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-        case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-        case 0x00..<0x20:
-            out.append(contentsOf: Array("\\u00".utf8))
-            out.append(hex[Int(c >> 4)])
-            out.append(hex[Int(c & 0xF)])
-        default: out.append(c)
-        }
-    }
-    out.append(0x22)
-}
-
 /// Appends the decimal digits of `n`.
 func appendJSONInt(_ n: Int, to out: inout [UInt8]) {
     out.append(contentsOf: Array(String(n).utf8))

@@ -79,9 +79,9 @@ public enum Safetensors {
             let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, k) in keys.enumerated() {
                 if i > 0 { json.append(UInt8(ascii: ",")) }
-                appendJSONString(k, to: &json)
+                JSONText.append(k, to: &json)
                 json.append(UInt8(ascii: ":"))
-                appendJSONString(metadata[k]!, to: &json)
+                JSONText.append(metadata[k]!, to: &json)
             }
             json.append(UInt8(ascii: "}"))
             first = false
@@ -90,7 +90,7 @@ public enum Safetensors {
         for e in entries {
             if !first { json.append(UInt8(ascii: ",")) }
             first = false
-            appendJSONString(e.name, to: &json)
+            JSONText.append(e.name, to: &json)
             json.append(contentsOf: Array(":{\"dtype\":\"".utf8))
             json.append(contentsOf: Array(e.dtype.rawValue.utf8))
             json.append(contentsOf: Array("\",\"shape\":[".utf8))

@@ -154,10 +154,30 @@ public struct RandomGenerator: Sendable, Hashable, Codable {
 
 /// FNV-1a 64-bit hash of a string's UTF-8 bytes (stable across processes and platforms).
 public func stableHash(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in s.utf8 {
-        h ^= UInt64(b)
-        h = h &* 0x100_0000_01B3
+    var h = FNV1a()
+    h.combine(s)
+    return h.value
+}
+
+/// The package's one FNV-1a 64-bit hasher, fed incrementally (fingerprints of several strings;
+/// stable across processes and platforms, unlike `hashValue`).
+public struct FNV1a: Sendable, Hashable {
+    /// The hash of everything combined so far.
+    public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    /// An empty hasher.
+    public init() {}
+
+    /// Feeds one byte.
+    public mutating func combine(byte b: UInt8) {
+        value = (value ^ UInt64(b)) &* 0x100_0000_01B3
     }
-    return h
+
+    /// Feeds the UTF-8 bytes of `s`.
+    public mutating func combine(_ s: String) {
+        for b in s.utf8 { combine(byte: b) }
+    }
+
+    /// The value as lowercase hex without leading zeros (the form job fingerprints were written in).
+    public var hex: String { String(value, radix: 16) }
 }

@@ -11,8 +11,10 @@ struct PipelineConfig: Codable, Equatable {
         var count = 200
         /// Text generator: native (SmolLM2), template or openai.
         var backend = "native"
-        /// Extra arguments passed to `synclr captions` verbatim (e.g. ["--url", "http://..."]).
-        var extraArguments: [String] = []
+        /// Server root for the openai backend (as `synclr captions --url`).
+        var url: String?
+        /// Language model: a GGUF file for native, a model name for openai (as `synclr captions --model`).
+        var llmModel: String?
     }
 
     /// Image stage (SynDiffusion).
@@ -68,8 +70,14 @@ struct PipelineConfig: Codable, Equatable {
         var warmup = 30
         /// iBOT prototypes.
         var prototypes = 256
-        /// Extra arguments passed to `synclr train` verbatim.
-        var extraArguments: [String] = []
+        /// Contrastive temperature.
+        var temperature: Float = 0.08
+        /// Weight of the iBOT loss (0 disables masking).
+        var ibotWeight: Float = 1
+        /// Starting EMA momentum of the teacher.
+        var emaMomentum: Float = 0.994
+        /// Checkpoint every N steps.
+        var checkpointEvery = 100
     }
 
     /// Evaluation on real data.
@@ -160,6 +168,9 @@ struct PipelineConfig: Codable, Equatable {
             let raw = String(o[o.index(after: eq)...])
             let value: Any = (try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed])) ?? raw
             tree = set(tree, path, value)
+        }
+        for section in ["captions", "train"] where (tree[section] as? [String: Any])?["extraArguments"] != nil {
+            throw PipelineError.badConfig("\(section).extraArguments was replaced by typed fields (see --show-config); set those instead")
         }
         do {
             return try JSONDecoder().decode(PipelineConfig.self, from: JSONSerialization.data(withJSONObject: tree))

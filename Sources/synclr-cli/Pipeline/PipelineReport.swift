@@ -12,7 +12,7 @@ func writeReport(_ result: PipelineResult, config: PipelineConfig, directory: UR
     md += "\(config.images.perCaption) images per caption from the text-to-image model at guidance \(config.images.guidance)"
     if let data = FileManager.default.contents(atPath: directory.appendingPathComponent("images/job.json").path),
        let job = try? JSONDecoder().decode(ImageJobDescription.self, from: data) {
-        md += GuidanceOptions.describe(job.options)
+        md += job.options.refinementsSummary
     }
     md += ", "
     md += "a `\(config.train.model)` ViT trained for \(config.train.steps) steps, and kNN / linear-probe accuracy on real `\(config.eval.dataset)` test images.\n\n"
@@ -21,20 +21,14 @@ func writeReport(_ result: PipelineResult, config: PipelineConfig, directory: UR
     for (s, t) in result.stageSeconds { md += "| \(s) | \(ProgressReporter.formatDuration(t)) |\n" }
     md += "| total | \(ProgressReporter.formatDuration(result.stageSeconds.reduce(0) { $0 + $1.1 })) |\n\n"
 
-    let captions = directory.appendingPathComponent("captions.jsonl")
-    if let data = FileManager.default.contents(atPath: captions.path) {
+    if let records = try? CaptionsFile.read(directory.appendingPathComponent("captions.jsonl")) {
         md += "## Captions (a sample per mode)\n\n"
         var byMode: [String: [(String, String)]] = [:]
-        var total = 0
-        for line in data.split(separator: 0x0A) {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
-            total += 1
-            let mode = obj["mode"] as? String ?? "?"
-            if byMode[mode, default: []].count < 6 {
-                byMode[mode, default: []].append((obj["concept"] as? String ?? "", obj["caption"] as? String ?? ""))
-            }
+        for r in records {
+            let mode = r.mode?.rawValue ?? "?"
+            if byMode[mode, default: []].count < 6 { byMode[mode, default: []].append((r.concept ?? "", r.caption)) }
         }
-        md += "\(total) captions in `captions.jsonl`.\n\n"
+        md += "\(records.count) captions in `captions.jsonl`.\n\n"
         for mode in byMode.keys.sorted() {
             md += "**\(mode)**\n\n"
             for (concept, caption) in byMode[mode]! { md += "- *\(concept)*: \(caption)\n" }

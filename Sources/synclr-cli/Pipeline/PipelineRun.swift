@@ -1,5 +1,6 @@
-import ArgumentParser
 import Foundation
+import SynCaption
+import SynDiffusion
 import SynRep
 import SynTensor
 
@@ -67,34 +68,22 @@ struct PipelineRun {
         var upstream = ""
         if needsSynthetic {
             // 1. Captions.
-            let capArgs = ["--concepts", config.captions.concepts, "--count", String(config.captions.count), "--seed", String(config.seed),
-                           "--backend", config.captions.backend, "--out", captionsURL.path] + config.captions.extraArguments
-            let capHash = StageRunner.hash(["captions"] + capArgs)
+            let captions = try config.captionsJob(output: captionsURL.path)
+            let capHash = try StageRunner.hash("captions", captions)
             let cap = try await runner.run("captions", hash: capHash, outputs: [captionsURL], clean: [captionsURL]) {
-                let cmd = try CaptionsGenerate.parse(capArgs)
-                try await cmd.run()
+                try await CaptionsGenerate.execute(captions)
             }
             result.stageSeconds.append(("captions", cap.seconds))
             // 2. Images.
-            var imgArgs = ["--captions", captionsURL.path, "--out", imagesURL.path, "--per-caption", String(config.images.perCaption),
-                           "--guidance", String(config.images.guidance), "--steps", String(config.images.steps),
-                           "--sampler", config.images.sampler, "--seed", String(config.seed)]
-            if let r = config.images.guidanceRescale { imgArgs += ["--guidance-rescale", String(r)] }
-            if let i = config.images.guidanceInterval {
-                imgArgs += ["--guidance-interval", i.isEmpty ? "all" : i.map { String($0) }.joined(separator: ",")]
-            }
-            if let m = config.images.model { imgArgs += ["--model", m] }
-            let imgHash = StageRunner.hash(["images", capHash] + imgArgs)
-            let img = try await runner.run("images", hash: imgHash, outputs: [imagesURL.appendingPathComponent("manifest.jsonl")],
-                                           clean: [imagesURL]) {
-                let cmd = try ImagesGenerate.parse(imgArgs)
-                try await cmd.run()
+            let images = try config.imageJob(captions: captionsURL.path, output: imagesURL.path)
+            let imgHash = try StageRunner.hash("images", images, upstream: [capHash])
+            let img = try await runner.run("images", hash: imgHash, outputs: [ManifestFile.url(in: imagesURL)], clean: [imagesURL]) {
+                try ImagesGenerate.execute(images)
             }
             result.stageSeconds.append(("images", img.seconds))
             let sheet = directory.appendingPathComponent("sheet.png")
             if !FileManager.default.fileExists(atPath: sheet.path) || !img.skipped {
-                let s = try ImagesSheet.parse([imagesURL.path, "--out", sheet.path, "--max-captions", "24"])
-                try await s.run()
+                try ImagesSheet.execute(directory: imagesURL, out: sheet, maxCaptions: 24, labels: true)
             }
             upstream = imgHash
         }
@@ -105,20 +94,11 @@ struct PipelineRun {
             for (si, seed) in config.trainSeeds.enumerated() {
                 let dir = (ri == 0 && si == 0) ? directory.appendingPathComponent("train")
                     : directory.appendingPathComponent("runs/\(run.name)/seed-\(seed)")
-                let data = run.data == "synthetic" ? imagesURL.path : run.data
-                let t = config.train
-                var args = ["--data", data, "--objective", run.objective, "--model", t.model, "--steps", String(t.steps),
-                            "--out", dir.path, "--resume", "--seed", String(seed), "--batch-captions", String(t.batchCaptions),
-                            "--images-per-caption", String(t.imagesPerCaption), "--local-crops", String(t.localCrops),
-                            "--local-size", String(t.localSize), "--lr", String(t.lr), "--warmup", String(t.warmup),
-                            "--prototypes", String(t.prototypes)] + t.extraArguments
-                if let g = run.groupBy { args += ["--group-by", g] }
-                if run.limit > 0 { args += ["--limit", String(run.limit)] }
-                let hash = StageRunner.hash(["train", run.data == "synthetic" ? upstream : ""] + args)
+                let training = try config.trainingRun(run, seed: seed, data: run.data == "synthetic" ? imagesURL.path : run.data, output: dir.path)
+                let hash = try StageRunner.hash("train", training, upstream: [run.data == "synthetic" ? upstream : ""])
                 let stage = "train-\(run.name)-seed\(seed)"
                 let r = try await runner.run(stage, hash: hash, outputs: [dir.appendingPathComponent("model.safetensors")], clean: [dir]) {
-                    let cmd = try Train.parse(args)
-                    try await cmd.run()
+                    try Train.execute(training)
                 }
                 trainSeconds += r.seconds
                 trained.append((run, seed, dir, hash))
@@ -129,27 +109,26 @@ struct PipelineRun {
         // 4. Evaluation of every model and baseline.
         let evalDir = directory.appendingPathComponent("eval")
         try FileManager.default.createDirectory(at: evalDir, withIntermediateDirectories: true)
-        let e = config.eval
-        let evalCommon = ["--dataset", e.dataset, "--train-limit", String(e.trainLimit), "--probe-grid", String(e.probeGrid), "--seed", String(config.seed)]
         var evalSeconds = 0.0
-        func evaluate(_ key: String, _ checkpointArgs: [String], hashParts: [String]) async throws -> EvaluationReport {
+        func evaluate(_ key: String, _ features: EvaluationConfiguration.Features, upstream: [String]) async throws -> EvaluationReport {
             let out = evalDir.appendingPathComponent(key + ".json")
-            let args = checkpointArgs + evalCommon + ["--out", out.path]
-            let r = try await runner.run("eval-\(key)", hash: StageRunner.hash(["eval"] + hashParts + args), outputs: [out], clean: [out]) {
-                let cmd = try Eval.parse(args)
-                let report = try cmd.evaluate()
-                try Data(try report.json().utf8).write(to: out, options: .atomic)
+            let evaluation = config.evaluation(features)
+            var report: EvaluationReport?
+            let r = try await runner.run("eval-\(key)", hash: try StageRunner.hash("eval", evaluation, upstream: upstream), outputs: [out], clean: [out]) {
+                let measured = try Eval.execute(evaluation)
+                try Data(try measured.json().utf8).write(to: out, options: .atomic)
+                report = measured
             }
             evalSeconds += r.seconds
-            return try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: out))
+            // A stage finished in an earlier run is read back from its record.
+            return try report ?? JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: out))
         }
-        for b in e.baselines {
-            let args = b == "random" ? ["--checkpoint", "random", "--model", config.train.model] : ["--checkpoint", b]
-            let rep = try await evaluate(b, args, hashParts: [])
+        for b in config.eval.baselines {
+            let rep = try await evaluate(b, config.baselineFeatures(b), upstream: [])
             result.evaluations.append(EvaluatedModel(name: b == "random" ? "random init" : "raw pixels", objective: b, data: "-", seed: nil, report: rep))
         }
         for (run, seed, dir, hash) in trained {
-            let rep = try await evaluate("\(run.name)-seed\(seed)", ["--checkpoint", dir.appendingPathComponent("model.safetensors").path], hashParts: [hash])
+            let rep = try await evaluate("\(run.name)-seed\(seed)", .checkpoint(dir.appendingPathComponent("model.safetensors").path), upstream: [hash])
             result.evaluations.append(EvaluatedModel(name: run.name, objective: run.objective, data: run.data, seed: seed, report: rep))
         }
         result.stageSeconds.append(("eval", evalSeconds))

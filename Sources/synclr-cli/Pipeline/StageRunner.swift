@@ -23,6 +23,14 @@ struct StageRunner {
         String(format: "%016llx", stableHash(parts.joined(separator: "\u{1F}")))
     }
 
+    /// Stable hex hash of a stage: its name, the hashes of its inputs, and its typed configuration
+    /// in canonical form (JSON with sorted keys).
+    static func hash(_ stage: String, _ configuration: some Encodable, upstream: [String] = []) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return hash([stage] + upstream + [String(decoding: try encoder.encode(configuration), as: UTF8.self)])
+    }
+
     func record(_ name: String) -> StageRecord? {
         let url = stagesDirectory.appendingPathComponent(name + ".json")
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
