@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep"], resources: [.copy("Fixtures")]),
         // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).
-        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords"]),
+        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

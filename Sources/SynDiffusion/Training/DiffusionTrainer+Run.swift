@@ -7,36 +7,32 @@ extension DiffusionTrainer {
 
     /// Writes model, EMA and optimizer state with the step and config, atomically.
     public func saveCheckpoint(_ url: URL) throws {
-        var tensors: [String: Tensor] = [:]
-        for (k, v) in model.stateDict() { tensors["model." + k] = v }
-        for (k, v) in ema.stateDict() { tensors["ema." + k] = v }
-        for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
-        try Safetensors.save(tensors, to: url, metadata: ["format": Self.checkpointFormat, "step": String(step),
-                                                          "config": try config.json()])
+        try StateCheckpoint.save([("model.", model.stateDict()), ("ema.", ema.stateDict()), ("optimizer.", optimizer.stateDict())],
+                                 metadata: ["format": Self.checkpointFormat, "step": String(step), "config": try config.json()], to: url)
     }
 
     /// Restores a checkpoint of a run with the same options; throws `DiffusionError` naming the file otherwise.
     public func loadCheckpoint(_ url: URL) throws {
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile(url: url) } catch {
-            throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
-        }
-        guard let meta = file.metadata, meta["format"] == Self.checkpointFormat, let s = meta["step"], let saved = Int(s),
-              let json = meta["config"] else {
-            throw DiffusionError.badCheckpoint(path: url.path, reason: "not a diffusion training checkpoint")
-        }
-        let theirs: DiffusionTrainConfig
-        do { theirs = try JSONDecoder().decode(DiffusionTrainConfig.self, from: Data(json.utf8)) } catch {
-            throw DiffusionError.badCheckpoint(path: url.path, reason: "unreadable config metadata (\(error))")
-        }
-        guard theirs.trajectoryDefining == config.trajectoryDefining else {
-            throw DiffusionError.badCheckpoint(path: url.path, reason: "it was written by a run with different options:\n  saved: \(try theirs.json())\n  now:   \(try config.json())")
-        }
-        var parts: [String: [String: Tensor]] = ["model.": [:], "ema.": [:], "optimizer.": [:]]
-        for name in file.names {
-            for prefix in parts.keys where name.hasPrefix(prefix) {
-                parts[prefix]![String(name.dropFirst(prefix.count))] = try file.tensor(name)
+        var saved = 0
+        let parts: [String: [String: Tensor]]
+        do {
+            parts = try StateCheckpoint.load(url, prefixes: ["model.", "ema.", "optimizer."]) { meta in
+                guard meta["format"] == Self.checkpointFormat, let s = meta["step"], let step = Int(s), let json = meta["config"] else {
+                    throw DiffusionError.badCheckpoint(path: url.path, reason: "not a diffusion training checkpoint")
+                }
+                let theirs: DiffusionTrainConfig
+                do { theirs = try JSONDecoder().decode(DiffusionTrainConfig.self, from: Data(json.utf8)) } catch {
+                    throw DiffusionError.badCheckpoint(path: url.path, reason: "unreadable config metadata (\(error))")
+                }
+                guard theirs.trajectoryDefining == config.trajectoryDefining else {
+                    throw DiffusionError.badCheckpoint(path: url.path, reason: "it was written by a run with different options:\n  saved: \(try theirs.json())\n  now:   \(try config.json())")
+                }
+                saved = step
             }
+        } catch let error as DiffusionError {
+            throw error
+        } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "not a readable safetensors file (\(error))")
         }
         do {
             try model.loadStateDict(parts["model."]!, source: url.path + " (model)")

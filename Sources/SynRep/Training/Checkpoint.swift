@@ -6,34 +6,31 @@ extension Trainer {
     /// file, atomically, so an interrupted write never replaces the last good checkpoint.
     /// Every random choice is a function of (seed, step), so the step is the whole RNG state.
     public func saveCheckpoint(_ url: URL) throws {
-        var tensors: [String: Tensor] = [:]
-        for (k, v) in student.stateDict() { tensors["student." + k] = v }
-        if let teacher { for (k, v) in teacher.stateDict() { tensors["teacher." + k] = v } }
-        for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
-        let configJSON = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        try Safetensors.save(tensors, to: url, metadata: ["step": String(step), "config": configJSON, "format": "synclr-checkpoint"])
+        // Sorted keys: the same run writes the same bytes (the header was in hash order before).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
+        try StateCheckpoint.save([("student.", student.stateDict()), ("teacher.", teacher?.stateDict() ?? [:]),
+                                  ("optimizer.", optimizer.stateDict())],
+                                 metadata: ["step": String(step), "config": configJSON, "format": "synclr-checkpoint"], to: url)
     }
 
     /// Restores a checkpoint written by `saveCheckpoint` for the same configuration.
     public func loadCheckpoint(_ url: URL) throws {
-        let file = try SafetensorsFile(url: url)
-        guard let meta = file.metadata, let stepString = meta["step"], let savedStep = Int(stepString),
-              let cfg = meta["config"] else {
-            throw TrainingError.badCheckpoint(path: url.path, reason: "missing step/config metadata")
-        }
-        let saved = try JSONDecoder().decode(TrainConfig.self, from: Data(cfg.utf8))
-        // Only the bookkeeping intervals may differ; anything else changes the trajectory.
-        var mine = config, theirs = saved
-        mine.checkpointEvery = 0; theirs.checkpointEvery = 0
-        mine.logEvery = 0; theirs.logEvery = 0
-        guard mine == theirs else {
-            throw TrainingError.badCheckpoint(path: url.path, reason: "it was written by a run with different options")
-        }
-        var groups: [String: [String: Tensor]] = ["student.": [:], "teacher.": [:], "optimizer.": [:]]
-        for name in file.names {
-            for prefix in groups.keys where name.hasPrefix(prefix) {
-                groups[prefix]![String(name.dropFirst(prefix.count))] = try file.tensor(name)
+        var savedStep = 0
+        let groups = try StateCheckpoint.load(url, prefixes: ["student.", "teacher.", "optimizer."]) { meta in
+            guard let stepString = meta["step"], let s = Int(stepString), let cfg = meta["config"] else {
+                throw TrainingError.badCheckpoint(path: url.path, reason: "missing step/config metadata")
             }
+            let saved = try JSONDecoder().decode(TrainConfig.self, from: Data(cfg.utf8))
+            // Only the bookkeeping intervals may differ; anything else changes the trajectory.
+            var mine = config, theirs = saved
+            mine.checkpointEvery = 0; theirs.checkpointEvery = 0
+            mine.logEvery = 0; theirs.logEvery = 0
+            guard mine == theirs else {
+                throw TrainingError.badCheckpoint(path: url.path, reason: "it was written by a run with different options")
+            }
+            savedStep = s
         }
         try student.loadStateDict(groups["student."]!, source: url.path + " (student)")
         if let teacher { try teacher.loadStateDict(groups["teacher."]!, source: url.path + " (teacher)") }
