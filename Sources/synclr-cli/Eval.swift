@@ -8,10 +8,11 @@ struct Eval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure features with a weighted kNN (k = 20) and a logistic-regression linear probe on real data.")
 
-    @Option(help: "model.safetensors from `synclr train`, or raw-pixels, or random.") var checkpoint: String
+    @Option(help: "model.safetensors from `synclr train`, a PyTorch .pth of a timm-style ViT, or raw-pixels, or random.") var checkpoint: String
     @Option(help: "fashion-mnist (real train/test splits) or an ImageFolder root (train/ and test/ subfolders, or one folder split 80/20).")
     var dataset: String = "fashion-mnist"
-    @Option(help: "Model preset for --checkpoint random.") var model: String = "vit-nano32"
+    @Option(help: "Model preset for --checkpoint random (default vit-nano32); for a .pth, the architecture whose heads to use.") var model: String?
+    @OptionGroup var torch: TorchCheckpointOptions
     @Option(help: "Input channels for raw-pixels / random.") var channels: Int = 1
     @Option(help: "Fit on at most N class-balanced training images (0: all).") var trainLimit: Int = 0
     @Option(help: "Neighbours for kNN.") var k: Int = 20
@@ -36,6 +37,7 @@ struct Eval: AsyncParsableCommand {
         case "raw-pixels":
             name = "raw pixels"
         case "random":
+            let model = self.model ?? "vit-nano32"
             guard let vit = ViTConfig.presets[model] else { throw ValidationError("unknown model preset '\(model)'") }
             let card = ModelCard(imageSize: vit.imageSize, channels: channels, patchSize: vit.patchSize, width: vit.width,
                                  depth: vit.depth, heads: vit.heads, mlpRatio: vit.mlpRatio,
@@ -44,7 +46,7 @@ struct Eval: AsyncParsableCommand {
             size = vit.imageSize
             name = "random \(model)"
         default:
-            let b = try loadBackbone(URL(fileURLWithPath: checkpoint))
+            let b = try loadBackbone(URL(fileURLWithPath: checkpoint), torchOptions: try torch.options(model: model), note: TorchCheckpointOptions.log)
             backbone = b
             size = b.card.imageSize
             ch = b.card.channels
