@@ -7,7 +7,6 @@ struct SynCLR: AsyncParsableCommand {
         commandName: "synclr",
         abstract: "Learn visual representations from synthetic captions and images (SynCLR), offline on CPU.",
         subcommands: [
-            Demo.self,
             Captions.self,
             LLM.self,
             Train.self,
@@ -16,6 +15,7 @@ struct SynCLR: AsyncParsableCommand {
             Pipeline.self,
             Diffusion.self,
             Images.self,
+            MLPDemo.self,
         ]
     )
 }
