@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import SynRep
 import SynTensor
+import SynTestSupport
 
 /// `.pth` backbones from Fixtures/torch_backbone (written by Scripts/fixtures_torch_backbone.py
 /// with PyTorch and timm): the same weights as a plain state dict, in the layout of the paper's
