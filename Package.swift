@@ -65,11 +65,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
+        // Shared by the test targets: fixture files, tolerances and element-wise comparison with PyTorch values.
+        .target(name: "SynTestSupport", dependencies: ["SynTensor"], path: "Tests/SynTestSupport"),
+        .testTarget(name: "SynTensorTests", dependencies: ["SynTensor", "SynTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRecordsTests", dependencies: ["SynRecords"]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SynRepTests", dependencies: ["SynRep"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynRepTests", dependencies: ["SynRep", "SynTestSupport"], resources: [.copy("Fixtures")]),
         // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).
         .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords"], exclude: ["Fixtures"]),
     ],

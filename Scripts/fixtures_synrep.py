@@ -5,9 +5,10 @@ Run with torch 2.13.0+cpu, numpy and safetensors installed (timm optional):
 
     python3 Scripts/fixtures_synrep.py
 
-Every reference here is a direct PyTorch transcription of the formulas in SYNCLR.md section 3
-(written for this script, not SynRep's code translated line by line), computed in float64 and
-stored as float32. Writes to Tests/SynRepTests/Fixtures/:
+Every reference here is a direct PyTorch transcription of the method's formulas (the SynCLR
+paper, Tian et al., CVPR 2024: multi-positive contrastive loss, iBOT masked-patch loss with
+Sinkhorn-Knopp targets, EMA teacher), written for this script, not SynRep's code translated
+line by line, computed in float64 and stored as float32. Writes to Tests/SynRepTests/Fixtures/:
 
 * vit.safetensors: a tiny ViT (16x16x3 input, patch 4, width 32, depth 2, heads 2, timm names):
   tokens and the gradients of every parameter and of the input; with a mask (mask-token
@@ -127,7 +128,7 @@ def swift_name(pyname: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Reference modules (SYNCLR.md section 3; timm parameter names)
+# Reference modules (the SynCLR paper's representation learning; timm parameter names)
 
 class Attention(nn.Module):
     def __init__(self, dim, heads):

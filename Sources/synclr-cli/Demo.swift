@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import SynTensor
 
-/// End-to-end smoke job of what exists: trains an MLP on generated spirals and reports loss and accuracy.
-struct Demo: AsyncParsableCommand {
+/// `synclr mlp-demo`: a smoke run of SynTensor alone (an MLP on generated spirals); the method's demo is `synclr pipeline --preset demo`.
+struct MLPDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mlp-demo",
         abstract: "Train a small MLP on a generated 3-arm spiral task (a smoke run of SynTensor).")
 
     @Option(help: "Random seed.") var seed: UInt64 = 0

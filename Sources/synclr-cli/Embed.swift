@@ -8,13 +8,15 @@ struct Embed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the CLS features of images as safetensors (`features` [N, D], `labels` [N] where known).")
 
-    @Option(help: "model.safetensors written by `synclr train`.") var checkpoint: String
+    @Option(help: "model.safetensors written by `synclr train`, or a PyTorch .pth of a timm-style ViT.") var checkpoint: String
+    @Option(help: "For a .pth: the model preset whose heads to use (its sizes must match the file).") var model: String?
+    @OptionGroup var torch: TorchCheckpointOptions
     @Option(help: "Images: a folder (manifest or ImageFolder), fashion-mnist:train or fashion-mnist:test.") var images: String
     @Option(help: "Output .safetensors file.") var out: String
     @Option(help: "Batch size.") var batchSize: Int = 256
 
     func run() async throws {
-        let backbone = try loadBackbone(URL(fileURLWithPath: checkpoint))
+        let backbone = try loadBackbone(URL(fileURLWithPath: checkpoint), torchOptions: try torch.options(model: model), note: TorchCheckpointOptions.log)
         let set = try DataSource(images, defaultSplit: .test).load(channels: backbone.card.channels, size: backbone.card.imageSize)
         let start = Date()
         let features = extractFeatures(backbone, images: set, batchSize: batchSize)

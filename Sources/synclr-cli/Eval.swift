@@ -8,10 +8,11 @@ struct Eval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure features with a weighted kNN (k = 20) and a logistic-regression linear probe on real data.")
 
-    @Option(help: "model.safetensors from `synclr train`, or raw-pixels, or random.") var checkpoint: String
+    @Option(help: "model.safetensors from `synclr train`, a PyTorch .pth of a timm-style ViT, or raw-pixels, or random.") var checkpoint: String
     @Option(help: "fashion-mnist (real train/test splits) or an ImageFolder root (train/ and test/ subfolders, or one folder split 80/20).")
     var dataset: String = "fashion-mnist"
-    @Option(help: "Model preset for --checkpoint random.") var model: String = "vit-nano32"
+    @Option(help: "Model preset for --checkpoint random (default vit-nano32); for a .pth, the architecture whose heads to use.") var model: String?
+    @OptionGroup var torch: TorchCheckpointOptions
     @Option(help: "Input channels for raw-pixels / random.") var channels: Int = 1
     @Option(help: "Fit on at most N class-balanced training images (0: all).") var trainLimit: Int = 0
     @Option(help: "Neighbours for kNN.") var k: Int = 20
@@ -25,7 +26,7 @@ struct Eval: AsyncParsableCommand {
         let features: EvaluationConfiguration.Features
         switch checkpoint {
         case "raw-pixels": features = .rawPixels
-        case "random": features = .random(model: model)
+        case "random": features = .random(model: model ?? "vit-nano32")
         default: features = .checkpoint(checkpoint)
         }
         return EvaluationConfiguration(features: features, dataset: dataset, channels: channels, trainLimit: trainLimit, k: k,
@@ -33,7 +34,9 @@ struct Eval: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = try Self.execute(configuration)
+        var config = configuration
+        if case .checkpoint = config.features { config.torch = try torch.options(model: model) }
+        let report = try Self.execute(config)
         let text = json ? try report.json() : report.text
         print(text)
         if let out { try Data(try report.json().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) }

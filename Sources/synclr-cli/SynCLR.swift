@@ -7,7 +7,6 @@ struct SynCLR: AsyncParsableCommand {
         commandName: "synclr",
         abstract: "Learn visual representations from synthetic captions and images (SynCLR), offline on CPU.",
         subcommands: [
-            Demo.self,
             Captions.self,
             LLM.self,
             Train.self,
@@ -17,6 +16,7 @@ struct SynCLR: AsyncParsableCommand {
             Report.self,
             Diffusion.self,
             Images.self,
+            MLPDemo.self,
         ]
     )
 

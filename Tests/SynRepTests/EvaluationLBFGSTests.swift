@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import SynRep
 import SynTensor
+import SynTestSupport
 
 @Suite("Evaluation: L-BFGS")
 struct EvaluationLBFGSTests {

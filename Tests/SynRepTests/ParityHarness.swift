@@ -2,28 +2,15 @@ import Foundation
 import Testing
 @testable import SynRep
 import SynTensor
+import SynTestSupport
 
 /// One safetensors file of Tests/SynRepTests/Fixtures (written by Scripts/fixtures_synrep.py).
-struct RepFixture: Sendable {
-    /// File name without extension.
-    let name: String
-    /// Tensors by key.
-    let tensors: [String: Tensor]
+typealias RepFixture = FixtureFile
 
-    /// Reads `Fixtures/<name>.safetensors` (fixtures are committed: failure is a setup error).
-    static func named(_ name: String) -> RepFixture {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures") else {
-            preconditionFailure("missing fixture Fixtures/\(name).safetensors (run Scripts/fixtures_synrep.py)")
-        }
-        do { return RepFixture(name: name, tensors: try SafetensorsFile(url: url).loadAll()) } catch {
-            preconditionFailure("cannot read fixture \(name): \(error)")
-        }
-    }
-
-    /// The tensor stored under `key`.
-    subscript(_ key: String) -> Tensor {
-        guard let t = tensors[key] else { preconditionFailure("fixture \(name) has no tensor \(key)") }
-        return t
+extension FixtureFile {
+    /// Reads `Fixtures/<name>.safetensors` of this test bundle (fixtures are committed: failure is a setup error).
+    static func named(_ name: String) -> FixtureFile {
+        named(name, bundle: .module, script: "Scripts/fixtures_synrep.py")
     }
 
     /// A scalar stored under `key`.
@@ -91,64 +78,5 @@ func hashedTensor(_ name: String, shape: [Int], offset: Float, scale: Float) -> 
     Tensor(shape: shape, data: hashedUniform(name, count: shape.reduce(1, *)).map { offset + scale * $0 })
 }
 
-/// Allowed deviation from a PyTorch value e: |actual - e| <= atol + rtol * |e|.
-struct Tolerance: Sendable {
-    /// Absolute part.
-    var atol: Float
-    /// Relative part.
-    var rtol: Float
-}
-
-/// Largest deviations of one or more comparisons.
-struct ParityError: Sendable {
-    /// max |actual - expected|.
-    var maxAbs: Float = 0
-    /// max |actual - expected| / |expected| over elements with |expected| >= 1e-3.
-    var maxRel: Float = 0
-
-    /// Element-wise maximum.
-    func merged(_ o: ParityError) -> ParityError {
-        ParityError(maxAbs: Swift.max(maxAbs, o.maxAbs), maxRel: Swift.max(maxRel, o.maxRel))
-    }
-}
-
-/// True when SYN_PARITY_REPORT is set: each test prints its measured errors.
-let parityReport = ProcessInfo.processInfo.environment["SYN_PARITY_REPORT"] != nil
-
 /// Prints `label`'s errors when SYN_PARITY_REPORT is set.
-func report(_ label: String, _ e: ParityError) {
-    guard parityReport else { return }
-    print(String(format: "PARITY synrep/%@: max abs %.2e, max rel %.2e", label, Double(e.maxAbs), Double(e.maxRel)))
-}
-
-/// Compares `actual` with the PyTorch value `expected` element by element.
-@discardableResult
-func expectClose(_ actual: Tensor, _ expected: Tensor, _ tol: Tolerance, _ label: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) -> ParityError {
-    #expect(actual.shape == expected.shape, "\(label): shape \(actual.shape) != PyTorch \(expected.shape)", sourceLocation: sourceLocation)
-    guard actual.shape == expected.shape else { return ParityError(maxAbs: .infinity, maxRel: .infinity) }
-    let a = actual.scalars, e = expected.scalars
-    var err = ParityError()
-    var worst = -1
-    var worstExcess: Float = 0
-    for i in 0..<a.count {
-        let d = Swift.abs(a[i] - e[i])
-        guard d.isFinite else { worst = i; worstExcess = .infinity; continue }
-        err.maxAbs = Swift.max(err.maxAbs, d)
-        if Swift.abs(e[i]) >= 1e-3 { err.maxRel = Swift.max(err.maxRel, d / Swift.abs(e[i])) }
-        let excess = d - (tol.atol + tol.rtol * Swift.abs(e[i]))
-        if excess > 0 && excess > worstExcess { worst = i; worstExcess = excess }
-    }
-    if worst >= 0 {
-        Issue.record("\(label): element \(worst) is \(a[worst]), PyTorch \(e[worst]) (atol \(tol.atol), rtol \(tol.rtol)); max abs error \(err.maxAbs)",
-                     sourceLocation: sourceLocation)
-    }
-    return err
-}
-
-/// `expectClose` for a scalar.
-@discardableResult
-func expectClose(_ actual: Float, _ expected: Float, _ tol: Tolerance, _ label: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) -> ParityError {
-    expectClose(Tensor(shape: [1], data: [actual]), Tensor(shape: [1], data: [expected]), tol, label, sourceLocation: sourceLocation)
-}
+func report(_ label: String, _ e: ParityError) { reportParity("synrep", label, e) }

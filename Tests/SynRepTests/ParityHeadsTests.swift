@@ -1,6 +1,7 @@
 import Testing
 @testable import SynRep
 @testable import SynTensor
+import SynTestSupport
 
 /// Projector / predictor MLPs and the iBOT prototype head against PyTorch (the prototype head's
 /// reference uses torch's own weight_norm parametrization with g frozen at 1).

@@ -1,6 +1,7 @@
 import Testing
 @testable import SynRep
 @testable import SynTensor
+import SynTestSupport
 
 /// The multi-positive contrastive loss, Sinkhorn-Knopp and the iBOT masked-patch loss against
 /// PyTorch transcriptions of the paper's formulas (Scripts/fixtures_synrep.py).

@@ -1,6 +1,7 @@
 import Testing
 @testable import SynRep
 @testable import SynTensor
+import SynTestSupport
 
 /// One full SynCLR training step on fixed crops and a fixed mask against PyTorch doing the same:
 /// loss terms, every gradient before clipping, clipping, AdamW with the decay / no-decay groups,

@@ -1,6 +1,7 @@
 import Testing
 @testable import SynRep
 @testable import SynTensor
+import SynTestSupport
 
 /// The SynRep ViT against a PyTorch transcription (itself checked against timm's VisionTransformer
 /// by Scripts/fixtures_synrep.py): 16x16x3 input, patch 4, width 32, depth 2, heads 2.

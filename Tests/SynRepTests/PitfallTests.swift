@@ -2,7 +2,9 @@ import Testing
 @testable import SynRep
 @testable import SynTensor
 
-/// The reference code's known pitfalls (SYNCLR.md, "Known pitfalls") do not occur here.
+/// Pitfalls an implementation of the paper's multi-positive contrastive + iBOT training can fall
+/// into (a positive mask cached across batches, a local crop keeping its own image's global key as
+/// a positive, a Sinkhorn-Knopp that needs several processes) do not occur here.
 @Suite struct PitfallTests {
     /// Random crops for `groups.count` images with the tiny configuration's sizes and no mask.
     func crops(_ config: TrainConfig, groups: [Int], seed: UInt64) -> BatchCrops {

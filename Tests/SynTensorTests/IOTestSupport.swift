@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 @testable import SynTensor
+import SynTestSupport
 
 /// URL of a committed fixture under Tests/SynTensorTests/Fixtures.
 func fixtureURL(_ name: String) throws -> URL {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SynTensor
+import SynTestSupport
 
 /// Norms, convolution, pooling, resizing, joining, indexing, losses and attention against PyTorch 2.13 (nn.safetensors).
 @Suite struct NNOpsParityTests {

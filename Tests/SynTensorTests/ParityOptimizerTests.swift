@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SynTensor
+import SynTestSupport
 
 /// Optimizer trajectories against `torch.optim` (optim.safetensors) and schedules against their formulas.
 @Suite struct OptimizerParityTests {

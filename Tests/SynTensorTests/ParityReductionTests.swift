@@ -1,5 +1,6 @@
 import Testing
 @testable import SynTensor
+import SynTestSupport
 
 /// Reductions, the softmax family and matmul against PyTorch 2.13 (reductions.safetensors).
 @Suite struct ReductionParityTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SynTensor
+import SynTestSupport
 
 /// Elementwise ops against PyTorch 2.13 (fixtures from Scripts/fixtures_ops.py, elementwise.safetensors).
 @Suite struct ElementwiseParityTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SynTensor
+import SynTestSupport
 
 /// timm ViT attention: one qkv Linear, scaled dot-product attention per head, output projection.
 final class ParityAttention: Module {

@@ -14,7 +14,9 @@ public struct EvaluationSplits {
 public func loadEvaluationSplits(_ spec: String, channels: Int, size: Int, trainLimit: Int? = nil, seed: UInt64 = 0) throws -> EvaluationSplits {
     var train: ImageSet, test: ImageSet
     if spec == "fashion-mnist" {
-        precondition(channels == 1, "Fashion-MNIST is grayscale: use a 1-channel model")
+        guard channels == 1 else {
+            throw DatasetError.inconsistentImages(path: "fashion-mnist", reason: "the images are grayscale but the model takes \(channels) channels; evaluate it on an image folder")
+        }
         train = try FashionMNIST.load(.train, padTo: size)
         test = try FashionMNIST.load(.test, padTo: size)
     } else {

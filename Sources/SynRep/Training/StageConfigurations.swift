@@ -113,9 +113,12 @@ public struct EvaluationConfiguration: Codable, Sendable, Hashable {
         case rawPixels
         /// A randomly initialized ViT of a preset.
         case random(model: String)
-        /// A trained backbone file (`model.safetensors`).
+        /// A trained backbone file (`model.safetensors`, or a PyTorch `.pth` of a timm-style ViT).
         case checkpoint(String)
     }
+
+    /// How to read a `.pth` checkpoint (nil: everything inferred from the file).
+    public var torch: TorchBackboneOptions?
 
     /// What to measure.
     public var features: Features
@@ -162,7 +165,7 @@ public struct EvaluationConfiguration: Codable, Sendable, Hashable {
             size = vit.imageSize
             name = "random \(model)"
         case .checkpoint(let path):
-            let b = try loadBackbone(URL(fileURLWithPath: path))
+            let b = try loadBackbone(URL(fileURLWithPath: path), torchOptions: torch ?? TorchBackboneOptions()) { log("checkpoint: " + $0) }
             backbone = b
             size = b.card.imageSize
             ch = b.card.channels

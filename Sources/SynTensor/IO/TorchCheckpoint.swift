@@ -76,10 +76,16 @@ public final class TorchCheckpoint {
 
     /// The state dict chosen by `load`'s rule, as `Float` tensors.
     public func stateDict() throws -> [String: Tensor] {
+        try stateDictReferences().mapValues { try tensor($0) }
+    }
+
+    /// The state dict chosen by `load`'s rule as unread tensor references (shapes known, no
+    /// data converted), so a caller can pick the keys it needs before reading any storage.
+    public func stateDictReferences() throws -> [String: TorchTensorReference] {
         let (value, where_) = try TorchCheckpoint.stateDictValue(in: root, path: path)
-        let tensors = try tensors(in: value)
-        if tensors.isEmpty { throw TorchCheckpointError.noStateDict(path: path, reason: "no tensors under \(where_)") }
-        return tensors
+        let references = try tensorReferences(in: value)
+        if references.isEmpty { throw TorchCheckpointError.noStateDict(path: path, reason: "no tensors under \(where_)") }
+        return references
     }
 
     /// The dict `load` flattens and a description of where it sits ("top level", "['model']").
@@ -104,16 +110,21 @@ public final class TorchCheckpoint {
 
     /// Every tensor under `value` (nested dicts flattened with dotted keys; other values skipped).
     public func tensors(in value: TorchValue) throws -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
+        try tensorReferences(in: value).mapValues { try tensor($0) }
+    }
+
+    /// Every tensor reference under `value`, keyed as `tensors(in:)` keys them, without reading data.
+    public func tensorReferences(in value: TorchValue) throws -> [String: TorchTensorReference] {
+        var out: [String: TorchTensorReference] = [:]
         try collect(value, prefix: "", into: &out)
         return out
     }
 
-    private func collect(_ value: TorchValue, prefix: String, into out: inout [String: Tensor]) throws {
+    private func collect(_ value: TorchValue, prefix: String, into out: inout [String: TorchTensorReference]) throws {
         switch value {
         case let .tensor(reference):
             if out[prefix] != nil { throw TorchCheckpointError.duplicateKey(path: path, key: prefix) }
-            out[prefix] = try tensor(reference)
+            out[prefix] = reference
         case let .dict(entries):
             for entry in entries {
                 let name: String
