@@ -25,6 +25,9 @@ struct SynCLRBench: AsyncParsableCommand {
     func run() async throws {
         let threads = Threading.count
         if sd {
+            // One large inference step reuses few buffers; SynTensor's recycling cache (up to 1 GiB by
+            // default) would only add to the peak, so it is off here unless the user sets it.
+            if ProcessInfo.processInfo.environment["SYNCLR_BUFFER_CACHE_MB"] == nil { setenv("SYNCLR_BUFFER_CACHE_MB", "0", 1) }
             let results = try stableDiffusionBenchmarks(sizes: quick ? [256] : [256, 512], repeats: min(repeats, 3),
                                                         torchScript: noTorch ? nil : sdTorchScript, threads: threads) { r in
                 if !json { printRow(r) }
@@ -32,7 +35,7 @@ struct SynCLRBench: AsyncParsableCommand {
             if json {
                 try printJSON(results)
             } else {
-                print("threads \(threads), medians of \(min(repeats, 3)) steps, ratio = times better than diffusers (time or peak memory)")
+                print("threads \(threads), medians of \(min(repeats, 3)) steps, SYNCLR_BUFFER_CACHE_MB=\(ProcessInfo.processInfo.environment["SYNCLR_BUFFER_CACHE_MB"] ?? "?"), ratio = times better than diffusers (time or peak memory)")
             }
             return
         }
