@@ -63,7 +63,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
         var g = RandomGenerator(seed: seed).derived("real-floor")
         let floorIdx = Array(g.permutation(train.labels.count).prefix(n))
         let floorFeatures = net.predict(toUnit(train.images.indexSelect(axis: 0, indices: floorIdx))).features
-        let floor = FrechetDistance.distance(floorFeatures, real.features)
+        let floor = try FrechetDistance.distance(floorFeatures, real.features)
         report(String(format: "evaluate: floor: %d real training images -> Frechet distance %.3f to the test set", n, floor))
 
         var scores: [GenerationScore] = []
@@ -81,7 +81,7 @@ struct DiffusionEvaluate: AsyncParsableCommand {
             let pred = net.predict(gen.images)
             var score = GenerationScore(guidance: s, images: gen.labels.count,
                                         accuracy: GenerationEvaluation.accuracy(pred.classes, gen.labels),
-                                        frechetDistance: FrechetDistance.distance(pred.features, real.features))
+                                        frechetDistance: try FrechetDistance.distance(pred.features, real.features))
             score.tally(predicted: pred.classes, labels: gen.labels)
             try GenerationEvaluation.writePredictions(sub, paths: gen.paths, labels: gen.labels, predicted: pred.classes)
             scores.append(score)

@@ -36,6 +36,20 @@ import Testing
         #expect(e.contains("empty.gz") && e.contains("empty input"), "\(e)")
     }
 
+    @Test func gunzipOutputIsCapped() throws {
+        // Exactly the limit passes; one byte less is refused with the limit in the message (also
+        // across concatenated members, whose outputs add up).
+        #expect(try Gzip.decompress(Self.imagesGz, maxOutputBytes: Self.images.count) == Self.images)
+        #expect(try Gzip.decompress(Self.imagesTwoMembersGz, maxOutputBytes: Self.images.count) == Self.images)
+        for bytes in [Self.imagesGz, Self.imagesTwoMembersGz] {
+            let e = errorText { _ = try Gzip.decompress(bytes, path: "bomb.gz", maxOutputBytes: Self.images.count - 1) }
+            #expect(e.contains("bomb.gz") && e.contains("exceeds the limit of \(Self.images.count - 1) bytes"), "\(e)")
+        }
+        let e = errorText { _ = try Gzip.decompress(Self.imagesGz, path: "zero.gz", maxOutputBytes: 0) }
+        #expect(e.contains("exceeds the limit of 0 bytes"), "\(e)")
+        #expect(Gzip.defaultMaxOutputBytes == 1 << 30)
+    }
+
     @Test func readsPlainAndGzippedIDX() throws {
         let dir = try ScratchDirectory()
         defer { dir.cleanup() }
