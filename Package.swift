@@ -56,6 +56,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Deterministic mutation fuzzer over the parsers (`make fuzz`, Docs/reliability.md); a test tool, not a product.
+        .executableTarget(name: "synclr-fuzz", dependencies: ["SynTensor", "SynCaption", "SynDiffusion", "SynRep"]),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
