@@ -4,7 +4,7 @@
 SWIFT ?= swift
 export OPENBLAS_CORETYPE ?= Haswell
 
-.PHONY: setup build demo test bench clean fuzz
+.PHONY: setup build demo test bench clean fuzz fuzz-libfuzzer
 
 setup:
 	@Scripts/setup.sh --models
@@ -33,6 +33,13 @@ fuzz: setup
 	@for t in $(FUZZ_TARGETS); do \
 		( ulimit -v 8000000; .build/release/synclr-fuzz run $$t --seeds $(FUZZ_SEEDS) --seconds $(FUZZ_SECONDS) --out .build/fuzz ) || exit 1; \
 	done
+
+# The same targets under libFuzzer (coverage-guided; the toolchain ships its runtime): an
+# instrumented build in its own folder, then e.g.
+#   .build/libfuzzer/release/synclr-fuzz libfuzzer png -max_total_time=600 CORPUS_DIR SEED_DIR
+fuzz-libfuzzer: setup
+	$(SWIFT) build -c release --product synclr-fuzz --build-path .build/libfuzzer -Xswiftc -sanitize=fuzzer \
+		-Xcc -fsanitize=fuzzer-no-link -Xlinker --export-dynamic -Xlinker --undefined=LLVMFuzzerRunDriver
 
 clean:
 	rm -rf .build

@@ -9,6 +9,11 @@ import Glibc
 //   synclr-fuzz list
 //   synclr-fuzz run TARGET --seeds DIR[,DIR...] --seconds N [--seed S] [--out DIR]
 //   synclr-fuzz replay TARGET FILE...
+//   synclr-fuzz libfuzzer TARGET [libFuzzer flags and corpus folders]   (build of `make fuzz-libfuzzer`)
+//
+// The libfuzzer command hands the target to libFuzzer's LLVMFuzzerRunDriver, found at run time:
+// it exists only in a build linked with `-sanitize=fuzzer` (coverage-guided), so the ordinary
+// build needs no fuzzer runtime.
 //
 // Inputs are seed files mutated by a Philox stream from --seed (same seed, same inputs): bit
 // flips, interesting integers (little and big endian, as length fields are), chunk deletion,
@@ -155,6 +160,35 @@ if command == "list" {
     exit(0)
 }
 guard arguments.count >= 2, let target = fuzzTargets.first(where: { $0.name == arguments[1] }) else { usage() }
+
+/// libFuzzer's callback signature and driver entry point.
+typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+typealias FuzzDriver = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                                       FuzzCallback) -> Int32
+nonisolated(unsafe) var driverTarget: FuzzTarget? = nil
+nonisolated(unsafe) var driverScratch = URL(fileURLWithPath: "/tmp")
+
+if command == "libfuzzer" {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
+        FileHandle.standardError.write(Data("synclr-fuzz: this build has no libFuzzer; build it with `make fuzz-libfuzzer`\n".utf8))
+        exit(2)
+    }
+    driverTarget = target
+    driverScratch = URL(fileURLWithPath: FileManager.default.temporaryDirectory.path).appendingPathComponent("synclr-libfuzzer-\(getpid())-\(target.name)")
+    let callback: FuzzCallback = { data, size in
+        guard let t = driverTarget else { return 0 }
+        let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+        _ = try? t.run(t.repair(input), driverScratch)
+        return 0
+    }
+    var cArguments: [UnsafeMutablePointer<CChar>?] = ([CommandLine.arguments[0]] + Array(arguments.dropFirst(2))).map { strdup($0) } + [nil]
+    var count = Int32(cArguments.count - 1)
+    let status = cArguments.withUnsafeMutableBufferPointer { buffer -> Int32 in
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
+        return unsafeBitCast(symbol, to: FuzzDriver.self)(&count, &argv, callback)
+    }
+    exit(status)
+}
 var options: [String: String] = [:]
 var positional: [String] = []
 var k = 2

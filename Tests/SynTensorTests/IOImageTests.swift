@@ -139,6 +139,24 @@ import Testing
         #expect(e.contains("bomb.jpg") && e.contains("40000x40000 pixels exceeds the limit"), "\(e)")
     }
 
+    @Test func ancillaryChunkClaimingGigabytesIsRefused() throws {
+        // synclr-fuzz finding (Docs/reliability.md): a 300-byte PNG whose tEXt chunk declares
+        // 1,862,271,012 bytes made libpng allocate and zero that much (10 s, 1.8 GB) before failing.
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        try ImageIO.write(Self.card(width: 8, height: 8, channels: 1), to: dir.file("ok.png"))
+        let png = try readBytes(dir.file("ok.png"))
+        let text = Self.bigEndian(1_862_271_012) + Array("tEXt".utf8) + Array("Software\u{0}QR-PNG".utf8)
+        try writeBytes(Array(png.prefix(33)) + text, to: dir.file("text-bomb.png"))
+        // Peak resident memory (KiB) may not grow by the claimed size: the chunk is skipped, not buffered.
+        var before = rusage(), after = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &before)
+        let e = errorText { _ = try ImageIO.read(dir.file("text-bomb.png")) }
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &after)
+        #expect(e.contains("text-bomb.png") && e.contains("chunk 'tEXt' at byte 33 declares 1862271012 bytes"), "\(e)")
+        #expect(after.ru_maxrss - before.ru_maxrss < 512 * 1024, "peak memory grew by \(after.ru_maxrss - before.ru_maxrss) KiB")
+    }
+
     @Test func truncatedAndCorruptFilesThrowNamingTheFile() throws {
         let dir = try ScratchDirectory()
         defer { dir.cleanup() }
