@@ -35,10 +35,10 @@ fuzz: setup
 	done
 
 # The same targets under libFuzzer (coverage-guided; the toolchain ships its runtime): an
-# instrumented build in its own folder, then e.g.
+# instrumented build in its own folder (lld: gold crashes on the instrumented objects), then e.g.
 #   .build/libfuzzer/release/synclr-fuzz libfuzzer png -max_total_time=600 CORPUS_DIR SEED_DIR
 fuzz-libfuzzer: setup
-	$(SWIFT) build -c release --product synclr-fuzz --build-path .build/libfuzzer -Xswiftc -sanitize=fuzzer \
+	$(SWIFT) build -c release --product synclr-fuzz --build-path .build/libfuzzer -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld \
 		-Xcc -fsanitize=fuzzer-no-link -Xlinker --export-dynamic -Xlinker --undefined=LLVMFuzzerRunDriver
 
 clean:
