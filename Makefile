@@ -4,7 +4,7 @@
 SWIFT ?= swift
 export OPENBLAS_CORETYPE ?= Haswell
 
-.PHONY: setup build demo test bench docs check-report clean
+.PHONY: setup build demo test bench docs check-report fuzz fuzz-libfuzzer clean
 
 setup:
 	@Scripts/setup.sh --models
@@ -35,6 +35,26 @@ check-report: build
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 	.build/release/synclr report $(RUN)
 	Scripts/check_report.sh $(RUN)
+
+# One deterministic mutation-fuzzing target per parser (Docs/reliability.md). FUZZ_SECONDS per
+# target (the issue asks 600); seeds: the test fixtures and Debian's golang-1.19-src test images.
+# Findings land in .build/fuzz/TARGET/crash-*; replay one with `synclr-fuzz replay TARGET FILE`.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= safetensors gguf pth png jpeg idx captions manifest json openai
+FUZZ_SEEDS ?= Scripts/fuzz-seeds,Tests,/usr/share/go-1.19/src/image,/usr/share/go-1.19/src/compress,/usr/share/go-1.19/src/archive/zip/testdata,/usr/share/go-1.19/src/encoding/json/testdata,/usr/share/datasets/fashion-mnist
+
+fuzz: setup
+	$(SWIFT) build -c release --product synclr-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		( ulimit -v 8000000; .build/release/synclr-fuzz run $$t --seeds $(FUZZ_SEEDS) --seconds $(FUZZ_SECONDS) --out .build/fuzz ) || exit 1; \
+	done
+
+# The same targets under libFuzzer (coverage-guided; the toolchain ships its runtime): an
+# instrumented build in its own folder (lld: gold crashes on the instrumented objects), then e.g.
+#   .build/libfuzzer/release/synclr-fuzz libfuzzer png -max_total_time=600 CORPUS_DIR SEED_DIR
+fuzz-libfuzzer: setup
+	$(SWIFT) build -c release --product synclr-fuzz --build-path .build/libfuzzer -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld \
+		-Xcc -fsanitize=fuzzer-no-link -Xlinker --export-dynamic -Xlinker --undefined=LLVMFuzzerRunDriver
 
 clean:
 	rm -rf .build

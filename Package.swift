@@ -65,6 +65,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Deterministic mutation fuzzer over the parsers (`make fuzz`, Docs/reliability.md); a test tool, not a product.
+        .executableTarget(name: "synclr-fuzz", dependencies: ["SynTensor", "SynRecords", "SynCaption", "SynDiffusion", "SynRep"]),
         // Shared by the test targets: fixture files, tolerances and element-wise comparison with PyTorch values.
         .target(name: "SynTestSupport", dependencies: ["SynTensor"], path: "Tests/SynTestSupport"),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor", "SynTestSupport"], resources: [.copy("Fixtures")]),

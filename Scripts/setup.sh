@@ -4,7 +4,8 @@
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 
-APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+# golang-1.19-src: PngSuite, corrupt PNGs and JPEG test images seeding `make fuzz` (Docs/reliability.md).
+APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist golang-1.19-src)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 

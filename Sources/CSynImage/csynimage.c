@@ -72,10 +72,40 @@ static void csyn_png_warn(png_structp png, png_const_charp text) {
     (void)text; /* ancillary-chunk problems (bad CRC in tEXt, odd iCCP profile): ignored */
 }
 
-int csyn_png_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size) {
+/* The header's pixel count against the caller's limit, checked before any pixel memory is allocated. */
+static int exceeds_pixel_limit(size_t width, size_t height, size_t max_pixels, char *text, size_t text_size) {
+    if (height != 0 && width > max_pixels / height) {
+        snprintf(text, text_size, "image of %zux%zu pixels exceeds the limit of %zu pixels", width, height, max_pixels);
+        return 1;
+    }
+    return 0;
+}
+
+int csyn_png_decode(const void *data, size_t size, size_t max_pixels, csyn_image *out, char *message, size_t message_size) {
     if (!data || size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
         set_message(message, message_size, size < 8 ? "truncated PNG signature" : "not a PNG signature");
         return 1;
+    }
+    /* libpng allocates (and zeroes) an ancillary chunk's buffer at the length its header claims
+       before reading it; libpng 1.6.39 does so even past png_set_chunk_malloc_max. A 300-byte
+       file whose tEXt chunk declared 1.8 GB cost 1.8 GB and seconds (found by synclr-fuzz,
+       Docs/reliability.md). The whole file is in memory, so every chunk's length is checked
+       against the bytes that follow it first: a chunk cannot need more memory than the file. */
+    for (size_t at = 8; size - at >= 8;) {
+        const unsigned char *p = (const unsigned char *)data + at;
+        size_t length = ((size_t)p[0] << 24) | ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | (size_t)p[3];
+        if (length > size - at - 8 || size - at - 8 - length < 4) {
+            char text[160];
+            snprintf(text, sizeof text, "chunk '%c%c%c%c' at byte %zu declares %zu bytes, the file ends %zu bytes later (truncated)",
+                     p[4] >= 32 && p[4] < 127 ? p[4] : '?', p[5] >= 32 && p[5] < 127 ? p[5] : '?',
+                     p[6] >= 32 && p[6] < 127 ? p[6] : '?', p[7] >= 32 && p[7] < 127 ? p[7] : '?', at, length, size - at - 8);
+            set_message(message, message_size, text);
+            return 1;
+        }
+        if (memcmp(p + 4, "IEND", 4) == 0) {
+            break;
+        }
+        at += 12 + length;
     }
     csyn_png_error err;
     err.text[0] = 0;
@@ -96,9 +126,17 @@ int csyn_png_decode(const void *data, size_t size, csyn_image *out, char *messag
         return 1;
     }
     png_set_read_fn(png, &src, csyn_png_read);
+    /* Defence in depth behind the chunk-length scan above: per-chunk allocation cap (8 MiB holds
+       any real text or ICC chunk; IDAT is streamed) and at most 1000 cached text/sPLT/unknown chunks. */
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)8 << 20);
+    png_set_chunk_cache_max(png, 1000);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
+    char limit_text[160];
+    if (exceeds_pixel_limit(width, height, max_pixels, limit_text, sizeof limit_text)) {
+        png_error(png, limit_text);
+    }
     int color_type = png_get_color_type(png, info);
     int bit_depth = png_get_bit_depth(png, info);
     if (color_type == PNG_COLOR_TYPE_PALETTE) {
@@ -267,7 +305,7 @@ static void csyn_jpeg_emit(j_common_ptr info, int level) {
     }
 }
 
-int csyn_jpeg_decode(const void *data, size_t size, csyn_image *out, char *message, size_t message_size) {
+int csyn_jpeg_decode(const void *data, size_t size, size_t max_pixels, csyn_image *out, char *message, size_t message_size) {
     struct jpeg_decompress_struct cinfo;
     csyn_jpeg_error err;
     unsigned char *volatile pixels = NULL;
@@ -288,6 +326,13 @@ int csyn_jpeg_decode(const void *data, size_t size, csyn_image *out, char *messa
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    /* Before jpeg_start_decompress: a progressive file makes it allocate a coefficient buffer
+       for the whole declared image. */
+    if (exceeds_pixel_limit(cinfo.image_width, cinfo.image_height, max_pixels, err.text, sizeof err.text)) {
+        set_message(message, message_size, err.text);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
     int cmyk = 0;
     switch (cinfo.num_components) {
     case 1:
@@ -426,7 +471,8 @@ static int gunzip_fail(z_stream *zs, unsigned char *buf, char *message, size_t m
     return 1;
 }
 
-int csyn_gunzip(const void *data, size_t size, unsigned char **out, size_t *out_size, char *message, size_t message_size) {
+int csyn_gunzip(const void *data, size_t size, size_t max_output, unsigned char **out, size_t *out_size,
+                char *message, size_t message_size) {
     *out = NULL;
     *out_size = 0;
     if (!data || size == 0) {
@@ -444,6 +490,11 @@ int csyn_gunzip(const void *data, size_t size, unsigned char **out, size_t *out_
     const unsigned char *in = (const unsigned char *)data;
     size_t in_left = size;
     size_t cap = size < ((size_t)1 << 40) ? size * 4 + 1024 : size, len = 0;
+    /* One byte beyond the limit tells "exactly max_output" from "more". */
+    size_t hard_cap = max_output < (size_t)-1 ? max_output + 1 : max_output;
+    if (cap > hard_cap) {
+        cap = hard_cap;
+    }
     unsigned char *buf = malloc(cap);
     if (!buf) {
         return gunzip_fail(&zs, NULL, message, message_size, "out of memory");
@@ -456,16 +507,22 @@ int csyn_gunzip(const void *data, size_t size, unsigned char **out, size_t *out_
             in += n;
             in_left -= n;
         }
+        if (len > max_output) {
+            char text[120];
+            snprintf(text, sizeof text, "decompressed data exceeds the limit of %zu bytes", max_output);
+            return gunzip_fail(&zs, buf, message, message_size, text);
+        }
         if (len == cap) {
-            if (cap > ((size_t)-1) / 2) {
-                return gunzip_fail(&zs, buf, message, message_size, "decompressed data too large");
+            size_t grown = cap > ((size_t)-1) / 2 ? (size_t)-1 : cap * 2;
+            if (grown > hard_cap) {
+                grown = hard_cap;
             }
-            unsigned char *nb = realloc(buf, cap * 2);
+            unsigned char *nb = realloc(buf, grown);
             if (!nb) {
                 return gunzip_fail(&zs, buf, message, message_size, "out of memory");
             }
             buf = nb;
-            cap *= 2;
+            cap = grown;
         }
         size_t room = cap - len < chunk_max ? cap - len : chunk_max;
         zs.next_out = buf + len;
@@ -495,6 +552,11 @@ int csyn_gunzip(const void *data, size_t size, unsigned char **out, size_t *out_
             /* All input consumed, output not full, stream not finished. */
             return gunzip_fail(&zs, buf, message, message_size, "truncated compressed data");
         }
+    }
+    if (len > max_output) {
+        char text[120];
+        snprintf(text, sizeof text, "decompressed data exceeds the limit of %zu bytes", max_output);
+        return gunzip_fail(&zs, buf, message, message_size, text);
     }
     inflateEnd(&zs);
     *out = buf;

@@ -8,7 +8,7 @@ struct GuidanceOptions: ParsableArguments {
     var guidanceRescale: Float?
     @Option(help: "Apply guidance only at training timesteps LO,HI (e.g. 0,500), elsewhere the conditional prediction alone; `all` for every step. Default: the model's recommendation, else all.")
     var guidanceInterval: String?
-    @Option(help: "Dynamic thresholding of x0 (Imagen): quantile[,max], e.g. 0.995,1.5 (DDIM and DDPM; off by default).")
+    @Option(help: "Dynamic thresholding of x0 (Imagen): quantile[,max], e.g. 0.995,1.5 (DDIM, DDPM and DPM++; off by default).")
     var dynamicThreshold: String?
 
     /// The library's guidance settings at `scale` with these refinements.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SynCaption
+import SynTensor
 
 @Suite(.serialized) struct OpenAIGeneratorTests {
     func generator(_ server: LoopbackHTTPServer, endpoint: OpenAIConfiguration.Endpoint = .completions, apiKey: String? = nil,
@@ -71,7 +72,8 @@ import Testing
         do {
             _ = try await generator(server, retries: 2).generate([requests[0]], options: GenerationOptions())
             Issue.record("expected an error")
-        } catch let CaptionError.httpStatus(url, status, body) {
+        } catch let CaptionError.retriesExhausted(attempts, .httpStatus(url, status, body)) {
+            #expect(attempts == 3)
             #expect(url == server.url + "/v1/completions" && status == 500 && body == "model crashed")
         }
         #expect(server.requests.count == 3)
@@ -103,7 +105,7 @@ import Testing
         do {
             _ = try await generator(server, timeout: 0.3, retries: 1).generate([requests[0]], options: GenerationOptions())
             Issue.record("expected a timeout")
-        } catch let CaptionError.timedOut(_, seconds, attempts) {
+        } catch let CaptionError.retriesExhausted(2, .timedOut(_, seconds, attempts)) {
             #expect(seconds == 0.3 && attempts == 2)
         }
     }
@@ -115,7 +117,7 @@ import Testing
             _ = try await OpenAIGenerator(config).generate([requests[0]], options: GenerationOptions())
             Issue.record("expected an error")
         } catch let error as CaptionError {
-            guard case .unreachable(let url, _) = error else { Issue.record("got \(error)"); return }
+            guard case .retriesExhausted(2, .unreachable(let url, _)) = error else { Issue.record("got \(error)"); return }
             #expect(url == "http://127.0.0.1:\(port)/v1/completions")
             #expect(error.description.contains("is the server running"))
         }
@@ -130,6 +132,130 @@ import Testing
         let g = try generator(server)
         await #expect(throws: CaptionError.self) { try await g.generate([requests[0]], options: GenerationOptions()) }
         await #expect(throws: CaptionError.self) { try await g.generate([requests[0]], options: GenerationOptions()) }
+    }
+
+    /// The answer a deterministic server gives for `request` (a function of prompt and seed only).
+    static func reply(_ request: LoopbackHTTPServer.Request) -> Response {
+        let prompt = request.json["prompt"] as? String ?? ""
+        let query = prompt.split(separator: "\n").last.map(String.init) ?? ""
+        let concept = query.replacingOccurrences(of: " =>", with: "").components(separatedBy: ", ").first ?? ""
+        return .completion(" a photo of a \(concept) seen from a distance, seed \(request.json["seed"] as? Int ?? 0)")
+    }
+
+    @Test func retryAfterIsHonouredUpToTheCap() async throws {
+        let server = try LoopbackHTTPServer { _, n in
+            n == 0 ? Response(status: 429, body: "slow down", headers: ["Retry-After": "1"]) : .completion(" ok")
+        }
+        defer { server.stop() }
+        let start = Date()
+        let out = try await generator(server, concurrency: 1).generate([requests[0]], options: GenerationOptions())
+        #expect(out == [" ok"])
+        // generator(_:) caps back-off at 0.05 s, and the cap also bounds a server's Retry-After.
+        #expect(Date().timeIntervalSince(start) < 0.9)
+        let server2 = try LoopbackHTTPServer { _, n in
+            n == 0 ? Response(status: 503, body: "busy", headers: ["Retry-After": "1"]) : .completion(" ok")
+        }
+        defer { server2.stop() }
+        let patient = OpenAIGenerator(OpenAIConfiguration(baseURL: try OpenAIConfiguration.parseBaseURL(server2.url), model: "m",
+                                                          concurrency: 1, timeout: 5, maxRetries: 1, backoff: 0.01, maxBackoff: 5))
+        let t0 = Date()
+        #expect(try await patient.generate([requests[0]], options: GenerationOptions()) == [" ok"])
+        let waited = Date().timeIntervalSince(t0)
+        // The exponential delay alone would be ~0.01 s; the server asked for 1 s, within maxBackoff 5.
+        #expect(waited >= 0.95 && waited < 4, "waited \(waited) s")
+    }
+
+    @Test func everyKindOfMisbehaviourIsRetried() async throws {
+        // 500, 429, malformed JSON in a 200, a body cut short, a reset connection and a reply slower
+        // than the timeout, in turn; the seventh attempt succeeds.
+        let server = try LoopbackHTTPServer { request, n in
+            switch n {
+            case 0: return Response(status: 500, body: "oops")
+            case 1: return Response(status: 429, body: "later", headers: ["Retry-After": "0"])
+            case 2: return Response(status: 200, body: #"{"choices": [{"text": "unterminated"#)
+            case 3: var r = Self.reply(request); r.truncateBodyTo = 10; return r
+            case 4: var r = Self.reply(request); r.reset = true; return r
+            case 5: var r = Self.reply(request); r.delay = 1.5; return r
+            default: return Self.reply(request)
+            }
+        }
+        defer { server.stop() }
+        let start = Date()
+        let out = try await generator(server, concurrency: 1, timeout: 0.4, retries: 6).generate([requests[0]], options: GenerationOptions())
+        #expect(out == [" a photo of a owl seen from a distance, seed 100"])
+        #expect(server.requests.count == 7)
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+
+    @Test func aClearErrorAfterTheLastRetry() async throws {
+        let cases: [(Response, String)] = [
+            (Response(status: 200, body: "{\"choices\": [tru"), "body is not a JSON object"),
+            ({ var r = Response.completion(" a long enough reply"); r.truncateBodyTo = 8; return r }(), "cannot reach"),
+            ({ var r = Response.completion(" x"); r.reset = true; return r }(), "cannot reach"),
+            (Response(status: 502, body: "bad gateway"), "answered HTTP 502: bad gateway"),
+        ]
+        for (response, fragment) in cases {
+            let server = try LoopbackHTTPServer { _, _ in response }
+            defer { server.stop() }
+            do {
+                _ = try await generator(server, concurrency: 1, timeout: 2, retries: 2).generate([requests[0]], options: GenerationOptions())
+                Issue.record("expected an error for \(fragment)")
+            } catch let error as CaptionError {
+                let text = "\(error)"
+                #expect(text.hasPrefix("gave up after 3 attempts with back-off; last error: ") && text.contains(fragment), "\(text)")
+                #expect(text.contains(server.url + "/v1/completions") || text.contains("cannot reach"), "\(text)")
+            }
+            #expect(server.requests.count == 3)
+        }
+    }
+
+    @Test func unusableRetrySettingsAreRefusedBeforeAnyRequest() async throws {
+        let server = try LoopbackHTTPServer { _, _ in .completion(" x") }
+        defer { server.stop() }
+        let base = try OpenAIConfiguration.parseBaseURL(server.url)
+        for (config, name) in [(OpenAIConfiguration(baseURL: base, model: "m", timeout: .nan), "timeout"),
+                               (OpenAIConfiguration(baseURL: base, model: "m", timeout: -1), "timeout"),
+                               (OpenAIConfiguration(baseURL: base, model: "m", backoff: -0.5), "backoff"),
+                               (OpenAIConfiguration(baseURL: base, model: "m", backoff: 2, maxBackoff: 1), "maxBackoff")] {
+            do {
+                _ = try await OpenAIGenerator(config).generate([requests[0]], options: GenerationOptions())
+                Issue.record("\(name) accepted")
+            } catch let e as ParameterError {
+                #expect(e.parameter == name, "\(e)")
+            }
+        }
+        #expect(server.requests.isEmpty)
+    }
+
+    @Test func captionJobKeepsFinishedBatchesAndResumes() async throws {
+        // Reference: an uninterrupted run against a healthy server.
+        let healthy = try LoopbackHTTPServer { request, _ in Self.reply(request) }
+        defer { healthy.stop() }
+        let reference = temporaryDirectory() + "/reference.jsonl"
+        _ = try await CaptionJob(planner: CaptionPlanner(tree: smallTree(), seed: 1), generator: try generator(healthy, concurrency: 1),
+                                 count: 12, output: reference, batchSize: 4).run()
+        // The server breaks down for good after 6 answers: the job stops with the retry error after
+        // writing its first batch; the second batch's 2 answers are lost with it.
+        let failing = try LoopbackHTTPServer { request, n in n < 6 ? Self.reply(request) : Response(status: 503, body: "overloaded") }
+        defer { failing.stop() }
+        let out = temporaryDirectory() + "/resumed.jsonl"
+        do {
+            _ = try await CaptionJob(planner: CaptionPlanner(tree: smallTree(), seed: 1), generator: try generator(failing, concurrency: 1, retries: 1),
+                                     count: 12, output: out, batchSize: 4).run()
+            Issue.record("expected the job to stop")
+        } catch let error as CaptionError {
+            #expect("\(error)".contains("answered HTTP 503: overloaded"), "\(error)")
+        }
+        // The finished batch is on disk: its captions are exactly the reference's first ones.
+        let kept = contents(out + ".partial").split(separator: "\n").filter { $0.contains("a photo of a") }
+        let referenceLines = contents(reference).split(separator: "\n")
+        #expect(!kept.isEmpty && kept.count < referenceLines.count, "\(kept.count) captions kept")
+        #expect(Array(referenceLines.prefix(kept.count)) == kept)
+        // Server back: the same job resumes from the finished batch and ends with the reference file.
+        let result = try await CaptionJob(planner: CaptionPlanner(tree: smallTree(), seed: 1), generator: try generator(healthy),
+                                          count: 12, output: out, batchSize: 4).run()
+        #expect(result.stats.captions == 12)
+        #expect(contents(out) == contents(reference))
     }
 
     @Test func concurrencyLimitAndOrder() async throws {

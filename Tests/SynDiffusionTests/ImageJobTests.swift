@@ -127,6 +127,62 @@ private func files(_ dir: URL) throws -> [String: Data] {
         bad = options()
         bad.thresholding = DynamicThresholding(ratio: 0.99, maxValue: 0.5)
         #expect(bad.problems.contains { $0.contains("`dynamicThreshold`") })
+        // Euler has no x0 to threshold: the pair is refused instead of being recorded and ignored.
+        bad = options()
+        bad.sampler = .euler
+        bad.thresholding = DynamicThresholding(ratio: 0.99, maxValue: 1.5)
+        #expect(bad.problems.contains { $0.contains("`dynamicThreshold`") && $0.contains("not euler") }, "\(bad.problems)")
+        for kind in [SamplerKind.ddim, .ddpm, .dpmpp] {
+            var ok = options()
+            ok.sampler = kind
+            ok.thresholding = DynamicThresholding(ratio: 0.99, maxValue: 1.5)
+            #expect(ok.problems.isEmpty, "\(kind): \(ok.problems)")
+        }
+    }
+
+    @Test func moreStepsThanTrainingTimestepsIsAnError() throws {
+        // A model trained with 100 timesteps asked for 500 sampler steps used to trap in the timestep grid.
+        var config = tinyUNetConfig()
+        config.trainTimesteps = 100
+        var g = RandomGenerator(seed: 42)
+        let unet = UNet2DCondition(config, generator: &g)
+        unet.eval()
+        let model = TextToImage(predictor: unet, config: config, encoder: ToyTextEncoder())
+        let dir = try temporaryDirectory("job-steps")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for sampler in SamplerKind.allCases {
+            var o = options()
+            o.steps = 500
+            o.sampler = sampler
+            do {
+                _ = try ImageJob(model: model, captions: jobCaptions, options: o, directory: dir).run()
+                Issue.record("\(sampler): 500 steps accepted")
+            } catch {
+                #expect("\(error)".contains("`steps` 500 exceeds the model's 100 training timesteps"), "\(error)")
+            }
+        }
+    }
+
+    @Test func dpmSolverAppliesDynamicThresholding() {
+        // With one step and final sigma 0, DPM-Solver++ lands on its x0 prediction, so the result
+        // must be exactly the thresholded x0 (diffusers thresholds x0 in convert_model_output).
+        let t = DynamicThresholding(ratio: 0.9, maxValue: 1.5)
+        let config = tinyUNetConfig()
+        var plain = SamplerKind.dpmpp.scheduler(for: config)
+        var thresholded = SamplerKind.dpmpp.scheduler(for: config, thresholding: t)
+        #expect((thresholded as? DPMSolverMultistepScheduler)?.thresholding == t)
+        plain.setTimesteps(1)
+        thresholded.setTimesteps(1)
+        var g = RandomGenerator(seed: 3)
+        let sample = Tensor.randn([2, 1, 4, 4], generator: &g) * 3
+        let output = Tensor.randn([2, 1, 4, 4], generator: &g)
+        let ts = plain.timesteps[0]
+        let x0 = plain.step(output, timestep: ts, sample: sample).prevSample
+        let got = thresholded.step(output, timestep: ts, sample: sample).prevSample
+        #expect(x0.scalars.map(abs).max()! > 1.5, "the fixture must need thresholding")
+        let want = t(x0)
+        #expect(zip(got.scalars, want.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        #expect(got.scalars.map(abs).max()! <= 1 + 1e-6)
     }
 
     @Test func jobSamplersDoNotClipX0() {
@@ -281,11 +337,13 @@ private func files(_ dir: URL) throws -> [String: Data] {
         #expect(abs(d - 11.240888809146345) < 1e-9, "got \(d)")
     }
 
-    @Test func identicalSetsAreAtZero() {
+    @Test func identicalSetsAreAtZero() throws {
         var g = RandomGenerator(seed: 5)
         let x = Tensor.randn([200, 6], generator: &g)
-        #expect(FrechetDistance.distance(x, x) < 1e-9)
-        #expect(FrechetDistance.distance(x, x + 1) > 5.9)
+        #expect(try FrechetDistance.distance(x, x) < 1e-9)
+        #expect(try FrechetDistance.distance(x, x + 1) > 5.9)
+        // One image per set has no covariance: an error naming the count, not a trap.
+        #expect(throws: ParameterError.self) { try FrechetDistance.distance(x.slice(0, 0, 1), x) }
     }
 }
 

@@ -123,11 +123,24 @@ struct EvaluationProbeTests {
     @Test("Invalid probe settings are rejected")
     func invalidConfig() {
         let data = EvalData.blobs(perClass: 5, classes: 2, dim: 2, separation: 3, seed: 91)
-        #expect(throws: EvaluationError.self) {
+        #expect(throws: ParameterError.self) {
             try LinearProbe(config: LinearProbeConfig(regularizationGrid: [])).evaluate(train: data, test: data)
         }
-        #expect(throws: EvaluationError.self) {
+        #expect(throws: ParameterError.self) {
             try LinearProbe(config: LinearProbeConfig(validationFraction: 0)).evaluate(train: data, test: data)
+        }
+        // `synclr eval --probe-grid 0` used to stop in logSpaced's precondition; now the empty grid is
+        // refused by name, before the kNN pass runs.
+        #expect(LinearProbeConfig.logSpaced(from: 1e-6, to: 1e5, count: 0).isEmpty)
+        do {
+            _ = try Evaluation.run(train: data, test: data,
+                                   linear: LinearProbeConfig(regularizationGrid: LinearProbeConfig.logSpaced(from: 1e-6, to: 1e5, count: 0)))
+            Issue.record("an empty grid was accepted")
+        } catch let e as ParameterError {
+            #expect(e.parameter == "regularizationGrid" && "\(e)".contains("at least 1 value"), "\(e)")
+        } catch { Issue.record("unexpected \(error)") }
+        #expect(throws: ParameterError("k", 0, allowed: ">= 1")) {
+            try Evaluation.run(train: data, test: data, knn: KNNConfig(k: 0), linear: nil)
         }
     }
 }

@@ -275,6 +275,33 @@ private func hexBytes(_ s: String) -> [UInt8] {
         try expectError(try w.serialized(), contains: "48 is not a power of two")
     }
 
+    /// Rewrites the data offset of tensor `name` (dims given to find its info record).
+    func withOffset(_ bytes: [UInt8], tensor name: String, dims: [UInt32], offset: UInt32) throws -> [UInt8] {
+        var info = cat(gstr(name), le32(UInt32(dims.count)))
+        for d in dims { info += cat(le32(d), le32(0)) }
+        info += le32(0)  // F32
+        let i = try #require((0...(bytes.count - info.count)).first { Array(bytes[$0..<($0 + info.count)]) == info })
+        var out = bytes
+        out.replaceSubrange((i + info.count)..<(i + info.count + 8), with: cat(le32(offset), le32(0)))
+        return out
+    }
+
+    @Test func zeroSizeTensorDoesNotHideAnOverlap() throws {
+        // "a" covers bytes 0..<64; "b" is moved to 40 (inside "a"), the empty "z" to 32, between them
+        // in offset order: comparing only neighbours that both hold bytes used to miss the overlap.
+        var w = GGUFWriter(alignment: 8)
+        try w.addTensor("a", dims: [16], floats: [Float](repeating: 1, count: 16))
+        try w.addTensor("z", dims: [0], floats: [])
+        try w.addTensor("b", dims: [4], floats: [1, 2, 3, 4])
+        var bytes = try w.serialized()
+        bytes = try withOffset(bytes, tensor: "z", dims: [0], offset: 32)
+        bytes = try withOffset(bytes, tensor: "b", dims: [4], offset: 40)
+        try expectError(bytes, contains: "overlap")
+        // A zero-size tensor still has to lie inside the file.
+        let far = try withOffset(try w.serialized(), tensor: "z", dims: [0], offset: 1 << 20)
+        try expectError(far, contains: "run past the end")
+    }
+
     @Test func unsupportedTypesAreNamedWhenRead() throws {
         var w = GGUFWriter()
         try w.addTensor("iq", type: .iq2_xxs, dims: [256], bytes: [UInt8](repeating: 0, count: GGMLType.iq2_xxs.blockBytes))

@@ -36,6 +36,33 @@ import Testing
         #expect(e.contains("empty.gz") && e.contains("empty input"), "\(e)")
     }
 
+    @Test func emptyArrayWithHugeDimensionsIsRefused() throws {
+        // synclr-fuzz finding (Docs/reliability.md): rank 8, one dimension 0, the others up to 2^31:
+        // zero elements, so the file "fits", but computing the tensor's strides overflowed and trapped.
+        let dims: [UInt32] = [33_554_432, 2_147_615_587, 0, 134_743_808, 512, 458_752, 131_072, 11_847_900]
+        var bytes: [UInt8] = [0, 0, 8, 8]
+        for d in dims { bytes += [UInt8(d >> 24), UInt8((d >> 16) & 0xFF), UInt8((d >> 8) & 0xFF), UInt8(d & 0xFF)] }
+        let e = errorText { _ = try IDX.parse(bytes, path: "empty-huge.idx").tensor() }
+        #expect(e.contains("empty-huge.idx") && e.contains("dimensions whose product fits in memory"), "\(e)")
+        // An empty array with modest dimensions is still fine.
+        let empty = try IDX.parse([0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 0, 28], path: "empty.idx")
+        #expect(empty.shape == [0, 28] && empty.tensor().shape == [0, 28])
+    }
+
+    @Test func gunzipOutputIsCapped() throws {
+        // Exactly the limit passes; one byte less is refused with the limit in the message (also
+        // across concatenated members, whose outputs add up).
+        #expect(try Gzip.decompress(Self.imagesGz, maxOutputBytes: Self.images.count) == Self.images)
+        #expect(try Gzip.decompress(Self.imagesTwoMembersGz, maxOutputBytes: Self.images.count) == Self.images)
+        for bytes in [Self.imagesGz, Self.imagesTwoMembersGz] {
+            let e = errorText { _ = try Gzip.decompress(bytes, path: "bomb.gz", maxOutputBytes: Self.images.count - 1) }
+            #expect(e.contains("bomb.gz") && e.contains("exceeds the limit of \(Self.images.count - 1) bytes"), "\(e)")
+        }
+        let e = errorText { _ = try Gzip.decompress(Self.imagesGz, path: "zero.gz", maxOutputBytes: 0) }
+        #expect(e.contains("exceeds the limit of 0 bytes"), "\(e)")
+        #expect(Gzip.defaultMaxOutputBytes == 1 << 30)
+    }
+
     @Test func readsPlainAndGzippedIDX() throws {
         let dir = try ScratchDirectory()
         defer { dir.cleanup() }

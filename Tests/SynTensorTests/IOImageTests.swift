@@ -99,6 +99,64 @@ import Testing
         #expect(try ImageIO.read(dir.file("really-png.jpg")) == Self.card(width: 4, height: 4, channels: 3))
     }
 
+    /// CRC-32 (IEEE, as PNG chunks use) of `bytes`.
+    static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 == 1 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+        }
+        return ~c
+    }
+
+    static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+
+    @Test func headersClaimingTooManyPixelsAreRefusedBeforeDecoding() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let image = Self.card(width: 24, height: 16, channels: 1)
+        try ImageIO.write(image, to: dir.file("ok.png"))
+        try ImageIO.write(image, to: dir.file("ok.jpg"))
+        // The limit is configurable: 384 pixels pass at 384, not at 383.
+        for name in ["ok.png", "ok.jpg"] {
+            #expect(try ImageIO.read(dir.file(name), maxPixels: 24 * 16).width == 24)
+            let e = errorText { _ = try ImageIO.read(dir.file(name), maxPixels: 24 * 16 - 1) }
+            #expect(e.contains(name) && e.contains("image of 24x16 pixels exceeds the limit of 383 pixels"), "\(e)")
+        }
+        // A ~100-byte PNG whose IHDR (CRC fixed) claims 40000x40000 gray: 1.6 GB if allocated.
+        var png = try readBytes(dir.file("ok.png"))
+        png.replaceSubrange(16..<24, with: Self.bigEndian(40000) + Self.bigEndian(40000))
+        png.replaceSubrange(29..<33, with: Self.bigEndian(Self.crc32(png[12..<29])))
+        try writeBytes(png, to: dir.file("bomb.png"))
+        var e = errorText { _ = try ImageIO.read(dir.file("bomb.png")) }
+        #expect(e.contains("bomb.png") && e.contains("40000x40000 pixels exceeds the limit of \(ImageIO.defaultMaxPixels) pixels"), "\(e)")
+        // The same for a JPEG's frame header (SOF0: FF C0, length, precision, height, width).
+        var jpeg = try readBytes(dir.file("ok.jpg"))
+        let sof = try #require((0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0x9C, 0x40, 0x9C, 0x40])  // 40000 x 40000
+        try writeBytes(jpeg, to: dir.file("bomb.jpg"))
+        e = errorText { _ = try ImageIO.read(dir.file("bomb.jpg")) }
+        #expect(e.contains("bomb.jpg") && e.contains("40000x40000 pixels exceeds the limit"), "\(e)")
+    }
+
+    @Test func ancillaryChunkClaimingGigabytesIsRefused() throws {
+        // synclr-fuzz finding (Docs/reliability.md): a 300-byte PNG whose tEXt chunk declares
+        // 1,862,271,012 bytes made libpng allocate and zero that much (10 s, 1.8 GB) before failing.
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        try ImageIO.write(Self.card(width: 8, height: 8, channels: 1), to: dir.file("ok.png"))
+        let png = try readBytes(dir.file("ok.png"))
+        let text = Self.bigEndian(1_862_271_012) + Array("tEXt".utf8) + Array("Software\u{0}QR-PNG".utf8)
+        try writeBytes(Array(png.prefix(33)) + text, to: dir.file("text-bomb.png"))
+        // Peak resident memory (KiB) may not grow by the claimed size: the chunk is skipped, not buffered.
+        var before = rusage(), after = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &before)
+        let e = errorText { _ = try ImageIO.read(dir.file("text-bomb.png")) }
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &after)
+        #expect(e.contains("text-bomb.png") && e.contains("chunk 'tEXt' at byte 33 declares 1862271012 bytes"), "\(e)")
+        #expect(after.ru_maxrss - before.ru_maxrss < 512 * 1024, "peak memory grew by \(after.ru_maxrss - before.ru_maxrss) KiB")
+    }
+
     @Test func truncatedAndCorruptFilesThrowNamingTheFile() throws {
         let dir = try ScratchDirectory()
         defer { dir.cleanup() }

@@ -1,4 +1,5 @@
 import Foundation
+import SynTensor
 
 /// Settings of the OpenAI-compatible HTTP backend (llama.cpp server, vLLM, Ollama, OpenAI).
 public struct OpenAIConfiguration: Sendable, Hashable {
@@ -41,6 +42,17 @@ public struct OpenAIConfiguration: Sendable, Hashable {
         self.maxRetries = max(0, maxRetries)
         self.backoff = backoff
         self.maxBackoff = maxBackoff
+    }
+
+    /// Throws a `ParameterError` for a value the retry loop cannot use (the generator checks before
+    /// its first request: a NaN or negative delay would otherwise trap when converted to nanoseconds).
+    public func validate() throws {
+        try ParameterError.require(concurrency >= 1, "concurrency", concurrency, allowed: ">= 1")
+        try ParameterError.require(timeout > 0 && timeout <= 86_400, "timeout", timeout, allowed: "seconds in (0, 86400]")
+        try ParameterError.require(maxRetries >= 0, "maxRetries", maxRetries, allowed: ">= 0")
+        try ParameterError.require(backoff >= 0 && backoff <= 3_600, "backoff", backoff, allowed: "seconds in [0, 3600]")
+        try ParameterError.require(maxBackoff >= backoff && maxBackoff <= 3_600, "maxBackoff", maxBackoff,
+                                   allowed: "seconds in [backoff (\(backoff)), 3600]")
     }
 
     /// The API key in environment variable `name`, if set and non-empty.

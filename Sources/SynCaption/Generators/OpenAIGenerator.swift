@@ -6,7 +6,11 @@ import FoundationNetworking
 import SynTensor
 
 /// A `TextGenerator` that calls an OpenAI-compatible server, with a concurrency limit, timeouts
-/// and retries (exponential backoff with jitter on timeouts, connection errors, 429 and 5xx).
+/// and retries: exponential backoff with jitter (at least a 429/503's Retry-After seconds, at most
+/// `maxBackoff`) on timeouts, lost or reset connections, 429, 5xx and 2xx answers whose body is
+/// malformed or truncated. Other 4xx answers fail at once. When every attempt failed the error is
+/// `CaptionError.retriesExhausted` holding the last failure; a caption job keeps its finished
+/// batches and resumes from them.
 public struct OpenAIGenerator: TextGenerator {
     /// Settings.
     public let configuration: OpenAIConfiguration
@@ -33,6 +37,7 @@ public struct OpenAIGenerator: TextGenerator {
 
     /// Completions for `requests` (at most `concurrency` in flight), in order.
     public func generate(_ requests: [GenerationRequest], options: GenerationOptions) async throws -> [String] {
+        try configuration.validate()
         let limit = configuration.concurrency
         return try await withThrowingTaskGroup(of: (Int, String).self) { group in
             var results = [String](repeating: "", count: requests.count)
@@ -96,12 +101,15 @@ public struct OpenAIGenerator: TextGenerator {
                     throw CaptionError.badResponse(url: url.absoluteString, reason: "not an HTTP response")
                 }
                 if (200..<300).contains(http.statusCode) {
-                    return try parse(data, url: url)
+                    // A malformed or cut-off body in a success answer comes from an overloaded server or
+                    // a proxy dropping the connection: worth another attempt, unlike a 4xx.
+                    do { return try parse(data, url: url) } catch let error as CaptionError { lastError = error }
+                } else {
+                    let text = String(decoding: data.prefix(500), as: UTF8.self).trimmed()
+                    lastError = .httpStatus(url: url.absoluteString, status: http.statusCode, body: text)
+                    guard http.statusCode == 429 || http.statusCode >= 500 else { throw lastError }
+                    retryAfter = (http.value(forHTTPHeaderField: "Retry-After")).flatMap { Double($0.trimmed()) }
                 }
-                let text = String(decoding: data.prefix(500), as: UTF8.self).trimmed()
-                lastError = .httpStatus(url: url.absoluteString, status: http.statusCode, body: text)
-                guard http.statusCode == 429 || http.statusCode >= 500 else { throw lastError }
-                retryAfter = (http.value(forHTTPHeaderField: "Retry-After")).flatMap { Double($0.trimmed()) }
             } catch let error as URLError {
                 switch error.code {
                 case .timedOut:
@@ -115,10 +123,11 @@ public struct OpenAIGenerator: TextGenerator {
             try Task.checkCancellation()
             if attempt == configuration.maxRetries { break }
             let exponential = min(configuration.maxBackoff, configuration.backoff * pow(2, Double(attempt)))
-            let delay = min(configuration.maxBackoff, max(retryAfter ?? 0, exponential * (0.5 + 0.5 * jitter.uniformDouble())))
-            try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            let wanted = (retryAfter ?? 0).isFinite ? max(retryAfter ?? 0, 0) : 0
+            let delay = min(configuration.maxBackoff, max(wanted, exponential * (0.5 + 0.5 * jitter.uniformDouble())))
+            try await Task.sleep(nanoseconds: UInt64(max(delay, 0) * 1e9))
         }
-        throw lastError
+        throw configuration.maxRetries == 0 ? lastError : CaptionError.retriesExhausted(attempts: configuration.maxRetries + 1, last: lastError)
     }
 
     /// `session.data(for:)` with a precise deadline (a late answer becomes `URLError(.timedOut)`).
@@ -144,8 +153,8 @@ public struct OpenAIGenerator: TextGenerator {
         }
     }
 
-    /// The completion text in a 200 response body.
-    func parse(_ data: Data, url: URL) throws -> String {
+    /// The completion text in a 200 response body (`text`, or a chat reply's cleaned first line).
+    public func parse(_ data: Data, url: URL) throws -> String {
         let snippet = String(decoding: data.prefix(200), as: UTF8.self)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CaptionError.badResponse(url: url.absoluteString, reason: "body is not a JSON object: \(snippet)")

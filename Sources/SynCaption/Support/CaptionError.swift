@@ -34,6 +34,8 @@ public enum CaptionError: Error, Sendable, Equatable, LocalizedError, CustomStri
     case tooManyRejections(accepted: Int, wanted: Int, attempts: Int, detail: String)
     /// A generator returned a different number of completions than prompts.
     case generatorCountMismatch(name: String, expected: Int, got: Int)
+    /// A server kept failing (5xx, 429, timeouts, lost connections, malformed answers) through every retry; `last` is the final failure.
+    indirect case retriesExhausted(attempts: Int, last: CaptionError)
 
     /// A one-line human-readable explanation.
     public var description: String {
@@ -61,6 +63,8 @@ public enum CaptionError: Error, Sendable, Equatable, LocalizedError, CustomStri
             return "gave up after \(attempts) attempts with \(accepted) of \(wanted) captions accepted (\(detail)); use larger concept lists, a smaller `count`, or looser filters"
         case let .generatorCountMismatch(name, expected, got):
             return "generator \(name) returned \(got) completions for \(expected) prompts"
+        case let .retriesExhausted(attempts, last):
+            return "gave up after \(attempts) attempt\(attempts == 1 ? "" : "s") with back-off; last error: \(last)"
         }
     }
 

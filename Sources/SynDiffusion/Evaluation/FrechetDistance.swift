@@ -6,9 +6,11 @@ import SynTensor
 /// d^2 = |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2).
 public enum FrechetDistance {
     /// Mean and (unbiased) covariance of rows of `x` [N, D].
-    public static func moments(_ x: Tensor) -> (mean: [Double], covariance: [Double]) {
+    /// Throws a `ParameterError` for fewer than 2 rows (no covariance) or a tensor that is not [N, D].
+    public static func moments(_ x: Tensor) throws -> (mean: [Double], covariance: [Double]) {
+        try ParameterError.require(x.rank == 2, "features", x.shape, allowed: "a matrix [N, D]")
         let n = x.shape[0], d = x.shape[1]
-        precondition(n >= 2, "need at least two feature vectors, got \(n)")
+        try ParameterError.require(n >= 2, "images", n, allowed: ">= 2 per set: the Fréchet distance needs a covariance")
         let v = x.contiguous().scalars.map(Double.init)
         var mean = [Double](repeating: 0, count: d)
         for i in 0..<n { for j in 0..<d { mean[j] += v[i * d + j] } }
@@ -32,8 +34,9 @@ public enum FrechetDistance {
     }
 
     /// The distance between the Gaussians of feature sets `a` and `b` ([N, D] each).
-    public static func distance(_ a: Tensor, _ b: Tensor) -> Double {
-        let (m1, s1) = moments(a), (m2, s2) = moments(b)
+    public static func distance(_ a: Tensor, _ b: Tensor) throws -> Double {
+        let (m1, s1) = try moments(a), (m2, s2) = try moments(b)
+        try ParameterError.require(m1.count == m2.count, "features", "\(m1.count) vs \(m2.count) columns", allowed: "the same width in both sets")
         return distance(mean1: m1, cov1: s1, mean2: m2, cov2: s2)
     }
 

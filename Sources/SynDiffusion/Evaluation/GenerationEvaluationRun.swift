@@ -104,7 +104,7 @@ extension GenerationEvaluation {
         var g = RandomGenerator(seed: config.seed).derived("real-floor")
         let floorIdx = Array(g.permutation(train.labels.count).prefix(n))
         let floorFeatures = net.predict(toUnit(train.images.indexSelect(axis: 0, indices: floorIdx))).features
-        let floor = FrechetDistance.distance(floorFeatures, real.features)
+        let floor = try FrechetDistance.distance(floorFeatures, real.features)
         log(String(format: "evaluate: floor: %d real training images -> Frechet distance %.3f to the test set", n, floor))
 
         var scores: [GenerationScore] = []
@@ -119,7 +119,7 @@ extension GenerationEvaluation {
             let gen = try generatedImages(sub)
             let pred = net.predict(gen.images)
             var score = GenerationScore(guidance: s, images: gen.labels.count, accuracy: accuracy(pred.classes, gen.labels),
-                                        frechetDistance: FrechetDistance.distance(pred.features, real.features))
+                                        frechetDistance: try FrechetDistance.distance(pred.features, real.features))
             score.tally(predicted: pred.classes, labels: gen.labels)
             try writePredictions(sub, paths: gen.paths, labels: gen.labels, predicted: pred.classes)
             scores.append(score)

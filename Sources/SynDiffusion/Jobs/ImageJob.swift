@@ -143,6 +143,12 @@ public final class ImageJob<Predictor: NoisePredictor> {
     /// Creates the folder and job.json, or checks that an existing job.json asks for the same images.
     private func prepare() throws {
         if let p = options.problems.first { throw DiffusionError.invalidJob(path: directory.path, reason: p) }
+        // A sampler cannot take more steps than the model has training timesteps (its grids would trap).
+        let trainSteps = model.config.trainTimesteps
+        if options.steps > trainSteps {
+            throw DiffusionError.invalidJob(path: directory.path,
+                                            reason: "`steps` \(options.steps) exceeds the model's \(trainSteps) training timesteps (steps must be in 1...\(trainSteps))")
+        }
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent("job.json")

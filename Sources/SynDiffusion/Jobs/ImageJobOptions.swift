@@ -22,7 +22,7 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
     public var guidanceRescale: Float
     /// Training timesteps where guidance applies (nil: all).
     public var guidanceInterval: ClosedRange<Float>?
-    /// Dynamic thresholding of the predicted x0 (DDIM and DDPM; nil: the sampler's fixed clip).
+    /// Dynamic thresholding of the predicted x0 (DDIM, DDPM and DPM-Solver++; nil: none).
     public var thresholding: DynamicThresholding?
 
     /// Options of a job.
@@ -56,6 +56,9 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         if !guidanceRescale.isFinite || guidanceRescale < 0 || guidanceRescale > 1 { p.append("`guidanceRescale` must be in 0...1") }
         if let t = thresholding, !(t.ratio > 0 && t.ratio <= 1 && t.maxValue >= 1) {
             p.append("`dynamicThreshold` needs a quantile in (0, 1] and a maximum >= 1")
+        }
+        if thresholding != nil && !sampler.supportsThresholding {
+            p.append("`dynamicThreshold` (thresholding) works with the ddim, ddpm and dpm++ samplers, not \(sampler.rawValue)")
         }
         return p
     }

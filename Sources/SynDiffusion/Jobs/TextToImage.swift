@@ -26,7 +26,8 @@ public struct TextToImage<Predictor: NoisePredictor> {
                  guidance: ClassifierFreeGuidance(scale: guidance), steps: steps, sampler: sampler, onStep: onStep)
     }
 
-    /// `generate` with full control of the guidance and, for DDIM and DDPM, dynamic thresholding of x0.
+    /// `generate` with full control of the guidance and dynamic thresholding of x0 (DDIM, DDPM, DPM-Solver++;
+    /// Euler has none: `ImageJobOptions.problems` refuses that pair).
     public func generate(conditioning: Conditioning, unconditional: Conditioning?, seeds: [UInt64],
                          guidance: ClassifierFreeGuidance, steps: Int, sampler: SamplerKind,
                          thresholding: DynamicThresholding? = nil, onStep: ((Int) -> Void)? = nil) -> Tensor {

@@ -44,6 +44,9 @@ public struct DPMSolverMultistepScheduler: NoiseScheduler, Sendable {
     public let finalSigma: FinalSigma
     /// Timesteps whose lambda falls below this are not used (diffusers `lambda_min_clipped`).
     public let lambdaMinClipped: Float
+    /// Dynamic thresholding of every x0 prediction before it enters the solver (diffusers
+    /// `thresholding`, applied in `convert_model_output` for dpmsolver++); nil: none.
+    public let thresholding: DynamicThresholding?
     /// The current inference timesteps.
     public private(set) var timesteps: [Float]
     /// sigma_i for each inference step plus the final sigma.
@@ -61,7 +64,7 @@ public struct DPMSolverMultistepScheduler: NoiseScheduler, Sendable {
                 predictionType: PredictionType = .epsilon, timestepSpacing: TimestepSpacing = .linspace,
                 stepsOffset: Int = 0, solverOrder: Int = 2, solverType: SolverType = .midpoint,
                 lowerOrderFinal: Bool = true, eulerAtFinal: Bool = false, finalSigma: FinalSigma = .zero,
-                lambdaMinClipped: Float = -.infinity) {
+                lambdaMinClipped: Float = -.infinity, thresholding: DynamicThresholding? = nil) {
         precondition((1...3).contains(solverOrder), "solverOrder must be 1, 2 or 3, got \(solverOrder)")
         schedule = DiffusionSchedule(betaSchedule, trainSteps: trainSteps)
         self.predictionType = predictionType
@@ -73,6 +76,7 @@ public struct DPMSolverMultistepScheduler: NoiseScheduler, Sendable {
         self.eulerAtFinal = eulerAtFinal
         self.finalSigma = finalSigma
         self.lambdaMinClipped = lambdaMinClipped
+        self.thresholding = thresholding
         timesteps = (0..<trainSteps).reversed().map(Float.init)
         sigmas = schedule.alphasCumprod.map { ((1 - $0) / $0).squareRoot() }
         history = Array(repeating: nil, count: solverOrder)
@@ -124,10 +128,12 @@ public struct DPMSolverMultistepScheduler: NoiseScheduler, Sendable {
     /// The model output as an x0 prediction at the current step.
     private func dataPrediction(_ modelOutput: Tensor, sample: Tensor, index: Int) -> Tensor {
         let (alpha, sigma) = alphaSigma(sigmas[index])
+        let x0: Tensor
         switch predictionType {
-        case .epsilon: return divided(sample - sigma * modelOutput, by: alpha)
-        case .vPrediction: return alpha * sample - sigma * modelOutput
+        case .epsilon: x0 = divided(sample - sigma * modelOutput, by: alpha)
+        case .vPrediction: x0 = alpha * sample - sigma * modelOutput
         }
+        return thresholding.map { $0(x0) } ?? x0
     }
 
     /// One DPM-Solver++ step of order 1, 2 or 3 (order raised as history accumulates).

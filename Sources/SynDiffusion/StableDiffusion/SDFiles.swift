@@ -2,7 +2,7 @@ import Foundation
 import SynTensor
 
 /// Hint appended to a missing Stable Diffusion file.
-let sdMissingHint = "Point --model at a diffusers Stable Diffusion folder (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/) or a single-file .safetensors checkpoint."
+let sdMissingHint = "Point `model` at a diffusers Stable Diffusion folder (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/) or a single-file .safetensors checkpoint."
 
 /// A JSON object read from `url`; a missing file or another JSON value is an error naming the file.
 func readJSONObject(_ url: URL) throws -> [String: Any] {

@@ -1,4 +1,5 @@
 import Foundation
+import SynTensor
 
 /// Where images come from, parsed from a command-line string:
 /// `fashion-mnist[:train|:test]`, a folder holding `manifest.jsonl`, or an ImageFolder tree.
@@ -25,9 +26,10 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
 
     /// Loads the images at `channels` channels and `size` pixels (Fashion-MNIST is padded to it).
     public func load(channels: Int, size: Int, limit: Int? = nil) throws -> ImageSet {
+        try requireImageShape(channels: channels, size: size)
         switch self {
         case .fashionMNIST(let split):
-            precondition(channels == 1, "Fashion-MNIST is grayscale: use a 1-channel model")
+            try FashionMNIST.requireGrayscale(channels)
             return try FashionMNIST.load(split, padTo: size, limit: limit)
         case .manifest(let dir):
             return try ImageManifest.load(dir, channels: channels, size: size)
@@ -44,4 +46,10 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         case .imageFolder(let u): return u.path
         }
     }
+}
+
+/// Throws a `ParameterError` unless images can be loaded at `channels` channels and `size` pixels.
+func requireImageShape(channels: Int, size: Int) throws {
+    try ParameterError.require(channels == 1 || channels == 3, "channels", channels, allowed: "1 (gray) or 3 (RGB)")
+    try ParameterError.require(size >= 1, "size", size, allowed: ">= 1")
 }

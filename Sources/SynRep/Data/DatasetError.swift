@@ -6,6 +6,8 @@ public enum DatasetError: Error, CustomStringConvertible {
     case inconsistentImages(path: String, reason: String)
     /// Nothing usable was found.
     case empty(path: String)
+    /// A dataset entry (e.g. a symbolic link) resolves to a file outside the dataset's folder.
+    case outsideFolder(path: String, folder: String)
 
     /// Message naming the file and the problem.
     public var description: String {
@@ -13,6 +15,7 @@ public enum DatasetError: Error, CustomStringConvertible {
         case let .missing(path, hint): return "\(path): not found. \(hint)"
         case let .inconsistentImages(path, reason): return "\(path): \(reason)"
         case let .empty(path): return "\(path): no images found"
+        case let .outsideFolder(path, folder): return "\(path): resolves to a file outside the dataset folder \(folder); copy it into the folder instead of linking"
         }
     }
 }

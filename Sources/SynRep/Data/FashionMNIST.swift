@@ -18,9 +18,21 @@ public enum FashionMNIST {
         case test
     }
 
+    /// Side of the stored images in pixels.
+    public static let imageSide = 28
+
+    /// Throws unless `channels` is 1 (the dataset is grayscale; a 3-channel model cannot read it).
+    public static func requireGrayscale(_ channels: Int) throws {
+        try ParameterError.require(channels == 1, "channels", channels,
+                                   allowed: "1 for Fashion-MNIST, which is grayscale (a \(channels)-channel model needs RGB data)")
+    }
+
     /// Loads a split as 1-channel images zero-padded from 28x28 to `padTo` (32 suits 4 px patches).
     /// Every image is its own group; labels are the classes.
     public static func load(_ split: Split, root: URL? = nil, padTo: Int = 32, limit: Int? = nil) throws -> ImageSet {
+        try ParameterError.require(padTo >= imageSide, "size", padTo,
+                                   allowed: "at least \(imageSide): Fashion-MNIST images are \(imageSide)x\(imageSide) and are padded, never shrunk (a model for \(padTo)-pixel inputs cannot read them)")
+        try ParameterError.require((limit ?? 0) >= 0, "limit", limit ?? 0, allowed: ">= 0")
         let dir = root ?? defaultRoot
         func file(_ kind: String) throws -> URL {
             let found = FashionMNISTFiles.locate(root: dir, train: split == .train, kind: kind)
@@ -32,7 +44,9 @@ public enum FashionMNIST {
         let labels = try IDX.readLabels(try file("labels-idx1"))
         let n = min(images.shape[0], labels.count, limit ?? Int.max)
         let h = images.shape[2], w = images.shape[3]
-        precondition(padTo >= h && padTo >= w, "padTo \(padTo) smaller than the \(h)x\(w) images")
+        guard padTo >= h && padTo >= w else {
+            throw DatasetError.inconsistentImages(path: dir.path, reason: "images are \(h)x\(w), larger than the requested size \(padTo)")
+        }
         let top = (padTo - h) / 2, left = (padTo - w) / 2
         let flat = images.scalars
         var out: [ImageBuffer] = []

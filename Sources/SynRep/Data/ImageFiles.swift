@@ -49,6 +49,13 @@ public enum ImageFolder {
             labels += Array(repeating: i, count: f.count)
         }
         guard !files.isEmpty else { throw DatasetError.empty(path: root.path) }
+        // Links (class folders or files) must not lead out of the tree: a dataset folder names
+        // exactly the files it contains, whatever links a downloaded archive brought along.
+        let inside = root.resolvingSymlinksInPath().standardizedFileURL.path
+        let prefix = inside.hasSuffix("/") ? inside : inside + "/"
+        for f in files where !f.resolvingSymlinksInPath().standardizedFileURL.path.hasPrefix(prefix) {
+            throw DatasetError.outsideFolder(path: f.path, folder: root.path)
+        }
         let images = try decodeAll(files, channels: channels, size: size)
         return ImageSet(images: images, groups: Array(0..<files.count), labels: labels,
                         classNames: classes.map(\.lastPathComponent), sources: files.map(\.path))

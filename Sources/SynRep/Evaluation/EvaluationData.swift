@@ -12,11 +12,10 @@ public struct EvaluationSplits {
 /// Loads `fashion-mnist` (the real train/test splits) or an ImageFolder root: `root/train` and
 /// `root/test` (or `root/val`) when present, otherwise a stratified 80/20 split of `root` (seeded).
 public func loadEvaluationSplits(_ spec: String, channels: Int, size: Int, trainLimit: Int? = nil, seed: UInt64 = 0) throws -> EvaluationSplits {
+    try requireImageShape(channels: channels, size: size)
     var train: ImageSet, test: ImageSet
     if spec == "fashion-mnist" {
-        guard channels == 1 else {
-            throw DatasetError.inconsistentImages(path: "fashion-mnist", reason: "the images are grayscale but the model takes \(channels) channels; evaluate it on an image folder")
-        }
+        try FashionMNIST.requireGrayscale(channels)
         train = try FashionMNIST.load(.train, padTo: size)
         test = try FashionMNIST.load(.test, padTo: size)
     } else {

@@ -83,6 +83,9 @@ public enum Evaluation {
     public static func run(train: LabeledFeatures, test: LabeledFeatures, name: String? = nil, classCount: Int? = nil,
                            knn: KNNConfig? = KNNConfig(), linear: LinearProbeConfig? = LinearProbeConfig(),
                            progress: ((ValidationPoint) -> Void)? = nil) throws -> EvaluationReport {
+        // Both configurations are checked before the (long) kNN pass, so a bad probe setting fails at once.
+        try knn?.validate()
+        try linear?.validate()
         let classes = try resolveClassCount(train: train, test: test, explicit: classCount)
         var report = EvaluationReport(name: name)
         if let knn {

@@ -24,14 +24,12 @@ public struct KNNConfig: Codable, Sendable, Equatable {
         case k, temperature, testChunk = "test_chunk", trainBlock = "train_block"
     }
 
-    func validate() throws {
-        guard k > 0 else { throw EvaluationError.invalidConfiguration("kNN k must be positive, got \(k)") }
-        guard temperature > 0, temperature.isFinite else {
-            throw EvaluationError.invalidConfiguration("kNN temperature must be positive, got \(temperature)")
-        }
-        guard testChunk > 0, trainBlock > 0 else {
-            throw EvaluationError.invalidConfiguration("kNN chunk sizes must be positive")
-        }
+    /// Throws a `ParameterError` naming the first value outside its allowed range.
+    public func validate() throws {
+        try ParameterError.require(k > 0, "k", k, allowed: ">= 1")
+        try ParameterError.require(temperature > 0 && temperature.isFinite, "temperature", temperature, allowed: "finite and > 0")
+        try ParameterError.require(testChunk > 0, "testChunk", testChunk, allowed: ">= 1")
+        try ParameterError.require(trainBlock > 0, "trainBlock", trainBlock, allowed: ">= 1")
     }
 }
 

@@ -34,9 +34,10 @@ public struct LinearProbeConfig: Codable, Sendable, Equatable {
         self.optimizer = optimizer
     }
 
-    /// `count` values from `lo` to `hi` (inclusive), evenly spaced in log10.
+    /// `count` values from `lo` to `hi` (inclusive), evenly spaced in log10; empty when `count` < 1
+    /// or a bound is not positive (`validate()` then refuses the empty grid by name).
     public static func logSpaced(from lo: Double, to hi: Double, count: Int) -> [Double] {
-        precondition(lo > 0 && hi > 0 && count >= 1, "log spacing needs positive bounds and count >= 1")
+        guard lo > 0, hi > 0, count >= 1 else { return [] }
         if count == 1 { return [lo] }
         let a = log10(lo), b = log10(hi)
         return (0..<count).map { pow(10, a + (b - a) * Double($0) / Double(count - 1)) }
@@ -48,17 +49,19 @@ public struct LinearProbeConfig: Codable, Sendable, Equatable {
         case validationFraction = "validation_fraction", seed, optimizer
     }
 
-    func validate() throws {
-        guard !regularizationGrid.isEmpty, regularizationGrid.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
-            throw EvaluationError.invalidConfiguration("the regularization grid needs finite values >= 0")
-        }
-        guard validationFraction > 0 && validationFraction < 1 else {
-            throw EvaluationError.invalidConfiguration("validation fraction must be in (0, 1), got \(validationFraction)")
-        }
-        guard refinementSteps >= 0, optimizer.memory > 0, optimizer.maxIterations >= 0, sweepMaxIterations >= 0,
-              (patience ?? 1) >= 1 else {
-            throw EvaluationError.invalidConfiguration("refinement steps, patience, L-BFGS memory and iterations must be positive")
-        }
+    /// Throws a `ParameterError` naming the first value outside its allowed range.
+    public func validate() throws {
+        try ParameterError.require(!regularizationGrid.isEmpty, "regularizationGrid", "[] (0 values)",
+                                   allowed: "at least 1 value (a grid of count >= 1)")
+        try ParameterError.require(regularizationGrid.allSatisfy({ $0 >= 0 && $0.isFinite }), "regularizationGrid", regularizationGrid,
+                                   allowed: "finite values >= 0")
+        try ParameterError.require(validationFraction > 0 && validationFraction < 1, "validationFraction", validationFraction,
+                                   allowed: "in (0, 1)")
+        try ParameterError.require(refinementSteps >= 0, "refinementSteps", refinementSteps, allowed: ">= 0")
+        try ParameterError.require((patience ?? 1) >= 1, "patience", patience ?? 0, allowed: ">= 1 (or nil)")
+        try ParameterError.require(sweepMaxIterations >= 0, "sweepMaxIterations", sweepMaxIterations, allowed: ">= 0")
+        try ParameterError.require(optimizer.memory > 0, "optimizer.memory", optimizer.memory, allowed: ">= 1")
+        try ParameterError.require(optimizer.maxIterations >= 0, "optimizer.maxIterations", optimizer.maxIterations, allowed: ">= 0")
     }
 }
 

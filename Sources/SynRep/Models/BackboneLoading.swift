@@ -38,8 +38,10 @@ public func loadBackbone(_ url: URL) throws -> LoadedBackbone {
     do { card = try JSONDecoder().decode(ModelCard.self, from: Data(json.utf8)) } catch {
         throw BackboneError.unusable(path: url.path, reason: "malformed `synclr` metadata: \(error)")
     }
-    let config = ViTConfig(imageSize: card.imageSize, patchSize: card.patchSize, channels: card.channels, width: card.width,
-                           depth: card.depth, heads: card.heads, mlpRatio: card.mlpRatio)
+    let config: ViTConfig
+    do { config = try card.vitConfig() } catch {
+        throw BackboneError.unusable(path: url.path, reason: "unusable `synclr` metadata: \(error)")
+    }
     var g = RandomGenerator(seed: 0)
     let model = VisionTransformer(config, generator: &g)
     var dict: [String: Tensor] = [:]
@@ -51,10 +53,22 @@ public func loadBackbone(_ url: URL) throws -> LoadedBackbone {
     return LoadedBackbone(model: model, card: card)
 }
 
-/// A randomly initialized backbone with the given card (the "random" evaluation baseline).
-public func randomBackbone(_ card: ModelCard, seed: UInt64 = 0) -> LoadedBackbone {
-    let config = ViTConfig(imageSize: card.imageSize, patchSize: card.patchSize, channels: card.channels, width: card.width,
-                           depth: card.depth, heads: card.heads, mlpRatio: card.mlpRatio)
+extension ModelCard {
+    /// The backbone shape the card describes, validated together with its normalization.
+    func vitConfig() throws -> ViTConfig {
+        let config = ViTConfig(imageSize: imageSize, patchSize: patchSize, channels: channels, width: width,
+                               depth: depth, heads: heads, mlpRatio: mlpRatio)
+        try config.validate()
+        try ParameterError.require(mean.count == channels && std.count == channels && std.allSatisfy { $0 > 0 && $0.isFinite },
+                                   "std", std, allowed: "\(channels) values > 0, as many as mean (\(mean.count)) and channels")
+        return config
+    }
+}
+
+/// A randomly initialized backbone with the given card (the "random" evaluation baseline);
+/// a card the network cannot be built from throws a `ParameterError`.
+public func randomBackbone(_ card: ModelCard, seed: UInt64 = 0) throws -> LoadedBackbone {
+    let config = try card.vitConfig()
     var g = RandomGenerator(seed: seed).derived("init")
     let model = VisionTransformer(config, generator: &g)
     model.eval()

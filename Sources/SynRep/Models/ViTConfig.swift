@@ -41,6 +41,22 @@ public struct ViTConfig: Codable, Sendable, Hashable {
     /// Patches per side at the training size.
     public var gridSize: Int { imageSize / patchSize }
 
+    /// Throws a `ParameterError` (names prefixed by `prefix`, e.g. "model.") for the first value
+    /// the network cannot be built with.
+    public func validate(prefix: String = "") throws {
+        try ParameterError.require(patchSize >= 1, prefix + "patchSize", patchSize, allowed: ">= 1")
+        try ParameterError.require(imageSize >= patchSize && imageSize % patchSize == 0, prefix + "imageSize", imageSize,
+                                   allowed: "a positive multiple of patchSize \(patchSize)")
+        try ParameterError.require((1...4).contains(channels), prefix + "channels", channels, allowed: "in 1...4")
+        try ParameterError.require(heads >= 1, prefix + "heads", heads, allowed: ">= 1")
+        try ParameterError.require(width >= 1 && width % heads == 0, prefix + "width", width,
+                                   allowed: "a positive multiple of heads \(heads)")
+        try ParameterError.require(depth >= 1, prefix + "depth", depth, allowed: ">= 1")
+        try ParameterError.require(mlpRatio >= 1, prefix + "mlpRatio", mlpRatio, allowed: ">= 1")
+        try ParameterError.require(layerNormEps > 0 && layerNormEps.isFinite, prefix + "layerNormEps", layerNormEps, allowed: "finite and > 0")
+        try ParameterError.require(dropPath >= 0 && dropPath < 1, prefix + "dropPath", dropPath, allowed: "in [0, 1)")
+    }
+
     /// ViT-B/16 as in the paper (224 px, 768 wide, 12 deep, 12 heads, drop path 0.1).
     public static let vitB16 = ViTConfig(imageSize: 224, patchSize: 16, width: 768, depth: 12, heads: 12, dropPath: 0.1)
     /// ViT-L/14 as in the paper (224 px, 1024 wide, 24 deep, 16 heads).

@@ -161,7 +161,7 @@ public struct EvaluationConfiguration: Codable, Sendable, Hashable {
             let card = ModelCard(imageSize: vit.imageSize, channels: channels, patchSize: vit.patchSize, width: vit.width,
                                  depth: vit.depth, heads: vit.heads, mlpRatio: vit.mlpRatio,
                                  mean: Array(repeating: 0.5, count: channels), std: Array(repeating: 0.5, count: channels), objective: "random")
-            backbone = randomBackbone(card, seed: seed)
+            backbone = try randomBackbone(card, seed: seed)
             size = vit.imageSize
             name = "random \(model)"
         case .checkpoint(let path):

@@ -76,6 +76,53 @@ public struct TrainConfig: Codable, Sendable, Hashable {
         self.steps = steps
     }
 
+    /// Throws a `ParameterError` naming the first option outside its allowed range (the trainer
+    /// calls it before building anything, so a bad value is an answer, not a crash mid-run).
+    public func validate() throws {
+        func need(_ ok: Bool, _ name: String, _ value: Any, _ allowed: String) throws {
+            try ParameterError.require(ok, name, value, allowed: allowed)
+        }
+        func fraction(_ v: Float) -> Bool { v >= 0 && v <= 1 }
+        func positive(_ v: Float) -> Bool { v > 0 && v.isFinite }
+        try model.validate(prefix: "model.")
+        try need(steps >= 1, "steps", steps, ">= 1")
+        try need(groupsPerBatch >= 1, "groupsPerBatch", groupsPerBatch, ">= 1")
+        // Multi-positive objectives need a second image of the caption as the positive; SimCLR
+        // replaces this value by its two views, the supervised loss needs no positives.
+        let minImages = (objective == .synclr || objective == .stablerep) ? 2 : 1
+        try need(imagesPerGroup >= minImages, "imagesPerGroup", imagesPerGroup,
+                 minImages == 2 ? ">= 2 for the \(objective.rawValue) objective (each image needs another image of its caption as a positive)" : ">= 1")
+        try need(localCrops >= 0, "localCrops", localCrops, ">= 0")
+        try need(localSize >= model.patchSize && localSize % model.patchSize == 0, "localSize", localSize,
+                 "a positive multiple of model.patchSize \(model.patchSize)")
+        try need(positive(learningRate), "learningRate", learningRate, "finite and > 0")
+        try need(minLearningRate >= 0 && minLearningRate.isFinite, "minLearningRate", minLearningRate, "finite and >= 0")
+        try need(warmupSteps >= 0, "warmupSteps", warmupSteps, ">= 0")
+        try need(weightDecay >= 0 && weightDecay.isFinite, "weightDecay", weightDecay, "finite and >= 0")
+        try need(finalWeightDecay >= 0 && finalWeightDecay.isFinite, "finalWeightDecay", finalWeightDecay, "finite and >= 0")
+        try need(fraction(emaMomentum), "emaMomentum", emaMomentum, "in [0, 1]")
+        try need(positive(temperature), "temperature", temperature, "finite and > 0")
+        try need(!projectorDims.isEmpty && projectorDims.allSatisfy { $0 >= 1 }, "projectorDims", projectorDims, "non-empty, every value >= 1")
+        try need(!predictorDims.isEmpty && predictorDims.allSatisfy { $0 >= 1 }, "predictorDims", predictorDims, "non-empty, every value >= 1")
+        try need(!ibotDims.isEmpty && ibotDims.allSatisfy { $0 >= 1 }, "ibotDims", ibotDims, "non-empty, every value >= 1")
+        try need(ibotPrototypes >= 1, "ibotPrototypes", ibotPrototypes, ">= 1")
+        try need(ibotWeight >= 0 && ibotWeight.isFinite, "ibotWeight", ibotWeight, "finite and >= 0")
+        try need(positive(teacherTemperature), "teacherTemperature", teacherTemperature, "finite and > 0")
+        try need(positive(finalTeacherTemperature), "finalTeacherTemperature", finalTeacherTemperature, "finite and > 0")
+        try need(teacherTemperatureWarmup >= 0, "teacherTemperatureWarmup", teacherTemperatureWarmup, ">= 0")
+        try need(positive(studentTemperature), "studentTemperature", studentTemperature, "finite and > 0")
+        try need(fraction(maskedImageFraction), "maskedImageFraction", maskedImageFraction, "in [0, 1]")
+        try need(fraction(maskedPatchFraction), "maskedPatchFraction", maskedPatchFraction, "in [0, 1]")
+        if let gradientClip { try need(positive(gradientClip), "gradientClip", gradientClip, "finite and > 0 (or nil)") }
+        try need(mean.count == model.channels && mean.allSatisfy(\.isFinite), "mean", mean,
+                 "\(model.channels) finite values (one per channel)")
+        try need(std.count == model.channels && std.allSatisfy(positive), "std", std,
+                 "\(model.channels) finite values > 0 (one per channel)")
+        try need(checkpointEvery >= 0, "checkpointEvery", checkpointEvery, ">= 0")
+        try need(logEvery >= 1, "logEvery", logEvery, ">= 1")
+        try need(classes >= 0, "classes", classes, ">= 0")
+    }
+
     /// Global crop augmentation.
     public var globalAugmentation: CropAugmentation { .global(size: model.imageSize) }
     /// Local crop augmentation.

@@ -59,6 +59,7 @@ public final class Trainer {
     /// Sets up networks, optimizer and sampler; `data` must have one channel count and size.
     public init(config inConfig: TrainConfig, data inData: ImageSet) throws {
         var config = inConfig
+        try config.validate()
         guard inData.count > 0 else { throw TrainingError.badData("no images") }
         guard inData.channels == config.model.channels else {
             throw TrainingError.badData("images have \(inData.channels) channels, model expects \(config.model.channels)")

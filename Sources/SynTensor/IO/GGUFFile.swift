@@ -325,8 +325,10 @@ public final class GGUFFile: @unchecked Sendable {
                 }
                 tensors.append(GGUFTensorInfo(name: t.name, type: t.type, dims: t.dims, offset: Int(t.offset), byteCount: bytesNeeded))
             }
-            let byOffset = tensors.sorted { $0.offset < $1.offset }
-            for (a, b) in zip(byOffset, byOffset.dropFirst()) where a.byteCount > 0 && b.byteCount > 0 && a.offset + a.byteCount > b.offset {
+            // Zero-size tensors hold no bytes and cannot overlap; they are dropped before comparing
+            // neighbours, so one sorted between two overlapping tensors does not hide their overlap.
+            let byOffset = tensors.filter { $0.byteCount > 0 }.sorted { $0.offset < $1.offset }
+            for (a, b) in zip(byOffset, byOffset.dropFirst()) where a.offset + a.byteCount > b.offset {
                 throw GGUFError.overlappingTensors(path: path, first: a.name, second: b.name)
             }
             return Parsed(version: version, metadata: metadata, keys: keys, tensors: tensors, alignment: alignment, dataOffset: dataStart)

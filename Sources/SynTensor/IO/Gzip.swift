@@ -21,12 +21,18 @@ public enum Gzip {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
-    /// Inflates gzip (also concatenated members) or zlib data; `path` names the source in errors.
-    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws -> [UInt8] {
+    /// Default cap on decompressed output: 1 GiB (Fashion-MNIST's largest file inflates to 47 MB;
+    /// a few kilobytes of gzip can claim gigabytes).
+    public static let defaultMaxOutputBytes = 1 << 30
+
+    /// Inflates gzip (also concatenated members) or zlib data; `path` names the source in errors;
+    /// output beyond `maxOutputBytes` is an error (never allocated).
+    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String = "<memory>",
+                                  maxOutputBytes: Int = defaultMaxOutputBytes) throws -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
         var outSize = 0
         var message = [CChar](repeating: 0, count: 256)
-        let rc = csyn_gunzip(bytes.baseAddress, bytes.count, &out, &outSize, &message, message.count)
+        let rc = csyn_gunzip(bytes.baseAddress, bytes.count, max(maxOutputBytes, 0), &out, &outSize, &message, message.count)
         defer { csyn_free(out) }
         if rc != 0 {
             let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -35,14 +41,14 @@ public enum Gzip {
         return Array(UnsafeBufferPointer(start: out, count: outSize))
     }
 
-    /// Inflates a byte array of gzip or zlib data.
-    public static func decompress(_ bytes: [UInt8], path: String = "<memory>") throws -> [UInt8] {
-        try bytes.withUnsafeBytes { try decompress($0, path: path) }
+    /// Inflates a byte array of gzip or zlib data (at most `maxOutputBytes`).
+    public static func decompress(_ bytes: [UInt8], path: String = "<memory>", maxOutputBytes: Int = defaultMaxOutputBytes) throws -> [UInt8] {
+        try bytes.withUnsafeBytes { try decompress($0, path: path, maxOutputBytes: maxOutputBytes) }
     }
 
-    /// Reads and inflates the gzip file at `url`.
-    public static func decompress(contentsOf url: URL) throws -> [UInt8] {
+    /// Reads and inflates the gzip file at `url` (at most `maxOutputBytes`).
+    public static func decompress(contentsOf url: URL, maxOutputBytes: Int = defaultMaxOutputBytes) throws -> [UInt8] {
         let file = try MappedFile(path: url.path)
-        return try file.withBytes { try decompress($0, path: url.path) }
+        return try file.withBytes { try decompress($0, path: url.path, maxOutputBytes: maxOutputBytes) }
     }
 }

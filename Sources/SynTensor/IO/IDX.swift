@@ -166,6 +166,16 @@ public enum IDX {
             overflow = overflow || o1
             total = p
         }
+        // An empty array (a zero dimension) must still have a shape whose other dimensions multiply
+        // without overflow: tensor strides are products of trailing dimensions (synclr-fuzz finding).
+        var nonZero = 1
+        for dim in shape where dim > 0 {
+            let (p, o) = nonZero.multipliedReportingOverflow(by: dim)
+            if o || p > Int(Int32.max) * 1024 {
+                throw IDXError.unexpectedContent(path: path, expected: "dimensions whose product fits in memory", found: "\(shape)")
+            }
+            nonZero = p
+        }
         let (expected, o2) = total.addingReportingOverflow(headerSize)
         if overflow || o2 {
             throw IDXError.truncated(path: path, expectedBytes: Int.max, actualBytes: bytes.count)

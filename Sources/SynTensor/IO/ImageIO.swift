@@ -10,22 +10,29 @@ public enum ImageIO {
     /// Default JPEG quality of the writers (1...100).
     public static let defaultJPEGQuality = 90
 
-    /// Reads the PNG or JPEG file at `url` as 8-bit gray, RGB or RGBA.
-    public static func read(_ url: URL) throws -> ByteImage {
+    /// Default largest image the decoders accept: 2^26 (67,108,864) pixels, e.g. 8192x8192, at most
+    /// 256 MiB decoded. A file whose header declares more is refused before any pixel memory is
+    /// allocated (a few hundred bytes of PNG or JPEG can claim 4 billion pixels).
+    public static let defaultMaxPixels = 1 << 26
+
+    /// Reads the PNG or JPEG file at `url` as 8-bit gray, RGB or RGBA (at most `maxPixels` pixels).
+    public static func read(_ url: URL, maxPixels: Int = defaultMaxPixels) throws -> ByteImage {
         let file = try MappedFile(path: url.path)
-        return try file.withBytes { try decode($0, path: url.path) }
+        return try file.withBytes { try decode($0, path: url.path, maxPixels: maxPixels) }
     }
 
     /// Reads the image at `url` as a tensor [C, H, W] in [0, 1]; `channels` (1, 3 or 4)
     /// converts it (e.g. 3 makes every file RGB), nil keeps the file's channels.
-    public static func readTensor(_ url: URL, channels: Int? = nil) throws -> Tensor {
-        var image = try read(url)
+    public static func readTensor(_ url: URL, channels: Int? = nil, maxPixels: Int = defaultMaxPixels) throws -> Tensor {
+        var image = try read(url, maxPixels: maxPixels)
         if let channels { image = image.converted(toChannels: channels) }
         return image.tensor()
     }
 
-    /// Decodes PNG or JPEG bytes; `path` names the source in errors.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws -> ByteImage {
+    /// Decodes PNG or JPEG bytes; `path` names the source in errors; images declaring more than
+    /// `maxPixels` pixels are refused before decoding.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String = "<memory>",
+                              maxPixels: Int = defaultMaxPixels) throws -> ByteImage {
         if bytes.isEmpty { throw ImageError.empty(path: path) }
         guard let format = ImageFormat.detect(bytes) else {
             throw ImageError.unrecognizedFormat(path: path, magic: Array(bytes.prefix(8)))
@@ -33,9 +40,10 @@ public enum ImageIO {
         var image = csyn_image()
         var message = [CChar](repeating: 0, count: 256)
         let rc: Int32
+        let limit = maxPixels > 0 ? maxPixels : 0
         switch format {
-        case .png: rc = csyn_png_decode(bytes.baseAddress, bytes.count, &image, &message, message.count)
-        case .jpeg: rc = csyn_jpeg_decode(bytes.baseAddress, bytes.count, &image, &message, message.count)
+        case .png: rc = csyn_png_decode(bytes.baseAddress, bytes.count, limit, &image, &message, message.count)
+        case .jpeg: rc = csyn_jpeg_decode(bytes.baseAddress, bytes.count, limit, &image, &message, message.count)
         }
         defer { csyn_image_free(&image) }
         if rc != 0 {
@@ -48,8 +56,8 @@ public enum ImageIO {
     }
 
     /// Decodes PNG or JPEG bytes held in an array.
-    public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> ByteImage {
-        try bytes.withUnsafeBytes { try decode($0, path: path) }
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>", maxPixels: Int = defaultMaxPixels) throws -> ByteImage {
+        try bytes.withUnsafeBytes { try decode($0, path: path, maxPixels: maxPixels) }
     }
 
     /// Writes `image` atomically as `format` (nil: from the file extension); JPEG takes 1 or 3 channels.

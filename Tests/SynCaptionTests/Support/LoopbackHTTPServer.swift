@@ -24,6 +24,10 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         var headers: [String: String] = [:]
         /// Seconds to wait before answering.
         var delay: Double = 0
+        /// Send only this many bytes of the body (Content-Length still announces all of it), then close.
+        var truncateBodyTo: Int? = nil
+        /// Reset the connection (TCP RST, no answer at all) instead of answering.
+        var reset = false
 
         static func json(_ object: [String: Any], status: Int = 200) -> Response {
             let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
@@ -97,7 +101,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     deinit { stop() }
 
     private func serve(_ client: Int32) {
-        defer { close(client) }
+        var client = client
+        defer { if client >= 0 { close(client) } }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var buffer = [UInt8]()
@@ -141,11 +146,23 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         lock.lock()
         active -= 1
         lock.unlock()
+        if response.reset {
+            // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            var lingerOption = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(client, SOL_SOCKET, SO_LINGER, &lingerOption, socklen_t(MemoryLayout<linger>.size))
+            close(client)
+            client = -1
+            return
+        }
         var text = "HTTP/1.1 \(response.status) \(response.status == 200 ? "OK" : "Status")\r\n"
         text += "Content-Type: application/json\r\nContent-Length: \(response.body.utf8.count)\r\nConnection: close\r\n"
         for (k, v) in response.headers { text += "\(k): \(v)\r\n" }
-        text += "\r\n" + response.body
-        sendAll(client, text)
+        text += "\r\n"
+        if let cut = response.truncateBodyTo {
+            sendAll(client, text + String(decoding: Array(response.body.utf8).prefix(cut), as: UTF8.self))
+        } else {
+            sendAll(client, text + response.body)
+        }
     }
 
     private func sendAll(_ client: Int32, _ text: String) {
