@@ -4,7 +4,8 @@
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 
-APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist)
+# Open MPI (libopenmpi-dev to build, openmpi-bin for mpiexec): multi-process training and the 2-rank tests (Docs/scaling.md).
+APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 

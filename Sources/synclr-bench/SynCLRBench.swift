@@ -19,8 +19,13 @@ struct SynCLRBench: AsyncParsableCommand {
     @Flag(help: "Benchmark the native language model (prefill, decode, captions) beside transformers instead.") var llm = false
     @Option(help: "GGUF model for --llm (default: the installed SmolLM2).") var model: String?
     @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench_llm_torch.py"
+    @Flag(help: "Under mpiexec: measure all-reduce latency and bandwidth between the ranks (Docs/scaling.md).") var mpi = false
 
     func run() async throws {
+        if mpi {
+            try mpiBenchmarks(repeats: repeats, quick: quick)
+            return
+        }
         let threads = Threading.count
         if llm {
             let results = try llmBenchmarks(modelPath: LlamaModelLocation.resolve(model), repeats: repeats,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynMPI
 import SynRep
 import SynTensor
 
@@ -65,12 +66,17 @@ struct Train: AsyncParsableCommand {
         config.mean = Array(repeating: 0.5, count: channels)
         config.std = Array(repeating: 0.5, count: channels)
         let dir = URL(fileURLWithPath: out)
-        let trainer = try Trainer(config: config, data: set)
+        // Under mpiexec / srun: one model trained data-parallel by all ranks (Docs/scaling.md).
+        let comm = try Distributed.communicator()
+        let print: (String) -> Void = comm.isRoot ? { Swift.print($0) } : { _ in }
+        let trainer = try Trainer(config: config, data: set, communicator: comm)
+        if comm.size > 1 { print("train: data-parallel over \(comm.size) processes (\(Threading.count) threads each); batches are global") }
         print("train: \(set.count) images in \(set.groupCount) groups from \(source), \(obj.rawValue), \(model) (\(trainer.student.backbone.parameterCount) backbone parameters), \(steps) steps")
         let start = Date()
         try trainer.run(directory: dir, resume: resume) { print($0) }
         let modelURL = dir.appendingPathComponent("model.safetensors")
-        try trainer.saveModel(modelURL)
+        if comm.isRoot { try trainer.saveModel(modelURL) }
+        comm.finalize()
         print(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
     }
 }
