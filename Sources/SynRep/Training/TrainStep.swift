@@ -21,30 +21,34 @@ struct BatchCrops {
     var labels: [Int]             // class label per image (n)
     var masks: Tensor?            // [n, N] 1 = masked patch
     var maskedImages: [Int]       // images that carry a mask
+    /// Group ids of the global batch when this process holds a slice of it (nil: `groups` is the batch).
+    var globalGroups: [Int]?
     /// Group id of every image of the global batch (all processes); `groups` is a slice of it.
-    var allGroups: [Int]
+    var allGroups: [Int] { globalGroups ?? groups }
     /// Index of this process's first image in the global batch.
     var offset = 0
+    /// Masked images of the global batch when this process holds a slice of it.
+    var globalMaskedCount: Int?
     /// Images carrying a mask in the global batch.
-    var globalMaskedImages: Int
+    var globalMaskedImages: Int { globalMaskedCount ?? maskedImages.count }
 
     /// Crops of a whole batch held by one process.
     init(globals: Tensor, locals: [Tensor], groups: [Int], labels: [Int], masks: Tensor?, maskedImages: [Int]) {
         self.init(globals: globals, locals: locals, groups: groups, labels: labels, masks: masks, maskedImages: maskedImages,
-                  allGroups: groups, offset: 0, globalMaskedImages: maskedImages.count)
+                  allGroups: nil, offset: 0, globalMaskedImages: nil)
     }
 
     init(globals: Tensor, locals: [Tensor], groups: [Int], labels: [Int], masks: Tensor?, maskedImages: [Int],
-         allGroups: [Int], offset: Int, globalMaskedImages: Int) {
+         allGroups: [Int]?, offset: Int, globalMaskedImages: Int?) {
         self.globals = globals
         self.locals = locals
         self.groups = groups
         self.labels = labels
         self.masks = masks
         self.maskedImages = maskedImages
-        self.allGroups = allGroups
+        self.globalGroups = allGroups
         self.offset = offset
-        self.globalMaskedImages = globalMaskedImages
+        self.globalMaskedCount = globalMaskedImages
     }
 
     /// Images of the global batch.
