@@ -10,7 +10,9 @@ func mpiBenchmarks(repeats: Int, quick: Bool) throws {
     let counts = quick ? [1, 1 << 10, 1 << 16, 1 << 20] : [1, 1 << 8, 1 << 12, 1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24]
     if comm.isRoot {
         print("all-reduce (sum, float32, in place) over \(comm.size) processes, \(Threading.count) threads each; medians of \(repeats)")
-        print(String(format: "%12@ %12@ %14@ %14@", "bytes" as NSString, "time (us)" as NSString, "alg GB/s" as NSString, "bus GB/s" as NSString))
+        print(["bytes", "time (us)", "alg GB/s", "bus GB/s"].enumerated()
+            .map { String(repeating: " ", count: max(0, ($0.offset < 2 ? 12 : 14) - $0.element.count)) + $0.element }
+            .joined(separator: " "))
     }
     for count in counts {
         var buffer = [Float](repeating: 1, count: count)
