@@ -27,6 +27,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Open MPI's C API for multi-process runs (Debian: libopenmpi-dev), linked only by SynMPI.
+        .systemLibrary(
+            name: "CSynMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         // libpng / libjpeg / zlib calls whose setjmp-based error handling must stay in C.
         .target(
             name: "CSynImage",
@@ -50,10 +56,12 @@ let package = Package(
         // The shipped text-to-image model lives in Resources (found by DefaultModel, not Bundle.module).
         .target(name: "SynDiffusion", dependencies: ["SynTensor", "SynRecords"], resources: [.copy("Resources")]),
         .target(name: "SynRep", dependencies: ["SynTensor", "SynRecords"]),
+        // The MPI `Communicator` (the protocol is in SynTensor); only the executables link it.
+        .target(name: "SynMPI", dependencies: ["SynTensor", "CSynMPI"]),
         .executableTarget(
             name: "synclr-cli",
             dependencies: [
-                "SynTensor", "SynCaption", "SynDiffusion", "SynRep",
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "SynMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Ink", package: "Ink"),
             ]
@@ -61,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "synclr-bench",
             dependencies: [
-                "SynTensor", "SynCaption", "SynDiffusion", "SynRep",
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "SynMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

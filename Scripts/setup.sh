@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # golang-1.19-src: PngSuite, corrupt PNGs and JPEG test images seeding `make fuzz` (Docs/reliability.md).
-APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist golang-1.19-src)
+# Open MPI (libopenmpi-dev to build, openmpi-bin for mpiexec): multi-process training and the 2-rank tests (Docs/scaling.md).
+APT_PACKAGES=(pkg-config libopenblas-dev libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist golang-1.19-src libopenmpi-dev openmpi-bin)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 

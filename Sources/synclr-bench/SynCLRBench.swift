@@ -21,8 +21,13 @@ struct SynCLRBench: AsyncParsableCommand {
     @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench_llm_torch.py"
     @Flag(help: "Benchmark one guided step of a Stable Diffusion 1.5-shaped UNet (random weights) at 256 and 512 beside diffusers instead.") var sd = false
     @Option(help: "Path of the diffusers peer script for --sd.") var sdTorchScript = "Scripts/bench_sd_torch.py"
+    @Flag(help: "Under mpiexec: measure all-reduce latency and bandwidth between the ranks (Docs/scaling.md).") var mpi = false
 
     func run() async throws {
+        if mpi {
+            try mpiBenchmarks(repeats: repeats, quick: quick)
+            return
+        }
         let threads = Threading.count
         if sd {
             // One large inference step reuses few buffers; SynTensor's recycling cache (up to 1 GiB by

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SynDiffusion
+import SynMPI
 import SynTensor
 
 /// `synclr images [generate]`: N images per caption with classifier-free guidance.
@@ -26,7 +27,8 @@ struct ImagesGenerate: AsyncParsableCommand {
     @Option(help: "Sampler steps.") var steps: Int = 50
     @Option(help: "Sampler: ddim, dpm++, euler or ddpm.") var sampler: String = "ddim"
     @Option(help: "Job seed.") var seed: UInt64 = 0
-    @Option(help: "Render only part i of n (0-based), e.g. 0/4.") var shard: String = "0/1"
+    @Option(help: "Render only part i of n (0-based), e.g. 0/4, or auto: from mpiexec/srun, a Slurm array or a Kubernetes Indexed Job.") var shard: String = "0/1"
+    @Option(help: "Shard count for --shard auto in a Kubernetes Indexed Job (default: $SYNCLR_SHARD_COUNT).") var shardCount: Int?
     @Option(help: "UNet model file (default: the shipped Fashion-MNIST model).") var model: String?
     @Option(help: "Text encoder folder (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
     @Option(help: "Captions per batch (x per-caption x 2 with guidance); part of the job's identity.") var batchCaptions: Int = 8
@@ -34,7 +36,7 @@ struct ImagesGenerate: AsyncParsableCommand {
 
     /// The library configuration these arguments describe.
     func configuration() throws -> ImageGenerationConfiguration {
-        guard let shardSpec = Shard(shard) else { throw ValidationError("--shard must be i/n with 0 <= i < n, got '\(shard)'") }
+        let shardSpec = try ShardOption.resolve(shard, count: shardCount)
         return ImageGenerationConfiguration(captions: captions, output: out, perCaption: perCaption,
                                             guidance: try refinements.settings(scale: guidance), steps: steps,
                                             sampler: try SamplerKind.named(sampler), seed: seed, shard: shardSpec,
@@ -63,6 +65,14 @@ struct ImagesGenerate: AsyncParsableCommand {
             report(String(format: "images: %d/%d  %.2f img/s  ETA %@", done, total, rate, eta))
         }
         progress.finish()
+        if config.shard.count > 1, LaunchEnvironment().isMPILaunch {
+            // Each rank rebuilt the manifest from what it saw; once all have finished, rank 0
+            // writes it from every rank's images, so it is complete and identical to one process's.
+            let comm = try Distributed.communicator()
+            comm.barrier()
+            if comm.isRoot { try job.writeManifest() }
+            comm.finalize()
+        }
         let rate = summary.seconds > 0 ? Double(summary.written) / summary.seconds : 0
         report(String(format: "images: wrote %d, skipped %d existing, in %.1f s (%.2f img/s); manifest %@ lists %d images",
                      summary.written, summary.skipped, summary.seconds, rate, config.output + "/manifest.jsonl", summary.manifestLines))

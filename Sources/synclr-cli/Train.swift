@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynMPI
 import SynRep
 import SynTensor
 
@@ -54,10 +55,15 @@ struct Train: AsyncParsableCommand {
         try Self.execute(try configuration())
     }
 
-    /// Trains the run of `config`, printing its log (also the pipeline's training stage).
+    /// Trains the run of `config`, printing its log (also the pipeline's training stage). Under
+    /// mpiexec / srun all ranks train one model data-parallel and rank 0 alone prints and writes
+    /// (Docs/scaling.md).
     static func execute(_ config: TrainingRunConfiguration) throws {
+        let comm = try Distributed.communicator()
+        let print: (String) -> Void = comm.isRoot ? { Swift.print($0) } : { _ in }
         let start = Date()
-        let modelURL = try config.run { print($0) }
+        let modelURL = try config.run(communicator: comm) { print($0) }
+        comm.finalize()
         print(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
     }
 }

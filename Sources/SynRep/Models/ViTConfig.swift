@@ -70,9 +70,13 @@ public struct ViTConfig: Codable, Sendable, Hashable {
     /// A very small ViT for 32x32 tests and demos (128 wide, 4 deep, 4 heads).
     public static let vitNano32 = ViTConfig(imageSize: 32, patchSize: 4, width: 128, depth: 4, heads: 4)
 
+    /// A minimal ViT for multi-process tests (32 wide, 2 deep, 2 heads, 8 px patches).
+    public static let vitPico32 = ViTConfig(imageSize: 32, patchSize: 8, width: 32, depth: 2, heads: 2)
+
     /// Presets by name, as the CLI's `--model` accepts them.
     public static let presets: [String: ViTConfig] = [
         "vit-b16": .vitB16, "vit-l14": .vitL14, "vit-s16": .vitS16,
         "vit-tiny32": .vitTiny32, "vit-mini32": .vitMini32, "vit-nano32": .vitNano32,
+        "vit-pico32": .vitPico32,
     ]
 }

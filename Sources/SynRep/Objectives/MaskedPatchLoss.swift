@@ -27,10 +27,21 @@ public struct MaskedPatchLoss: Sendable {
                      "masked patch loss: student \(studentScores.shape), teacher \(teacherScores.shape), \(imageOfPatch.count) patch owners")
         if P == 0 { return Tensor(0) }
         let targets = sinkhornKnopp(teacherScores.detached(), temperature: teacherTemperature, iterations: iterations)
+        var counts: [Int: Int] = [:]
+        for n in imageOfPatch { counts[n, default: 0] += 1 }
+        return self(studentScores: studentScores, targets: targets, imageOfPatch: imageOfPatch, maskedImages: counts.count)
+    }
+
+    /// The loss against given Sinkhorn `targets` [P, K], dividing by `maskedImages` masked images
+    /// (in a data-parallel run: of the global batch, so the processes' losses sum to the global one).
+    public func callAsFunction(studentScores: Tensor, targets: Tensor, imageOfPatch: [Int], maskedImages: Int) -> Tensor {
+        let P = studentScores.shape[0]
+        precondition(targets.shape == studentScores.shape && imageOfPatch.count == P && maskedImages > 0,
+                     "masked patch loss: student \(studentScores.shape), targets \(targets.shape), \(imageOfPatch.count) patch owners, \(maskedImages) masked images")
         let perPatch = -(targets * (studentScores * (1 / studentTemperature)).logSoftmax(axis: -1)).sum(axis: -1)  // [P]
         var counts: [Int: Int] = [:]
         for n in imageOfPatch { counts[n, default: 0] += 1 }
-        let weights = Tensor(shape: [P], data: imageOfPatch.map { 1 / Float(counts[$0]!) / Float(counts.count) })
+        let weights = Tensor(shape: [P], data: imageOfPatch.map { 1 / Float(counts[$0]!) / Float(maskedImages) })
         return (perPatch * weights).sum()
     }
 }

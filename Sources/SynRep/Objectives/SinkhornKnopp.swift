@@ -24,3 +24,49 @@ public func sinkhornKnopp(_ scores: Tensor, temperature: Float, iterations: Int 
         return (logQ + logB).exp()
     }
 }
+
+/// Sinkhorn-Knopp over the rows of every process of a data-parallel job: the same normalization
+/// as `sinkhornKnopp(_:temperature:iterations:)` applied to all processes' rows stacked, with
+/// each total, per-prototype and sample-count sum taken over the job. Returns this process's rows
+/// of the result, or nil when it has none (it still joins every collective).
+///
+/// The per-prototype log-sums are combined by gathering each process's [K] vector of log-sum-exps
+/// (a log-domain sum needs a max, which a sum all-reduce cannot give); the exchange per
+/// iteration is N x K floats, independent of the batch.
+public func sinkhornKnopp(_ scores: Tensor?, prototypes K: Int, temperature: Float, iterations: Int = 3,
+                          communicator: Communicator) -> Tensor? {
+    withNoGrad {
+        let P = scores?.shape[0] ?? 0
+        precondition(scores == nil || scores!.shape == [P, K], "sinkhornKnopp: scores \(scores!.shape), expected [P, \(K)]")
+        var counts: [Double] = [Double(P)]
+        communicator.allReduceSum(&counts)
+        let logB = Foundation.log(counts[0]), logK = Foundation.log(Double(K))
+        var q = (scores?.scalars ?? []).map { Double($0) / Double(temperature) }
+        func combine(_ parts: [[Double]], width: Int) -> [Double] {
+            (0..<width).map { j in
+                let m = parts.map { $0[j] }.max() ?? -.infinity
+                if m == -.infinity { return -.infinity }
+                return m + Foundation.log(parts.reduce(0) { $0 + Foundation.exp($1[j] - m) })
+            }
+        }
+        func logSumExp(_ values: some Sequence<Double>) -> Double {
+            let m = values.max() ?? -.infinity
+            if m == -.infinity { return -.infinity }
+            return m + Foundation.log(values.reduce(0) { $0 + Foundation.exp($1 - m) })
+        }
+        let totalLSE = combine(communicator.allGather([logSumExp(q)]), width: 1)[0]
+        for i in q.indices { q[i] -= totalLSE }
+        for _ in 0..<iterations {
+            var columns = [Double](repeating: -.infinity, count: K)
+            for k in 0..<K where P > 0 { columns[k] = logSumExp(stride(from: k, to: P * K, by: K).lazy.map { q[$0] }) }
+            let global = combine(communicator.allGather(columns), width: K)
+            for p in 0..<P { for k in 0..<K { q[p * K + k] -= global[k] + logK } }
+            for p in 0..<P {
+                let row = logSumExp(q[p * K ..< (p + 1) * K])
+                for k in 0..<K { q[p * K + k] -= row + logB }
+            }
+        }
+        guard P > 0 else { return nil }
+        return Tensor(shape: [P, K], data: q.map { Float(Foundation.exp($0 + logB)) })
+    }
+}

@@ -70,8 +70,9 @@ public struct TrainingRunConfiguration: Codable, Sendable, Hashable {
         return vit
     }
 
-    /// Loads the data and builds the trainer; `describe` is the one-line summary of the run.
-    public func prepare() throws -> (trainer: Trainer, describe: String) {
+    /// Loads the data and builds the trainer (data-parallel over `communicator`'s processes);
+    /// `describe` is the one-line summary of the run.
+    public func prepare(communicator: Communicator = SingleProcessCommunicator()) throws -> (trainer: Trainer, describe: String) {
         var vit = try Self.preset(model)
         vit.channels = channels
         let source = DataSource(data)
@@ -87,19 +88,23 @@ public struct TrainingRunConfiguration: Codable, Sendable, Hashable {
         config.model = vit
         config.mean = Array(repeating: 0.5, count: channels)
         config.std = Array(repeating: 0.5, count: channels)
-        let trainer = try Trainer(config: config, data: set)
+        let trainer = try Trainer(config: config, data: set, communicator: communicator)
         let line = "\(set.count) images in \(set.groupCount) groups from \(source), \(config.objective.rawValue), \(model) (\(trainer.student.backbone.parameterCount) backbone parameters), \(config.steps) steps"
         return (trainer, line)
     }
 
-    /// Trains (resuming when asked), then writes OUT/model.safetensors; returns its URL.
-    public func run(log: (String) -> Void) throws -> URL {
-        let (trainer, line) = try prepare()
+    /// Trains (resuming when asked), then writes OUT/model.safetensors; returns its URL. With a
+    /// communicator of several processes every rank trains the same model and rank 0 writes it.
+    public func run(communicator: Communicator = SingleProcessCommunicator(), log: (String) -> Void) throws -> URL {
+        let (trainer, line) = try prepare(communicator: communicator)
+        if communicator.size > 1 {
+            log("train: data-parallel over \(communicator.size) processes (\(Threading.count) threads each); batches are global")
+        }
         log("train: " + line)
         let dir = URL(fileURLWithPath: output)
         try trainer.run(directory: dir, resume: resume, log: log)
         let modelURL = dir.appendingPathComponent("model.safetensors")
-        try trainer.saveModel(modelURL)
+        if communicator.isRoot { try trainer.saveModel(modelURL) }
         return modelURL
     }
 }

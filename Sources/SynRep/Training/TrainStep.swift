@@ -21,12 +21,54 @@ struct BatchCrops {
     var labels: [Int]             // class label per image (n)
     var masks: Tensor?            // [n, N] 1 = masked patch
     var maskedImages: [Int]       // images that carry a mask
+    /// Group ids of the global batch when this process holds a slice of it (nil: `groups` is the batch).
+    var globalGroups: [Int]?
+    /// Group id of every image of the global batch (all processes); `groups` is a slice of it.
+    var allGroups: [Int] { globalGroups ?? groups }
+    /// Index of this process's first image in the global batch.
+    var offset = 0
+    /// Masked images of the global batch when this process holds a slice of it.
+    var globalMaskedCount: Int?
+    /// Images carrying a mask in the global batch.
+    var globalMaskedImages: Int { globalMaskedCount ?? maskedImages.count }
+
+    /// Crops of a whole batch held by one process.
+    init(globals: Tensor, locals: [Tensor], groups: [Int], labels: [Int], masks: Tensor?, maskedImages: [Int]) {
+        self.init(globals: globals, locals: locals, groups: groups, labels: labels, masks: masks, maskedImages: maskedImages,
+                  allGroups: nil, offset: 0, globalMaskedImages: nil)
+    }
+
+    init(globals: Tensor, locals: [Tensor], groups: [Int], labels: [Int], masks: Tensor?, maskedImages: [Int],
+         allGroups: [Int]?, offset: Int, globalMaskedImages: Int?) {
+        self.globals = globals
+        self.locals = locals
+        self.groups = groups
+        self.labels = labels
+        self.masks = masks
+        self.maskedImages = maskedImages
+        self.globalGroups = allGroups
+        self.offset = offset
+        self.globalMaskedCount = globalMaskedImages
+    }
+
+    /// Images of the global batch.
+    var globalCount: Int { allGroups.count }
+    /// This process's share of the global batch, the weight of its mean losses in the global mean.
+    var share: Float { Float(groups.count) / Float(allGroups.count) }
 }
 
 extension Trainer {
     /// Builds step `step`'s crops and masks; every random choice derives from (seed, step, slot).
+    ///
+    /// The batch is global: this process builds the crops of its slice of whole captions, with the
+    /// random streams of their global positions, so N processes together build exactly the crops one
+    /// process would.
     func makeBatch(step: Int) -> BatchCrops {
-        let (indices, groups) = sampler.batch(step: step)
+        let (allIndices, allGroups) = sampler.batch(step: step)
+        let captions = communicator.slice(of: config.groupsPerBatch)
+        let mine = captions.lowerBound * config.imagesPerGroup ..< captions.upperBound * config.imagesPerGroup
+        let offset = mine.lowerBound
+        let indices = Array(allIndices[mine]), groups = Array(allGroups[mine])
         let n = indices.count
         let base = RandomGenerator(seed: config.seed).derived("augment").derived(UInt64(step))
         let L = config.effectiveLocalCrops
@@ -38,7 +80,7 @@ extension Trainer {
             locals.withUnsafeMutableBufferPointer { lb in
                 let gp = UncheckedPointer(gb.baseAddress!), lp = UncheckedPointer(lb.baseAddress!)
                 Threading.concurrentPerform(n) { i in
-                    var g = base.derived(UInt64(i))
+                    var g = base.derived(UInt64(offset + i))
                     gp.pointer[i] = augment(images[indices[i]], gAug, generator: &g)
                     var ls: [ImageBuffer] = []
                     for _ in 0..<L { ls.append(augment(images[indices[i]], lAug, generator: &g)) }
@@ -50,49 +92,66 @@ extension Trainer {
         let localT = (0..<L).map { l in batchTensor(locals.map { $0[l] }, mean: config.mean, std: config.std) }
         var masks: Tensor? = nil
         var masked: [Int] = []
+        var globalMasked = 0
         if config.usesIBOT {
+            // Drawn for the whole batch on every process (cheap), then sliced.
+            let total = allIndices.count
             var mg = RandomGenerator(seed: config.seed).derived("mask").derived(UInt64(step))
             let N = config.model.gridSize * config.model.gridSize
             let count = Int((config.maskedPatchFraction * Float(N)).rounded())
-            var m = [Float](repeating: 0, count: n * N)
-            let chosen = mg.sample(n, count: Int((config.maskedImageFraction * Float(n)).rounded())).sorted()
+            var m = [Float](repeating: 0, count: total * N)
+            let chosen = mg.sample(total, count: Int((config.maskedImageFraction * Float(total)).rounded())).sorted()
             for i in chosen {
                 for p in mg.sample(N, count: count) { m[i * N + p] = 1 }
             }
-            masks = Tensor(shape: [n, N], data: m)
-            masked = count > 0 ? chosen : []
+            masks = Tensor(shape: [n, N], data: Array(m[offset * N ..< (offset + n) * N]))
+            masked = count > 0 ? chosen.filter { mine.contains($0) }.map { $0 - offset } : []
+            globalMasked = count > 0 ? chosen.count : 0
         }
         return BatchCrops(globals: globalT, locals: localT, groups: groups, labels: indices.map { data.labels[$0] },
-                          masks: masks, maskedImages: masked)
+                          masks: masks, maskedImages: masked, allGroups: allGroups, offset: offset,
+                          globalMaskedImages: globalMasked)
     }
 
     /// Forward pass and loss of one batch for the configured objective.
+    ///
+    /// In a data-parallel run the returned loss is this process's share of the global loss (its
+    /// queries' terms over the global count), so the processes' losses sum to the loss one process
+    /// computes on the whole batch; contrastive keys are gathered from every process.
     func loss(_ batch: BatchCrops, step: Int) -> (Tensor, StepLosses) {
         let n = batch.groups.count
+        let share = batch.share
+        let own = (0..<n).map { Optional(batch.offset + $0) }
         switch config.objective {
         case .supervised:
-            let l = student.classifier!(student.backbone(batch.globals)).crossEntropy(labels: batch.labels)
+            var l = student.classifier!(student.backbone(batch.globals)).crossEntropy(labels: batch.labels)
+            if communicator.size > 1 { l = l * share }
             let v = l.item()
             return (l, StepLosses(total: v, global: v, local: 0, ibot: 0))
         case .stablerep, .simclr:
             let z = student.projector!(student.backbone(batch.globals)).l2Normalized(axis: -1)
-            let l = contrastive(queries: z, keys: z, queryGroups: batch.groups, keyGroups: batch.groups, ownKey: (0..<n).map { $0 })
+            let keys = communicator.allGatherRows(z).tensor
+            var l = contrastive(queries: z, keys: keys, queryGroups: batch.groups, keyGroups: batch.allGroups, ownKey: own)
+            if communicator.size > 1 { l = l * share }
             let v = l.item()
             return (l, StepLosses(total: v, global: v, local: 0, ibot: 0))
         case .synclr:
-            // Teacher keys from the unmasked global crops (no gradient).
+            let ibot = config.usesIBOT && batch.globalMaskedImages > 0
+            let localMasked = !batch.maskedImages.isEmpty
+            // Teacher keys from the unmasked global crops of every process (no gradient).
             let (keys, teacherPatch) = withNoGrad { () -> (Tensor, Tensor?) in
                 let tok = teacher!.backbone.forwardTokens(batch.globals)
-                let k = teacher!.projector(tok.select(1, 0)).l2Normalized(axis: -1)
+                let k = communicator.allGatherRows(teacher!.projector(tok.select(1, 0)).l2Normalized(axis: -1)).tensor
                 var tp: Tensor? = nil
-                if config.usesIBOT, !batch.maskedImages.isEmpty, let head = teacher!.ibotHead {
+                if ibot, localMasked, let head = teacher!.ibotHead {
                     tp = head(maskedRows(tok, batch))
                 }
                 return (k, tp)
             }
             let tokens = student.backbone.forwardTokens(batch.globals, mask: batch.masks)
             let qg = student.predictor!(student.projector!(tokens.select(1, 0))).l2Normalized(axis: -1)
-            let lg = contrastive(queries: qg, keys: keys, queryGroups: batch.groups, keyGroups: batch.groups, ownKey: (0..<n).map { $0 })
+            var lg = contrastive(queries: qg, keys: keys, queryGroups: batch.groups, keyGroups: batch.allGroups, ownKey: own)
+            if communicator.size > 1 { lg = lg * share }
             var total = lg
             var ll = Tensor(0)
             if !batch.locals.isEmpty {
@@ -100,17 +159,28 @@ extension Trainer {
                 let ql = student.predictor!(student.projector!(Tensor.concatenate(localCLS, axis: 0))).l2Normalized(axis: -1)
                 let L = batch.locals.count
                 let qGroups = (0..<L).flatMap { _ in batch.groups }
-                let own: [Int?] = (0..<L).flatMap { _ in (0..<n).map { config.excludeOwnGlobalForLocal ? $0 : nil } }
-                ll = contrastive(queries: ql, keys: keys, queryGroups: qGroups, keyGroups: batch.groups, ownKey: own)
+                let ownLocal: [Int?] = (0..<L).flatMap { _ in own.map { config.excludeOwnGlobalForLocal ? $0 : nil } }
+                ll = contrastive(queries: ql, keys: keys, queryGroups: qGroups, keyGroups: batch.allGroups, ownKey: ownLocal)
+                if communicator.size > 1 { ll = ll * share }
                 total = total + ll
             }
             var lib = Tensor(0)
-            if let teacherPatch, let head = student.ibotHead {
-                let studentScores = head(maskedRows(tokens, batch))
+            if ibot, let head = student.ibotHead {
                 let temp = LinearSchedule(start: config.teacherTemperature, end: config.finalTeacherTemperature,
                                           steps: config.teacherTemperatureWarmup).value(at: step)
-                lib = MaskedPatchLoss(studentTemperature: config.studentTemperature)(
-                    studentScores: studentScores, teacherScores: teacherPatch, imageOfPatch: maskedOwners(batch), teacherTemperature: temp)
+                let patchLoss = MaskedPatchLoss(studentTemperature: config.studentTemperature)
+                if communicator.size == 1 {
+                    lib = patchLoss(studentScores: head(maskedRows(tokens, batch)), teacherScores: teacherPatch!,
+                                    imageOfPatch: maskedOwners(batch), teacherTemperature: temp)
+                } else {
+                    // Every process joins the global Sinkhorn-Knopp, even one without masked patches.
+                    let targets = sinkhornKnopp(teacherPatch, prototypes: config.ibotPrototypes, temperature: temp,
+                                                iterations: patchLoss.iterations, communicator: communicator)
+                    if let targets, localMasked {
+                        lib = patchLoss(studentScores: head(maskedRows(tokens, batch)), targets: targets,
+                                        imageOfPatch: maskedOwners(batch), maskedImages: batch.globalMaskedImages)
+                    }
+                }
                 total = total + lib * config.ibotWeight
             }
             return (total, StepLosses(total: total.item(), global: lg.item(), local: ll.item(), ibot: lib.item()))

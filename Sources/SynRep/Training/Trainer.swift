@@ -53,11 +53,18 @@ public final class Trainer {
     public let teacher: TeacherNetwork?
     let optimizer: AdamW
     let sampler: BatchSampler
+    /// The processes training this model together (one process unless launched by MPI).
+    public let communicator: Communicator
     /// Next step to run.
     public internal(set) var step = 0
 
     /// Sets up networks, optimizer and sampler; `data` must have one channel count and size.
-    public init(config inConfig: TrainConfig, data inData: ImageSet) throws {
+    ///
+    /// With a `communicator` of N processes the run is data-parallel: every process must be given
+    /// the same configuration and data (checked here, before the first step), batch sizes are
+    /// global, and each process computes its slice of every batch (see Docs/scaling.md).
+    public init(config inConfig: TrainConfig, data inData: ImageSet, communicator: Communicator = SingleProcessCommunicator()) throws {
+        self.communicator = communicator
         var config = inConfig
         try config.validate()
         guard inData.count > 0 else { throw TrainingError.badData("no images") }
@@ -82,6 +89,10 @@ public final class Trainer {
                 throw TrainingError.badData("every caption has a single image: the \(config.objective.rawValue) objective needs several images per caption (use the simclr `objective`)")
             }
         }
+        if communicator.size > config.groupsPerBatch {
+            throw DistributedError.badLayout("\(communicator.size) processes cannot share batches of \(config.groupsPerBatch) captions: every process needs at least one caption per batch (raise --batch-captions or use fewer processes)")
+        }
+        try communicator.requireIdentical(Self.fingerprint(config: config, data: data), what: "training configuration or data")
         self.config = config
         self.data = data
         var g = RandomGenerator(seed: config.seed).derived("init")
@@ -90,6 +101,24 @@ public final class Trainer {
         let groups = ParameterGroup.decayAndNoDecay(student.namedParameters())
         optimizer = AdamW(groups, learningRate: config.learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay)
         sampler = BatchSampler(set: data, groupsPerBatch: config.groupsPerBatch, imagesPerGroup: config.imagesPerGroup, seed: config.seed)
+    }
+
+    /// Hash of everything that determines the trajectory (the configuration and every image,
+    /// group and label), compared across processes before training.
+    static func fingerprint(config: TrainConfig, data: ImageSet) throws -> UInt64 {
+        var f = Fingerprint()
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        f.combine(Array(try enc.encode(config)))
+        f.combine(data.groups)
+        f.combine(data.labels)
+        for image in data.images {
+            f.combine(image.channels)
+            f.combine(image.height)
+            f.combine(image.width)
+            f.combine(image.pixels)
+        }
+        return f.value
     }
 
     /// Learning-rate schedule: linear warm-up to the peak, cosine to the minimum.
@@ -119,12 +148,29 @@ public final class Trainer {
         optimizer.learningRate = lrSchedule.value(at: s)
         optimizer.weightDecay = wdSchedule.value(at: s)
         student.train()
-        student.seedRandomness(RandomGenerator(seed: config.seed).derived("stochastic-depth").derived(UInt64(s)))
-        let (lossTensor, losses) = loss(batch, step: s)
-        guard losses.total.isFinite, losses.global.isFinite, losses.local.isFinite, losses.ibot.isFinite else {
-            throw TrainingError.nonFiniteLoss(step: s, losses: losses, checkpoint: nil)
+        var depthRandom = RandomGenerator(seed: config.seed).derived("stochastic-depth").derived(UInt64(s))
+        // Stochastic depth draws per sample in batch order, so processes holding different slices
+        // take their own streams: with drop path a data-parallel run is equivalent in distribution
+        // to, not identical with, one process (every other random choice is per global sample).
+        if communicator.size > 1 { depthRandom = depthRandom.derived("rank").derived(UInt64(communicator.rank)) }
+        student.seedRandomness(depthRandom)
+        var (lossTensor, losses) = loss(batch, step: s)
+        var grads: Gradients
+        if communicator.size == 1 {
+            guard losses.total.isFinite, losses.global.isFinite, losses.local.isFinite, losses.ibot.isFinite else {
+                throw TrainingError.nonFiniteLoss(step: s, losses: losses, checkpoint: nil)
+            }
+            grads = lossTensor.backward()
+        } else {
+            // Each process's loss is its share of the global loss, so the global gradient is the
+            // sum of the processes' gradients; the losses ride along in the same all-reduce and the
+            // finiteness check runs on the global values so every process stops together.
+            grads = lossTensor.backward()
+            losses = allReduceGradients(&grads, losses: losses)
+            guard losses.total.isFinite, losses.global.isFinite, losses.local.isFinite, losses.ibot.isFinite else {
+                throw TrainingError.nonFiniteLoss(step: s, losses: losses, checkpoint: nil)
+            }
         }
-        var grads = lossTensor.backward()
         if let clip = config.gradientClip {
             clipGradientNorm(&grads, parameters: student.trainableParameters(), maxNorm: clip)
         }
@@ -134,26 +180,74 @@ public final class Trainer {
         return losses
     }
 
+    /// Sums every trainable parameter's gradient and the loss terms over the processes with one
+    /// all-reduce of a flat buffer. A parameter no process reached (e.g. the iBOT head when no image
+    /// was masked) keeps no gradient, as in one process; a per-parameter flag in the buffer tells.
+    func allReduceGradients(_ grads: inout Gradients, losses: StepLosses) -> StepLosses {
+        let params = student.trainableParameters()
+        let sizes = params.map { $0.value.count }
+        let total = sizes.reduce(0, +)
+        var buffer = [Float](repeating: 0, count: total + params.count + 4)
+        buffer.withUnsafeMutableBufferPointer { b in
+            var at = 0
+            for (i, p) in params.enumerated() {
+                if let g = grads[p.value] {
+                    g.withUnsafeBufferPointer { src in
+                        for j in 0..<src.count { b[at + j] = src[j] }
+                    }
+                    b[total + i] = 1
+                }
+                at += sizes[i]
+            }
+            b[total + params.count] = losses.total
+            b[total + params.count + 1] = losses.global
+            b[total + params.count + 2] = losses.local
+            b[total + params.count + 3] = losses.ibot
+        }
+        communicator.allReduceSum(&buffer)
+        var at = 0
+        for (i, p) in params.enumerated() {
+            if buffer[total + i] > 0 {
+                grads[p.value] = Tensor(shape: p.value.shape, data: Array(buffer[at..<at + sizes[i]]))
+            } else {
+                grads[p.value] = nil
+            }
+            at += sizes[i]
+        }
+        let l = total + params.count
+        return StepLosses(total: buffer[l], global: buffer[l + 1], local: buffer[l + 2], ibot: buffer[l + 3])
+    }
+
     /// Trains until `config.steps`, writing metrics and checkpoints under `directory`.
     /// With `resume`, continues from `directory/checkpoint/state.safetensors` if present.
+    ///
+    /// In a data-parallel run only rank 0 touches `directory`: it reads the checkpoint and sends
+    /// it to the other ranks (no shared file system needed), and alone writes metrics, checkpoints
+    /// and the loss plot. The state does not depend on the number of processes, so a run may be
+    /// resumed with a different one.
     public func run(directory: URL, resume: Bool, progress: Bool? = nil, log: (String) -> Void = { _ in }) throws {
         let fm = FileManager.default
-        try fm.createDirectory(at: directory.appendingPathComponent("checkpoint"), withIntermediateDirectories: true)
+        let root = communicator.isRoot
         let ckpt = directory.appendingPathComponent("checkpoint/state.safetensors")
         let metricsURL = directory.appendingPathComponent("metrics.jsonl")
-        if resume, fm.fileExists(atPath: ckpt.path) {
-            try loadCheckpoint(ckpt)
-            log("resumed from \(ckpt.path) at step \(step)")
-        } else if fm.fileExists(atPath: metricsURL.path) {
-            try fm.removeItem(at: metricsURL)
+        if communicator.size == 1 {
+            try fm.createDirectory(at: directory.appendingPathComponent("checkpoint"), withIntermediateDirectories: true)
+            if resume, fm.fileExists(atPath: ckpt.path) {
+                try loadCheckpoint(ckpt)
+                log("resumed from \(ckpt.path) at step \(step)")
+            } else if fm.fileExists(atPath: metricsURL.path) {
+                try fm.removeItem(at: metricsURL)
+            }
+        } else {
+            try resumeTogether(checkpoint: ckpt, metrics: metricsURL, resume: resume, log: log)
         }
-        var metrics = try MetricsLog(url: metricsURL, keepingStepsBelow: step)
-        let board = try TensorBoardWriter(directory: directory, resumingAt: step)
-        if step == 0 { try logRunStart(to: board) }
+        var metrics = root ? try MetricsLog(url: metricsURL, keepingStepsBelow: step) : nil
+        let board = root ? try TensorBoardWriter(directory: directory, resumingAt: step) : nil
+        if step == 0, let board { try logRunStart(to: board) }
         let reporter = ProgressReporter(label: "train \(config.objective.rawValue)", total: config.steps, unit: "step",
-                                        enabled: progress, startingAt: step)
+                                        enabled: root ? progress : false, startingAt: step)
         var windowStart = Date(), windowImages = 0
-        var lastCheckpoint: String? = fm.fileExists(atPath: ckpt.path) ? ckpt.path : nil
+        var lastCheckpoint: String? = root && fm.fileExists(atPath: ckpt.path) ? ckpt.path : nil
         while step < config.steps {
             let s = step
             let losses: StepLosses
@@ -162,18 +256,18 @@ public final class Trainer {
                 throw TrainingError.nonFiniteLoss(step: st, losses: l, checkpoint: lastCheckpoint)
             }
             windowImages += config.groupsPerBatch * config.imagesPerGroup
-            if s % config.logEvery == 0 || step == config.steps {
+            if root, s % config.logEvery == 0 || step == config.steps {
                 let dt = Date().timeIntervalSince(windowStart)
                 let m = TrainMetrics(step: s, losses: losses, lr: optimizer.learningRate, wd: optimizer.weightDecay,
                                      momentum: teacher == nil ? nil : momentumSchedule.value(at: s),
                                      imagesPerSecond: dt > 0 ? Double(windowImages) / dt : 0)
-                try metrics.append(m)
-                try board.scalars(m.tensorBoardScalars, step: s)
+                try metrics?.append(m)
+                try board?.scalars(m.tensorBoardScalars, step: s)
                 windowStart = Date()
                 windowImages = 0
             }
             reporter.update(completed: step, detail: String(format: "loss %.4f", losses.total))
-            if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || step == config.steps {
+            if root, (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || step == config.steps {
                 try saveCheckpoint(ckpt)
                 lastCheckpoint = ckpt.path
                 try writeLossCurve(metrics: readTrainMetrics(metricsURL), title: "\(config.objective.rawValue) training loss",
@@ -181,6 +275,44 @@ public final class Trainer {
             }
         }
         reporter.finish()
+    }
+
+    /// Rank 0 prepares the directory and reads the checkpoint (when resuming); every rank then
+    /// loads rank 0's bytes, so all start from the same state or all stop with rank 0's error.
+    func resumeTogether(checkpoint ckpt: URL, metrics metricsURL: URL, resume: Bool, log: (String) -> Void) throws {
+        let fm = FileManager.default
+        var bytes: [UInt8] = []
+        var failure: String? = nil
+        if communicator.isRoot {
+            do {
+                try fm.createDirectory(at: ckpt.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if resume, fm.fileExists(atPath: ckpt.path) {
+                    try loadCheckpoint(ckpt)
+                    bytes = Array(try Data(contentsOf: ckpt))
+                    log("resumed from \(ckpt.path) at step \(step) (\(communicator.size) processes)")
+                } else if fm.fileExists(atPath: metricsURL.path) {
+                    try fm.removeItem(at: metricsURL)
+                }
+            } catch {
+                failure = "\(error)"
+            }
+        }
+        let failed = communicator.broadcast(failure == nil ? Int32(0) : Int32(1))
+        if failed != 0 {
+            throw DistributedError.rootFailed(failure ?? "could not prepare \(ckpt.deletingLastPathComponent().path) (see rank 0's error)")
+        }
+        let received = communicator.broadcast(bytes)
+        if !communicator.isRoot, !received.isEmpty {
+            let tmp = fm.temporaryDirectory.appendingPathComponent("synclr-resume-\(ProcessInfo.processInfo.processIdentifier).safetensors")
+            try Data(received).write(to: tmp)
+            defer { try? fm.removeItem(at: tmp) }
+            try loadCheckpoint(tmp)
+        }
+        // Any rank that failed to load makes every rank stop here rather than hang at the first step.
+        let ok = communicator.allGatherFixed(Int64(step))
+        guard ok.allSatisfy({ $0 == ok[0] }) else {
+            throw DistributedError.rootFailed("ranks resumed at different steps \(ok); the checkpoint could not be loaded everywhere")
+        }
     }
 }
 
