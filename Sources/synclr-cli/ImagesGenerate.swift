@@ -69,6 +69,7 @@ struct ImagesGenerate: AsyncParsableCommand {
             report(String(format: "images: %d/%d  %.2f img/s  ETA %@", done, total, rate, eta))
         }
         progress.finish()
+        if let w = summary.blasWarning { report("images: warning: " + w) }
         let rate = summary.seconds > 0 ? Double(summary.written) / summary.seconds : 0
         report(String(format: "images: wrote %d, skipped %d existing, in %.1f s (%.2f img/s); manifest %@ lists %d images",
                      summary.written, summary.skipped, summary.seconds, rate, out + "/manifest.jsonl", summary.manifestLines))
