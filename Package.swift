@@ -31,9 +31,10 @@ let package = Package(
                 .linkedLibrary("z"),
             ]
         ),
-        // AVX2/FMA matrix kernels over ggml weight formats for language-model inference (runtime CPU dispatch).
+        // AVX2/FMA matrix kernels over ggml weight formats for language-model inference, SynTensor's direct
+        // convolution and the bench's FMA peak loop (AVX-512 where present; runtime CPU dispatch).
         .target(name: "CSynKernels"),
-        .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
+        .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage", "CSynKernels"]),
         .target(
             name: "SynCaption",
             dependencies: ["SynTensor", "CSynKernels"],
@@ -52,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "synclr-bench",
             dependencies: [
-                "SynTensor", "SynCaption", "SynDiffusion", "SynRep",
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "CSynKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
