@@ -2,7 +2,7 @@
 # Both install what is missing first (Scripts/setup.sh).
 
 SWIFT ?= swift
-export OPENBLAS_CORETYPE ?= Haswell
+# No OPENBLAS_CORETYPE here: OpenBLAS runs the best kernel of the machine (AVX-512 where present).
 
 .PHONY: setup build demo test bench docs check-report fuzz fuzz-libfuzzer clean
 

@@ -42,9 +42,10 @@ let package = Package(
                 .linkedLibrary("z"),
             ]
         ),
-        // AVX2/FMA matrix kernels over ggml weight formats for language-model inference (runtime CPU dispatch).
+        // AVX2/FMA matrix kernels over ggml weight formats for language-model inference, SynTensor's direct
+        // convolution and the bench's FMA peak loop (AVX-512 where present; runtime CPU dispatch).
         .target(name: "CSynKernels"),
-        .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage"]),
+        .target(name: "SynTensor", dependencies: ["CSynBLAS", "CSynImage", "CSynKernels"]),
         // The records of the files between stages (captions.jsonl, images/manifest.jsonl): one schema,
         // reader and writer each, shared by the stage libraries without making them import each other.
         .target(name: "SynRecords", dependencies: ["SynTensor"]),
@@ -69,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "synclr-bench",
             dependencies: [
-                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "SynMPI",
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "SynMPI", "CSynKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -272,6 +272,13 @@ def nn_ops():
     c("conv2d_depthwise", lambda: [r(1, 3, 5, 5), r(3, 1, 3, 3)], lambda x, w: F.conv2d(x, w, padding=1, groups=3))
     c("conv2d_nhwc", lambda: [r(2, 4, 3, 3), r(2, 3, 1, 1), r(2)], lambda x, w, b: F.conv2d(x.permute(0, 3, 1, 2), w, b))
     c("conv2d_patch", lambda: [r(1, 2, 8, 8), r(3, 2, 4, 4), r(3)], lambda x, w, b: F.conv2d(x, w, b, stride=4))
+    # The direct (padded-plane) path: channel counts that are not multiples of its 8-channel blocks,
+    # more positions than one 48-position block, 1x1, no padding, uneven padding and kernels.
+    c("conv2d_direct_3x3", lambda: [r(2, 9, 7, 10), r(11, 9, 3, 3), r(11)], lambda x, w, b: F.conv2d(x, w, b, padding=1))
+    c("conv2d_direct_1x1", lambda: [r(3, 12, 5, 6), r(17, 12, 1, 1), r(17)], lambda x, w, b: F.conv2d(x, w, b))
+    c("conv2d_direct_valid", lambda: [r(2, 5, 6, 9), r(3, 5, 3, 2)], lambda x, w: F.conv2d(x, w))
+    c("conv2d_direct_uneven_pad", lambda: [r(1, 4, 4, 5), r(6, 4, 3, 3), r(6)],
+      lambda x, w, b: F.conv2d(x, w, b, padding=(2, 0)))
 
     c("max_pool_k2", lambda: [r(2, 2, 4, 5)], lambda x: F.max_pool2d(x, 2))
     c("max_pool_k3s12p1", lambda: [r(1, 2, 5, 6)], lambda x: F.max_pool2d(x, 3, stride=(1, 2), padding=1))

@@ -10,6 +10,11 @@ struct BenchResult: Codable, Sendable {
     var pytorch: Double?
     /// How many times faster we are than PyTorch (>1: faster), or nil.
     var ratio: Double?
+    /// For GFLOP/s rows: the median over repetitions of our rate as a percentage of the FP32 FMA peak
+    /// sampled in the same repetition on the same thread count.
+    var synclrPeakPercent: Double?
+    /// For GFLOP/s rows: PyTorch's rate as a percentage of that peak.
+    var pytorchPeakPercent: Double?
 
     /// A row; `higherIsBetter` says how the ratio is oriented for the unit.
     init(name: String, unit: String, synclr: Double, pytorch: Double?, higherIsBetter: Bool) {

@@ -22,6 +22,8 @@ struct SynCLRBench: AsyncParsableCommand {
     @Flag(help: "Benchmark one guided step of a Stable Diffusion 1.5-shaped UNet (random weights) at 256 and 512 beside diffusers instead.") var sd = false
     @Option(help: "Path of the diffusers peer script for --sd.") var sdTorchScript = "Scripts/bench_sd_torch.py"
     @Flag(help: "Under mpiexec: measure all-reduce latency and bandwidth between the ranks (Docs/scaling.md).") var mpi = false
+    @Flag(help: "Time every workload in each GEMM threading mode (split over our pool, OpenBLAS's threads, auto), interleaved.")
+    var gemmModes = false
 
     func run() async throws {
         if mpi {
@@ -58,19 +60,48 @@ struct SynCLRBench: AsyncParsableCommand {
         }
         let peer = noTorch ? nil : TorchPeer(script: torchScript, threads: threads)
         var results: [BenchResult] = []
-        for w in tensorWorkloads(quick: quick) + diffusionWorkloads(quick: quick) where filter.map({ w.name.contains($0) }) ?? true {
+        let selected = (tensorWorkloads(quick: quick) + diffusionWorkloads(quick: quick)).filter { w in filter.map { w.name.contains($0) } ?? true }
+        var peak: FMAPeak?
+        if selected.contains(where: { $0.unit == "GFLOP/s" }) {
+            peak = FMAPeak.measure(threads: threads)
+            if !json { print(peak!.summary) }
+        }
+        if !json {
+            print("BLAS core \(BLAS.coreName), GEMM threading \(Threading.gemmMode)")
+            print("workload                           unit           ours    PyTorch   ratio  ours%pk torch%pk")
+        }
+        let defaultMode = Threading.gemmMode
+        for w in selected {
+            let modes: [Threading.GEMMMode?] = gemmModes ? Threading.GEMMMode.allCases : [nil]
             let job = w.make()
             job()  // warm-up
             let torchReady = peer?.setup(w.name) ?? false
-            var ours: [Double] = [], theirs: [Double] = []
+            var ours = [[Double]](repeating: [], count: modes.count), theirs: [Double] = []
+            // GFLOP/s rows: each repetition also samples the FMA peak, and "% of peak" is the median of
+            // rate / peak sample, so both see the same share of a machine other jobs may be using.
+            let peakRow = w.unit == "GFLOP/s" ? peak : nil
+            var oursPct = [[Double]](repeating: [], count: modes.count), theirsPct: [Double] = []
             for _ in 0..<repeats {
-                ours.append(seconds(job))
-                if torchReady, let t = peer?.run(w.name) { theirs.append(t) }
+                let p = peakRow?.sample(threads)
+                for (i, mode) in modes.enumerated() {
+                    Threading.gemmMode = mode ?? defaultMode
+                    ours[i].append(seconds(job))
+                    if let p { oursPct[i].append(w.convert(ours[i].last!) / p * 100) }
+                }
+                Threading.gemmMode = defaultMode
+                if torchReady, let t = peer?.run(w.name) {
+                    theirs.append(t)
+                    if let p { theirsPct.append(w.convert(t) / p * 100) }
+                }
             }
-            let r = BenchResult(name: w.name, unit: w.unit, synclr: w.convert(median(ours)),
-                                pytorch: theirs.isEmpty ? nil : w.convert(median(theirs)), higherIsBetter: w.higherIsBetter)
-            results.append(r)
-            if !json { printRow(r) }
+            for (i, mode) in modes.enumerated() {
+                var r = BenchResult(name: w.name + (mode.map { "[\($0)]" } ?? ""), unit: w.unit, synclr: w.convert(median(ours[i])),
+                                    pytorch: theirs.isEmpty ? nil : w.convert(median(theirs)), higherIsBetter: w.higherIsBetter)
+                if !oursPct[i].isEmpty { r.synclrPeakPercent = median(oursPct[i]) }
+                if !theirsPct.isEmpty { r.pytorchPeakPercent = median(theirsPct) }
+                results.append(r)
+                if !json { printRow(r) }
+            }
         }
         if filter.map({ "captions".contains($0) || $0.contains("caption") }) ?? true {
             // Caption synthesis without a language model (no PyTorch peer: there is no Python equivalent).
@@ -97,6 +128,7 @@ struct SynCLRBench: AsyncParsableCommand {
     func printRow(_ r: BenchResult) {
         let torch = r.pytorch.map { String(format: "%10.2f", $0) } ?? "         -"
         let ratio = r.ratio.map { String(format: "%6.2fx", $0) } ?? "      -"
-        print(String(format: "%-26@ %-8@ %10.2f %@ %@", r.name as NSString, r.unit as NSString, r.synclr, torch, ratio))
+        let pct = [r.synclrPeakPercent, r.pytorchPeakPercent].map { p in p.map { String(format: "%7.1f%%", $0) } ?? "" }.joined(separator: " ")
+        print(String(format: "%-34@ %-8@ %10.2f %@ %@ %@", r.name as NSString, r.unit as NSString, r.synclr, torch, ratio, pct as NSString))
     }
 }

@@ -65,6 +65,7 @@ struct ImagesGenerate: AsyncParsableCommand {
             report(String(format: "images: %d/%d  %.2f img/s  ETA %@", done, total, rate, eta))
         }
         progress.finish()
+        if let w = summary.blasWarning { report("images: warning: " + w) }
         if config.shard.count > 1, LaunchEnvironment().isMPILaunch {
             // Each rank rebuilt the manifest from what it saw; once all have finished, rank 0
             // writes it from every rank's images, so it is complete and identical to one process's.

@@ -27,14 +27,14 @@ private func options() -> ImageJobOptions {
     ImageJobOptions(perCaption: 2, guidance: 2.5, steps: 3, sampler: .ddim, seed: 11, model: "tiny", unitCaptions: 2)
 }
 
-/// Every file under `dir` (relative path -> bytes), ignoring job.json.
+/// Every file under `dir` (relative path -> bytes), ignoring job.json and the shards' BLAS records.
 private func files(_ dir: URL) throws -> [String: Data] {
     var out: [String: Data] = [:]
     let base = dir.standardizedFileURL.path
     guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) else { return out }
     for case let url as URL in e where !url.hasDirectoryPath {
         let rel = String(url.standardizedFileURL.path.dropFirst(base.count + 1))
-        if rel == "job.json" { continue }
+        if rel == "job.json" || rel.hasPrefix("shards/") { continue }
         out[rel] = try Data(contentsOf: url)
     }
     return out
@@ -83,6 +83,23 @@ private func files(_ dir: URL) throws -> [String: Data] {
         let merged = try ImageJob(model: model, captions: jobCaptions, options: options(), directory: split0).run()
         #expect(merged.written == 0)
         #expect(try files(split0) == reference, "merged shards differ from the single run")
+    }
+
+    @Test func shardsThatRanDifferentBLASCoresAreReported() throws {
+        let dir = try temporaryDirectory("job-cores")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = tinyModel()
+        let first = try ImageJob(model: model, captions: jobCaptions, options: options(), directory: dir, shard: Shard("0/2")!).run()
+        #expect(first.blasWarning == nil)
+        let record = dir.appendingPathComponent("shards/0-of-2.json")
+        let runs = try JSONDecoder().decode([BLASRuntime].self, from: Data(contentsOf: record))
+        #expect(runs == [BLAS.runtime])
+        // The other shard ran on a machine whose OpenBLAS chose another kernel.
+        let other = [BLASRuntime(core: BLAS.coreName + "-other", threads: 4)]
+        try JSONEncoder().encode(other).write(to: dir.appendingPathComponent("shards/1-of-2.json"))
+        let second = try ImageJob(model: model, captions: jobCaptions, options: options(), directory: dir, shard: Shard("0/2")!).run()
+        let warning = try #require(second.blasWarning)
+        #expect(warning.contains(BLAS.coreName + "-other (shard 1/2)") && warning.contains("OPENBLAS_CORETYPE"))
     }
 
     @Test func manifestLinesHaveTheDocumentedFields() throws {

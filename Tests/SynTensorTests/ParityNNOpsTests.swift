@@ -37,6 +37,14 @@ import SynTestSupport
         checkParity(file, "conv2d_patch") { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (4, 4)) }
     }
 
+    /// The direct stride-1 path (`PlaneConv`): forward, input gradient and weight gradient.
+    @Test func conv2dDirect() {
+        checkParity(file, "conv2d_direct_3x3") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1)) }
+        checkParity(file, "conv2d_direct_1x1") { $0[0].conv2d(weight: $0[1], bias: $0[2]) }
+        checkParity(file, "conv2d_direct_valid") { $0[0].conv2d(weight: $0[1]) }
+        checkParity(file, "conv2d_direct_uneven_pad") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (2, 0)) }
+    }
+
     @Test func pooling() {
         checkParity(file, "max_pool_k2") { $0[0].maxPool2d(kernel: (2, 2)) }
         checkParity(file, "max_pool_k3s12p1") { $0[0].maxPool2d(kernel: (3, 3), stride: (1, 2), padding: (1, 1)) }

@@ -1,4 +1,5 @@
 import Foundation
+import SynTensor
 
 /// Progress of a running caption job.
 public struct CaptionJobProgress: Sendable {
@@ -180,7 +181,7 @@ public struct CaptionJob: Sendable {
         }
         file.sync()
         try PartialFile.finalize(path: partial, output: output + ".writing", expectedCaptions: stats.captions)
-        try Files.writeAtomically(CaptionJobSummaryFile(config: config, stats: stats).jsonText, to: statsPath)
+        try Files.writeAtomically(CaptionJobSummaryFile(config: config, stats: stats, blas: BLAS.runtime).jsonText, to: statsPath)
         try Files.rename(output + ".writing", to: output)
         Files.remove(partial)
         return CaptionJobResult(stats: stats, resumedFrom: resumedFrom, alreadyComplete: false, output: output)

@@ -1,4 +1,5 @@
 import Foundation
+import SynTensor
 
 /// Counters of a caption job, saved in checkpoints and in the finished file's stats sidecar.
 public struct CaptionJobStats: Sendable, Hashable, Codable {
@@ -39,6 +40,8 @@ public struct CaptionJobSummaryFile: Sendable, Hashable, Codable {
     public var config: CaptionJobConfig
     /// Final counters.
     public var stats: CaptionJobStats
+    /// The BLAS kernel and thread count of the run that finished the job (nil in older files).
+    public var blas: BLASRuntime? = nil
 
     /// Path of the sidecar for output `path`.
     public static func path(for output: String) -> String { output + ".stats.json" }

@@ -58,12 +58,15 @@ public final class ImageJob<Predictor: NoisePredictor> {
         public var manifestLines: Int
         /// Seconds spent rendering.
         public var seconds: Double
+        /// Set when the shards' runs recorded different BLAS cores (their images may differ in the last bits).
+        public var blasWarning: String? = nil
     }
 
     /// Renders this shard's missing images, then rebuilds DIR/manifest.jsonl from every finished image.
     /// `progress` is advanced per unit; `onUnit` gets (images of this shard handled, shard total).
     public func run(progress: ProgressReporter? = nil, onUnit: ((Int, Int) -> Void)? = nil) throws -> Summary {
         try prepare()
+        try recordBLASRuntime()
         let fm = FileManager.default
         try removeStaleTemporaries()
         var uncondCache: Conditioning?
@@ -94,7 +97,8 @@ public final class ImageJob<Predictor: NoisePredictor> {
         }
         let seconds = Date().timeIntervalSince(start)
         let lines = try writeManifest()
-        return Summary(written: written, skipped: skipped, shardImages: total, manifestLines: lines, seconds: seconds)
+        return Summary(written: written, skipped: skipped, shardImages: total, manifestLines: lines, seconds: seconds,
+                       blasWarning: try blasCoreWarning())
     }
 
     /// All images of unit `u` [unit captions * perCaption, C, H, W] in [0, 1], caption-major.
@@ -176,6 +180,44 @@ public final class ImageJob<Predictor: NoisePredictor> {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .prettyPrinted]
         try enc.encode(mine).write(to: url, options: .atomic)
+    }
+
+    /// DIR/shards/I-of-N.json: the BLAS cores and thread counts every run of one shard used (a
+    /// file per shard, so concurrent shards never write the same file).
+    var shardRecordURL: URL {
+        directory.appendingPathComponent("shards/\(shard.index)-of-\(shard.count).json")
+    }
+
+    /// Adds this process's BLAS core to the shard's record.
+    func recordBLASRuntime() throws {
+        let url = shardRecordURL
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var seen = (try? JSONDecoder().decode([BLASRuntime].self, from: Data(contentsOf: url))) ?? []
+        let now = BLAS.runtime
+        if seen.contains(now) { return }
+        seen.append(now)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try enc.encode(seen).write(to: url, options: .atomic)
+    }
+
+    /// A warning naming the shards when their records list more than one BLAS core, else nil.
+    /// Different kernels round differently, so such a folder is not byte-identical to a one-machine run.
+    func blasCoreWarning() throws -> String? {
+        let dir = directory.appendingPathComponent("shards")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return nil }
+        var byCore: [String: [String]] = [:]
+        for name in names.sorted() where name.hasSuffix(".json") {
+            let url = dir.appendingPathComponent(name)
+            let runs: [BLASRuntime]
+            do { runs = try JSONDecoder().decode([BLASRuntime].self, from: Data(contentsOf: url)) } catch {
+                throw DiffusionError.badData(path: url.path, reason: "unreadable shard record (\(error))")
+            }
+            for r in runs { byCore[r.core, default: []].append(String(name.dropLast(5)).replacingOccurrences(of: "-of-", with: "/")) }
+        }
+        guard byCore.count > 1 else { return nil }
+        let list = byCore.keys.sorted().map { "\($0) (shard \(byCore[$0]!.joined(separator: ", ")))" }.joined(separator: "; ")
+        return "the shards ran different BLAS cores: \(list); their images are not byte-identical to a run on one core type (pin OPENBLAS_CORETYPE on every machine for that)"
     }
 
     /// Deletes temporary files a killed run of this shard left beside its images (".NAME.tmp-PID-N");

@@ -133,10 +133,13 @@ extension DiffusionTrainer {
         let start = Date()
         var lastLog = Date()
         let end = min(config.steps, stopAt ?? config.steps)
+        // The BLAS kernel of this run: a resumed run on another machine may differ in the last bits.
+        let blas = BLAS.runtime
+        let blasFields = ",\"blas_core\":" + JSONText.quote(blas.core) + ",\"threads\":\(blas.threads)"
         while step < end {
             let r = trainStep()
-            let line = String(format: "{\"step\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"elapsed\":%.1f}\n",
-                              step, r.loss, r.gradNorm, r.learningRate, Date().timeIntervalSince(start))
+            let line = String(format: "{\"step\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"elapsed\":%.1f",
+                              step, r.loss, r.gradNorm, r.learningRate, Date().timeIntervalSince(start)) + blasFields + "}\n"
             try handle.write(contentsOf: Data(line.utf8))
             let now = Date()
             let dt = now.timeIntervalSince(lastLog)

@@ -39,6 +39,8 @@ public struct TrainMetrics: Codable, Sendable {
     public var momentum: Float?
     /// Images (global crops) per second over the logging window.
     public var imagesPerSecond: Double
+    /// The BLAS kernel and thread count of the run that logged this step (nil in older logs).
+    public var blas: BLASRuntime? = nil
 }
 
 /// Trains a ViT with one of the paper's objectives, with exact resume from checkpoints.
@@ -260,7 +262,7 @@ public final class Trainer {
                 let dt = Date().timeIntervalSince(windowStart)
                 let m = TrainMetrics(step: s, losses: losses, lr: optimizer.learningRate, wd: optimizer.weightDecay,
                                      momentum: teacher == nil ? nil : momentumSchedule.value(at: s),
-                                     imagesPerSecond: dt > 0 ? Double(windowImages) / dt : 0)
+                                     imagesPerSecond: dt > 0 ? Double(windowImages) / dt : 0, blas: BLAS.runtime)
                 try metrics?.append(m)
                 try board?.scalars(m.tensorBoardScalars, step: s)
                 windowStart = Date()

@@ -24,10 +24,11 @@ func gemmOperand(rows: Int, cols: Int, rowStride: Int, colStride: Int, base: Uns
 
 /// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C (row-major, C with leading dimension ldc).
 ///
-/// OpenBLAS itself runs single-threaded (see `Threading`); a large product is split here into
-/// row (or column) blocks of C, one per worker thread. Keeping one thread pool avoids OpenBLAS's
-/// spinning workers competing with ours on a 2-core machine. `split: false` is for callers that
-/// are already inside a parallel region.
+/// OpenBLAS runs single-threaded outside this call (see `Threading`). A large product is either
+/// split here into row (or column) blocks of C, one single-threaded OpenBLAS call per worker
+/// thread, or handed to OpenBLAS's own threads (`Threading.gemmMode`; `auto` does that above 2^30
+/// multiply-adds, where it measured faster, Docs/benchmarks.md). `split: false` is for callers
+/// that are already inside a parallel region.
 @inline(__always)
 func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
            alpha: Float = 1, beta: Float = 0, ldc: Int? = nil, split: Bool = true) {
@@ -38,6 +39,14 @@ func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, _ c: UnsafeMutablePointer<Float>,
         return
     }
     let threads = split ? Threading.count : 1
+    let mode = Threading.gemmMode
+    if threads > 1 && m * n * k >= (1 << 18) && (mode == .blas || (mode == .auto && m * n * k > (1 << 30))) {
+        // OpenBLAS threads this one call; back to one thread after so its workers stay idle elsewhere.
+        openblas_set_num_threads(Int32(threads))
+        blasCall(a, b, c, m: m, n: n, k: k, alpha: alpha, beta: beta, ldc: l)
+        openblas_set_num_threads(1)
+        return
+    }
     if threads > 1 && m * n * k >= (1 << 18) {
         let byRows = m >= threads * 16 || m >= n
         let extent = byRows ? m : n

@@ -24,12 +24,39 @@ public enum Threading {
 
     /// Sets the number of worker threads for every kernel, GEMMs included.
     ///
-    /// OpenBLAS is kept single-threaded and large GEMMs are split across this one pool instead:
-    /// two pools (OpenBLAS's spinning workers and ours) fight over the cores otherwise.
+    /// OpenBLAS is kept single-threaded except inside the large products `sgemm` hands to it
+    /// (`gemmMode`): its spinning workers would otherwise fight with this pool over the cores.
     public static func setCount(_ n: Int) {
         let v = max(1, n)
         configured.store(v, ordering: .relaxed)
         openblas_set_num_threads(1)
+    }
+
+    /// How a large matrix product uses the worker threads.
+    public enum GEMMMode: Int, Sendable, CaseIterable {
+        /// SynTensor splits C into row or column blocks, one single-threaded OpenBLAS call per thread.
+        case split = 1
+        /// One OpenBLAS call with OpenBLAS's own threads (`openblas_set_num_threads(count)` for the call).
+        case blas = 2
+        /// `blas` for products above 2^30 multiply-adds (where it measured faster), `split` below.
+        case auto = 3
+    }
+
+    static let gemmModeStorage = Atomic<Int>(defaultGEMMMode().rawValue)
+
+    /// The GEMM threading of this process: `auto` unless `SYNCLR_GEMM_THREADING` names another mode
+    /// (benchmarks switch it to compare; see Docs/benchmarks.md).
+    public static var gemmMode: GEMMMode {
+        get { GEMMMode(rawValue: gemmModeStorage.load(ordering: .relaxed)) ?? .auto }
+        set { gemmModeStorage.store(newValue.rawValue, ordering: .relaxed) }
+    }
+
+    static func defaultGEMMMode() -> GEMMMode {
+        switch ProcessInfo.processInfo.environment["SYNCLR_GEMM_THREADING"] {
+        case "split": return .split
+        case "blas": return .blas
+        default: return .auto
+        }
     }
 
     static func defaultCount() -> Int {

@@ -1,7 +1,9 @@
+import Synchronization
 extension Tensor {
     /// 2-D convolution (cross-correlation, as `F.conv2d`): x [N, C, H, W], weight [O, C/groups, kh, kw].
     ///
-    /// All images are unfolded into one column matrix so each group is a single large GEMM.
+    /// Stride-1 ungrouped convolutions (the UNet's 3x3 and 1x1) run directly over padded planes
+    /// (`PlaneConv`); the others unfold all images into one column matrix so each group is a single large GEMM.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                        dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
         let x = self
@@ -13,6 +15,10 @@ extension Tensor {
         precondition(geo.C % groups == 0 && geo.O % groups == 0 && weight.shape[1] == geo.cg,
                      "conv2d channel mismatch: x \(x.shape), weight \(weight.shape), groups \(groups)")
         precondition(geo.Ho > 0 && geo.Wo > 0, "conv2d output would be empty for input \(x.shape) and kernel \(weight.shape)")
+        if Convolution.direct && PlaneConv.applies(stride: stride, dilation: dilation, groups: groups, kh: geo.kh, kw: geo.kw, padding: padding) {
+            return conv2dDirect(weight: weight, bias: bias, PlaneConv(N: geo.N, C: geo.C, O: geo.O, H: geo.H, W: geo.W, kh: geo.kh,
+                                                                      kw: geo.kw, ph: padding.0, pw: padding.1))
+        }
         let HoWo = geo.Ho * geo.Wo, cols = geo.N * HoWo
         let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad()
         let col = Tensor(uninitializedShape: [groups, geo.K, cols])
@@ -73,6 +79,37 @@ extension Tensor {
             var out: [Tensor?] = [dX, dW]
             if bias != nil { out.append(dB) }
             return out
+        }
+    }
+}
+
+/// Convolution algorithm settings.
+public enum Convolution {
+    /// Whether stride-1 ungrouped convolutions take the direct path (true, the default) or im2col
+    /// + GEMM; tests and benchmarks compare the two.
+    public static var direct: Bool {
+        get { directStorage.load(ordering: .relaxed) }
+        set { directStorage.store(newValue, ordering: .relaxed) }
+    }
+
+    static let directStorage = Atomic<Bool>(true)
+}
+
+extension Tensor {
+    /// The direct path of `conv2d` (see `PlaneConv`).
+    func conv2dDirect(weight: Tensor, bias: Tensor?, _ pc: PlaneConv) -> Tensor {
+        let x = self
+        let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad(), bc = bias?.contiguousNoGrad()
+        let (y, xp) = withExtendedLifetime(bc) { pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer) }
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
+            let gc = g.contiguousNoGrad()
+            let dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
+            let dW = weight.requiresGrad ? pc.weightGradient(dy: gc.basePointer, paddedInput: xp) : nil
+            var out: [Tensor?] = [dX, dW]
+            if bias != nil { out.append(gc.sum(axes: [0, 2, 3])) }
+            return withExtendedLifetime((gc, wc)) { out }
         }
     }
 }

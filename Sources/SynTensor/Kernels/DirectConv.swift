@@ -1,0 +1,167 @@
+import CSynKernels
+
+/// A stride-1, ungrouped convolution computed directly over zero-padded planes (CSynKernels'
+/// `csyn_conv_planes`), without im2col/col2im: the input is copied once into planes with a
+/// `row`-float row pitch, and output position p = y * row + x reads input p + ki * row + kj.
+/// The input gradient is the same kernel over the padded output gradient with flipped,
+/// transposed weights; the weight gradient is one small GEMM per image and tap over the padded planes.
+struct PlaneConv {
+    let N: Int, C: Int, O: Int, H: Int, W: Int, kh: Int, kw: Int, ph: Int, pw: Int
+    var Ho: Int { H + 2 * ph - kh + 1 }
+    var Wo: Int { W + 2 * pw - kw + 1 }
+    /// Row pitch and rows of the padded input planes.
+    var row: Int { W + 2 * pw }
+    var inPlane: Int { (H + 2 * ph) * row }
+    var taps: Int { kh * kw }
+
+    /// Whether the direct path covers a convolution with these settings.
+    static func applies(stride: (Int, Int), dilation: (Int, Int), groups: Int, kh: Int, kw: Int, padding: (Int, Int)) -> Bool {
+        stride == (1, 1) && dilation == (1, 1) && groups == 1 && padding.0 <= kh - 1 && padding.1 <= kw - 1
+            && padding.0 >= 0 && padding.1 >= 0
+    }
+
+    /// Copies planes [count, h, w] into zero-padded planes of `rows` x `pitch` floats (top/left
+    /// padding `top`, `left`), followed by zeroed slack for the kernel's block over-reads.
+    static func pad(_ src: UnsafePointer<Float>, count: Int, h: Int, w: Int, top: Int, left: Int, rows: Int, pitch: Int) -> Tensor {
+        let plane = rows * pitch
+        let slack = Int(CSYN_CONV_PB) + 2 * pitch + 16
+        let out = Tensor(uninitializedShape: [count * plane + slack])
+        let s = UncheckedBox(src), d = SendablePointer(out.basePointer)
+        parallelRows(rows: count, work: count * plane) { range in
+            for i in range {
+                let dst = d.p + i * plane, from = s.value + i * h * w
+                dst.update(repeating: 0, count: top * pitch)
+                for y in 0..<h {
+                    let r = dst + (top + y) * pitch
+                    r.update(repeating: 0, count: left)
+                    (r + left).update(from: from + y * w, count: w)
+                    (r + left + w).update(repeating: 0, count: pitch - left - w)
+                }
+                (dst + (top + h) * pitch).update(repeating: 0, count: (rows - top - h) * pitch)
+            }
+        }
+        (d.p + count * plane).update(repeating: 0, count: slack)
+        return out
+    }
+
+    /// Packs weights [outer][inner][kh][kw] (read at `index(outer, inner, t)`) as [ceil(outer/8)][inner][taps][8].
+    static func pack(outer: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
+        let ob = Int(CSYN_CONV_OB)
+        let blocks = (outer + ob - 1) / ob
+        var packed = [Float](repeating: 0, count: blocks * inner * taps * ob)
+        for o in 0..<outer {
+            for c in 0..<inner {
+                for t in 0..<taps { packed[((o / ob * inner + c) * taps + t) * ob + o % ob] = value(o, c, t) }
+            }
+        }
+        return packed
+    }
+
+    /// Runs the kernel over all images: planes of `inner` channels -> `outer` channels, `positions` per plane.
+    static func run(_ input: UnsafePointer<Float>, inner: Int, inPlane: Int, packed: [Float], outer: Int, offsets: [Int64],
+                    images: Int, positions: Int) -> (Tensor, Int) {
+        let pb = Int(CSYN_CONV_PB)
+        let outPlane = (positions + pb - 1) / pb * pb
+        let out = Tensor(uninitializedShape: [images * outer * outPlane])
+        let blocks = (outer + Int(CSYN_CONV_OB) - 1) / Int(CSYN_CONV_OB)
+        let tasks = images * blocks
+        let inp = UncheckedBox(input), o = SendablePointer(out.basePointer)
+        packed.withUnsafeBufferPointer { w in
+            offsets.withUnsafeBufferPointer { off in
+                let wb = UncheckedBox(w.baseAddress!), ob = UncheckedBox(off.baseAddress!)
+                parallelRows(rows: tasks, work: tasks * inner * offsets.count * outPlane) { r in
+                    csyn_conv_planes(inp.value, Int64(inner), Int64(inPlane), wb.value, Int64(outer), ob.value, Int64(offsets.count),
+                                     o.p, Int64(outPlane), Int64(positions), Int64(r.lowerBound), Int64(r.upperBound))
+                }
+            }
+        }
+        return (out, outPlane)
+    }
+
+    /// Copies rows of `w` valid values from planes of pitch `pitch` into dense [count, h, w] (+ bias per channel).
+    static func extract(_ src: UnsafePointer<Float>, srcPlane: Int, pitch: Int, count: Int, h: Int, w: Int,
+                        channels: Int, bias: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>) {
+        let s = UncheckedBox(src), d = SendablePointer(dst), b = UncheckedBox(bias)
+        parallelRows(rows: count, work: count * h * w) { range in
+            for i in range {
+                let from = s.value + i * srcPlane, to = d.p + i * h * w
+                if let bp = b.value {
+                    let v = bp[i % channels]
+                    for y in 0..<h {
+                        let f = from + y * pitch, t = to + y * w
+                        for x in 0..<w { t[x] = f[x] + v }
+                    }
+                } else {
+                    for y in 0..<h { (to + y * w).update(from: from + y * pitch, count: w) }
+                }
+            }
+        }
+    }
+
+    /// y [N, O, Ho, Wo] and the padded input (kept for the weight gradient).
+    func forward(x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?) -> (Tensor, Tensor) {
+        let xp = Self.pad(x, count: N * C, h: H, w: W, top: ph, left: pw, rows: H + 2 * ph, pitch: row)
+        let packed = Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
+        let offsets = (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) }
+        let (out, outPlane) = Self.run(xp.basePointer, inner: C, inPlane: inPlane, packed: packed, outer: O, offsets: offsets,
+                                       images: N, positions: Ho * row)
+        let y = Tensor(uninitializedShape: [N, O, Ho, Wo])
+        Self.extract(out.basePointer, srcPlane: outPlane, pitch: row, count: N * O, h: Ho, w: Wo, channels: O, bias: bias,
+                     into: y.basePointer)
+        return (y, xp)
+    }
+
+    /// dx [N, C, H, W] from dy [N, O, Ho, Wo]: the full correlation of dy with the flipped kernel.
+    func inputGradient(dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>) -> Tensor {
+        let top = kh - 1 - ph, left = kw - 1 - pw
+        let pitch = Wo + 2 * left, rows = Ho + 2 * top
+        let dyp = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: top, left: left, rows: rows, pitch: pitch)
+        let packed = Self.pack(outer: C, inner: O, taps: taps) { c, o, t in
+            let ki = t / kw, kj = t % kw
+            return w[((o * C + c) * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)]
+        }
+        let offsets = (0..<taps).map { Int64(($0 / kw) * pitch + $0 % kw) }
+        let (out, outPlane) = Self.run(dyp.basePointer, inner: O, inPlane: rows * pitch, packed: packed, outer: C, offsets: offsets,
+                                       images: N, positions: H * pitch)
+        let dx = Tensor(uninitializedShape: [N, C, H, W])
+        Self.extract(out.basePointer, srcPlane: outPlane, pitch: pitch, count: N * C, h: H, w: W, channels: C, bias: nil,
+                     into: dx.basePointer)
+        return withExtendedLifetime(dyp) { dx }
+    }
+
+    /// dW [O, C, kh, kw] = sum over images and positions of dy x shifted input: per image and tap one
+    /// GEMM [O, L] x [C, L]^T over the padded planes (L = Ho * row positions; dy is zero at x >= Wo).
+    func weightGradient(dy: UnsafePointer<Float>, paddedInput xp: Tensor) -> Tensor {
+        let L = Ho * row
+        // dy in the input's row pitch, zero past each row's Wo valid values.
+        let dyq = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: 0, left: 0, rows: Ho, pitch: row)
+        let threads = Swift.min(Threading.count, N)
+        let partial = Tensor.zeros([threads, taps, O, C])
+        let dq = SendablePointer(dyq.basePointer), xq = SendablePointer(xp.basePointer), pp = SendablePointer(partial.basePointer)
+        let (n, c, o, t, rowPitch, plane) = (N, C, O, taps, row, inPlane)
+        let kwidth = kw
+        parallelFor(threads) { th in
+            for img in (n * th / threads)..<(n * (th + 1) / threads) {
+                let a = GEMMOperand(pointer: dq.p + img * o * L, ld: Int32(L), trans: false)
+                for tap in 0..<t {
+                    let off = (tap / kwidth) * rowPitch + tap % kwidth
+                    let b = GEMMOperand(pointer: xq.p + img * c * plane + off, ld: Int32(plane), trans: true)
+                    sgemm(a, b, pp.p + (th * t + tap) * o * c, m: o, n: c, k: L, beta: 1, split: false)
+                }
+            }
+        }
+        // Sum the threads' partials and reorder [taps, O, C] -> [O, C, taps].
+        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
+        let d = dw.basePointer, p = partial.basePointer
+        for oi in 0..<O {
+            for ci in 0..<C {
+                for tap in 0..<taps {
+                    var s: Float = 0
+                    for th in 0..<threads { s += p[((th * taps + tap) * O + oi) * C + ci] }
+                    d[(oi * C + ci) * taps + tap] = s
+                }
+            }
+        }
+        return withExtendedLifetime(dyq) { dw }
+    }
+}
