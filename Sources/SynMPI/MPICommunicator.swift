@@ -34,6 +34,7 @@ public final class MPICommunicator: Communicator {
         self.timeout = timeout
     }
 
+    /// MPI_Iallreduce (sum, in place), in chunks within MPI's int counts, under the watchdog.
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
         guard let base = buffer.baseAddress else { return }
         for chunk in Self.chunks(buffer.count) {
@@ -43,6 +44,7 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// MPI_Iallreduce (sum, in place) of doubles, under the watchdog.
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
         guard let base = buffer.baseAddress else { return }
         for chunk in Self.chunks(buffer.count) {
@@ -52,6 +54,7 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// MPI_Iallgatherv of bytes in rank order, under the watchdog.
     public func allGather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, counts: [Int]) {
         let total = counts.reduce(0, +)
         guard counts.allSatisfy({ $0 >= 0 }), total <= Int(Int32.max), receive.count >= total else {
@@ -71,6 +74,7 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// MPI_Ibcast of bytes from `root`, under the watchdog.
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {
         guard let base = buffer.baseAddress else { return }
         for chunk in Self.chunks(buffer.count) {
@@ -80,12 +84,14 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    /// MPI_Ibarrier, under the watchdog.
     public func barrier() {
         var request: MPI_Request? = nil
         check(synmpi_ibarrier(&request), "MPI_Ibarrier")
         wait(&request, "barrier")
     }
 
+    /// A watched barrier, then MPI_Finalize (once).
     public func finalize() {
         guard !finalized else { return }
         finalized = true
