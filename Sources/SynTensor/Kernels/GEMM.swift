@@ -26,9 +26,9 @@ func gemmOperand(rows: Int, cols: Int, rowStride: Int, colStride: Int, base: Uns
 ///
 /// OpenBLAS runs single-threaded outside this call (see `Threading`). A large product is either
 /// split here into row (or column) blocks of C, one single-threaded OpenBLAS call per worker
-/// thread, or handed to OpenBLAS's own threads (`Threading.gemmMode`; `auto` does that above 2^30
-/// multiply-adds, where it measured faster, Docs/benchmarks.md). `split: false` is for callers
-/// that are already inside a parallel region.
+/// thread, or handed to OpenBLAS's own threads (`Threading.gemmMode`, default split; the two
+/// measured within noise of each other, Docs/benchmarks.md). `split: false` is for callers that
+/// are already inside a parallel region.
 @inline(__always)
 func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
            alpha: Float = 1, beta: Float = 0, ldc: Int? = nil, split: Bool = true) {

@@ -38,24 +38,25 @@ public enum Threading {
         case split = 1
         /// One OpenBLAS call with OpenBLAS's own threads (`openblas_set_num_threads(count)` for the call).
         case blas = 2
-        /// `blas` for products above 2^30 multiply-adds (where it measured faster), `split` below.
+        /// `blas` for products above 2^30 multiply-adds, `split` below.
         case auto = 3
     }
 
     static let gemmModeStorage = Atomic<Int>(defaultGEMMMode().rawValue)
 
-    /// The GEMM threading of this process: `auto` unless `SYNCLR_GEMM_THREADING` names another mode
-    /// (benchmarks switch it to compare; see Docs/benchmarks.md).
+    /// The GEMM threading of this process: `split` unless `SYNCLR_GEMM_THREADING` names another mode
+    /// (`blas`, `auto`). On the shared 2-core test machine the modes measured within noise of each
+    /// other on every benchmark shape (Docs/benchmarks.md), so the long-standing split stays the default.
     public static var gemmMode: GEMMMode {
-        get { GEMMMode(rawValue: gemmModeStorage.load(ordering: .relaxed)) ?? .auto }
+        get { GEMMMode(rawValue: gemmModeStorage.load(ordering: .relaxed)) ?? .split }
         set { gemmModeStorage.store(newValue.rawValue, ordering: .relaxed) }
     }
 
     static func defaultGEMMMode() -> GEMMMode {
         switch ProcessInfo.processInfo.environment["SYNCLR_GEMM_THREADING"] {
-        case "split": return .split
         case "blas": return .blas
-        default: return .auto
+        case "auto": return .auto
+        default: return .split
         }
     }
 
