@@ -50,6 +50,8 @@ func deterministicTree(_ dir: URL) -> [String: Data] {
     guard let e = fm.enumerator(at: dir, includingPropertiesForKeys: nil) else { return out }
     for case let url as URL in e where !url.hasDirectoryPath {
         let rel = url.path.replacingOccurrences(of: dir.path + "/", with: "")
+        // shards/I-of-N.json record how the work was split (and each shard's BLAS core), not output.
+        if rel.hasPrefix("shards/") { continue }
         if let d = fm.contents(atPath: url.path) { out[rel] = d }
     }
     return out

@@ -88,7 +88,7 @@ struct EvaluationKNNTests {
         }
         let a = try features([[1, 0]], [0]), b = try features([[1, 0, 0]], [0])
         #expect(throws: EvaluationError.dimensionMismatch(train: 2, test: 3)) { try KNNClassifier().evaluate(train: a, test: b) }
-        #expect(throws: EvaluationError.self) { try KNNClassifier(config: KNNConfig(k: 0)).evaluate(train: a, test: a) }
+        #expect(throws: ParameterError.self) { try KNNClassifier(config: KNNConfig(k: 0)).evaluate(train: a, test: a) }
     }
 }
 

@@ -83,5 +83,5 @@ struct StageRunner {
 
 /// A pipeline log line on standard error.
 func log(_ line: String) {
-    FileHandle.standardError.write(Data(("pipeline: " + line + "\n").utf8))
+    Output.note("pipeline: " + line)
 }

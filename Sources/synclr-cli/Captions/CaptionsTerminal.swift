@@ -13,7 +13,7 @@ import Darwin
 enum Terminal {
     /// Prints `message` on standard error.
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Output.note(message)
     }
 
     /// `1234567` as `1,234,567`.

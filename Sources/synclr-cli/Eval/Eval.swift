@@ -44,6 +44,6 @@ struct Eval: AsyncParsableCommand {
 
     /// Evaluates `config`, its summary line on standard error (also the pipeline's evaluation stage).
     static func execute(_ config: EvaluationConfiguration) throws -> EvaluationReport {
-        try config.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        try config.run { Output.note($0) }
     }
 }

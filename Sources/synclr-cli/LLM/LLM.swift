@@ -65,7 +65,7 @@ struct LLM: AsyncParsableCommand {
             let style: PromptStyle = chat ? .chat(system: system) : .completion
             generator = try LlamaGenerator(path: path, config: LlamaGeneratorConfig(promptStyle: style, maxBatch: 1))
         } catch let error as LlamaError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Output.note("error: \(error)")
             throw ExitCode.failure
         }
         let options = GenerationOptions(maxTokens: maxTokens, temperature: temperature, topP: topP, topK: topK,

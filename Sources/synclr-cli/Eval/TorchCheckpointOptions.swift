@@ -29,6 +29,6 @@ struct TorchCheckpointOptions: ParsableArguments {
 
     /// Writes one line of the checkpoint load's summary to standard error.
     static func log(_ line: String) {
-        FileHandle.standardError.write(Data("checkpoint: \(line)\n".utf8))
+        Output.note("checkpoint: \(line)")
     }
 }
