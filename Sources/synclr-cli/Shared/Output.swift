@@ -6,7 +6,7 @@ enum Output {
     /// A result line on standard output.
     static func result(_ line: String) {
         print(line)
-        fflush(stdout)
+        fflush(nil)
     }
 
     /// A diagnostic line on standard error.
