@@ -188,23 +188,30 @@ int csyn_png_decode(const void *data, size_t size, size_t max_pixels, csyn_image
     return 0;
 }
 
-int csyn_png_encode_file(const char *path, const unsigned char *pixels, int width, int height, int channels,
-                         char *message, size_t message_size) {
+/* The simplified-API description of an 8-bit image for both PNG encoders; 0 on success. */
+static int png_encoder_setup(png_image *image, const unsigned char *pixels, int width, int height, int channels,
+                             char *message, size_t message_size) {
     if (width <= 0 || height <= 0 || !pixels) {
         set_message(message, message_size, "PNG needs a non-empty image");
         return 1;
     }
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    image.width = (png_uint_32)width;
-    image.height = (png_uint_32)height;
+    memset(image, 0, sizeof *image);
+    image->version = PNG_IMAGE_VERSION;
+    image->width = (png_uint_32)width;
+    image->height = (png_uint_32)height;
     switch (channels) {
-    case 1: image.format = PNG_FORMAT_GRAY; break;
-    case 3: image.format = PNG_FORMAT_RGB; break;
-    case 4: image.format = PNG_FORMAT_RGBA; break;
+    case 1: image->format = PNG_FORMAT_GRAY; break;
+    case 3: image->format = PNG_FORMAT_RGB; break;
+    case 4: image->format = PNG_FORMAT_RGBA; break;
     default: set_message(message, message_size, "PNG needs 1, 3 or 4 channels"); return 1;
     }
+    return 0;
+}
+
+int csyn_png_encode_file(const char *path, const unsigned char *pixels, int width, int height, int channels,
+                         char *message, size_t message_size) {
+    png_image image;
+    if (png_encoder_setup(&image, pixels, width, height, channels, message, message_size)) return 1;
     if (!png_image_write_to_file(&image, path, 0, pixels, 0, NULL)) {
         set_message(message, message_size, image.message);
         png_image_free(&image);
@@ -218,21 +225,8 @@ int csyn_png_encode_memory(const unsigned char *pixels, int width, int height, i
                            unsigned char **out, size_t *out_size, char *message, size_t message_size) {
     *out = NULL;
     *out_size = 0;
-    if (width <= 0 || height <= 0 || !pixels) {
-        set_message(message, message_size, "PNG needs a non-empty image");
-        return 1;
-    }
     png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    image.width = (png_uint_32)width;
-    image.height = (png_uint_32)height;
-    switch (channels) {
-    case 1: image.format = PNG_FORMAT_GRAY; break;
-    case 3: image.format = PNG_FORMAT_RGB; break;
-    case 4: image.format = PNG_FORMAT_RGBA; break;
-    default: set_message(message, message_size, "PNG needs 1, 3 or 4 channels"); return 1;
-    }
+    if (png_encoder_setup(&image, pixels, width, height, channels, message, message_size)) return 1;
     /* The first call with a NULL buffer only measures; the second writes. */
     png_alloc_size_t size = 0;
     if (!png_image_write_to_memory(&image, NULL, &size, 0, pixels, 0, NULL)) {
