@@ -84,6 +84,22 @@ import Testing
         for preset in ViTConfig.presets.values { #expect(throws: Never.self) { try preset.validate() } }
     }
 
+    @Test func augmentationOptionsAreNamedAndRangeChecked() throws {
+        var c = TrainConfig(model: .vitPico32, objective: .synclr, steps: 1)
+        var e = parameterError { try c.setAugmentation(named: "strong", globalScale: 0.32) }
+        #expect(e?.parameter == "augmentation" && "\(e!)".contains("crop-flip"), "\(String(describing: e))")
+        c.globalCropScale = 0
+        e = parameterError { try c.validate() }
+        #expect(e?.parameter == "globalCropScale", "\(String(describing: e))")
+        // The paper's defaults stay nil, so configurations (and their hashes) from before these options are unchanged.
+        try c.setAugmentation(named: "byol", globalScale: 0.32)
+        #expect(c.augmentation == nil && c.globalCropScale == nil)
+        #expect(c.globalAugmentation == CropAugmentation.global(size: 32))
+        try c.setAugmentation(named: "crop-flip", globalScale: 0.5)
+        #expect(c.globalAugmentation.scale == 0.5...1 && c.globalAugmentation.jitterProbability == 0 && c.globalAugmentation.solarize == 0)
+        #expect(c.localAugmentation.blur == 0 && c.localAugmentation.flip == 0.5 && c.localAugmentation.scale == 0.08...0.32)
+    }
+
     @Test func randomBackboneAndModelCardsAreChecked() {
         let card = ModelCard(imageSize: 32, channels: 0, patchSize: 4, width: 32, depth: 1, heads: 2, mlpRatio: 4,
                              mean: [], std: [], objective: "random")

@@ -70,6 +70,31 @@ public struct CropAugmentation: Codable, Sendable, Hashable {
     public static func local(size: Int) -> CropAugmentation { CropAugmentation(size: size, scale: 0.08...0.32, blur: 0.5, solarize: 0) }
 }
 
+/// How much of SynCLR's augmentation a run applies on top of the random resized crop.
+public enum AugmentationStrength: String, Codable, Sendable, Hashable, CaseIterable {
+    /// The paper's BYOL set: flip, color jitter, grayscale, blur, solarize.
+    case byol
+    /// Flip plus brightness/contrast jitter (what is left of color jitter on gray images).
+    case light
+    /// Flip only.
+    case cropFlip = "crop-flip"
+}
+
+extension CropAugmentation {
+    /// This crop kind with the photometric part reduced to `strength`.
+    public func reduced(to strength: AugmentationStrength) -> CropAugmentation {
+        var a = self
+        switch strength {
+        case .byol: break
+        case .light:
+            a.saturation = 0; a.hue = 0; a.grayscale = 0; a.blur = 0; a.solarize = 0
+        case .cropFlip:
+            a.jitterProbability = 0; a.grayscale = 0; a.blur = 0; a.solarize = 0
+        }
+        return a
+    }
+}
+
 /// Applies one crop kind to an image with a dedicated random stream (so results never depend on
 /// thread scheduling: each (image, crop) pair derives its own generator).
 public func augment(_ image: ImageBuffer, _ aug: CropAugmentation, generator g: inout RandomGenerator) -> ImageBuffer {

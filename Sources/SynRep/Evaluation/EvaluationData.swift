@@ -9,8 +9,10 @@ public struct EvaluationSplits {
     public var test: ImageSet
 }
 
-/// Loads `fashion-mnist` (the real train/test splits) or an ImageFolder root: `root/train` and
-/// `root/test` (or `root/val`) when present, otherwise a stratified 80/20 split of `root` (seeded).
+/// Loads `fashion-mnist` (the real train/test splits), `fashion-mnist:val` (the training split
+/// alone: a fixed, class-stratified 10,000 images held out as the test set, for choosing recipes
+/// without looking at the test set) or an ImageFolder root: `root/train` and `root/test` (or
+/// `root/val`) when present, otherwise a stratified 80/20 split of `root` (seeded).
 public func loadEvaluationSplits(_ spec: String, channels: Int, size: Int, trainLimit: Int? = nil, seed: UInt64 = 0) throws -> EvaluationSplits {
     try requireImageShape(channels: channels, size: size)
     var train: ImageSet, test: ImageSet
@@ -18,6 +20,13 @@ public func loadEvaluationSplits(_ spec: String, channels: Int, size: Int, train
         try FashionMNIST.requireGrayscale(channels)
         train = try FashionMNIST.load(.train, padTo: size)
         test = try FashionMNIST.load(.test, padTo: size)
+    } else if spec == "fashion-mnist:val" {
+        try FashionMNIST.requireGrayscale(channels)
+        let all = try FashionMNIST.load(.train, padTo: size)
+        // The held-out part never depends on the run's seed, so every recipe is scored on the same images.
+        let split = StratifiedSplit(labels: all.labels, validationFraction: 1.0 / 6.0, seed: 0x7661_6c69_6461_7465)
+        train = all.subset(split.train)
+        test = all.subset(split.validation)
     } else {
         let root = URL(fileURLWithPath: spec)
         let fm = FileManager.default

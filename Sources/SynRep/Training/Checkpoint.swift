@@ -42,6 +42,11 @@ extension Trainer {
     public func saveModel(_ url: URL) throws {
         try saveBackbone(student.backbone, config: config, to: url)
     }
+
+    /// Writes the EMA teacher's backbone like `saveModel` (nil when the objective has no teacher).
+    public func saveTeacherModel(_ url: URL) throws {
+        if let teacher { try saveBackbone(teacher.backbone, config: config, to: url) }
+    }
 }
 
 /// Metadata written beside the backbone weights so any tool can rebuild and normalize inputs.

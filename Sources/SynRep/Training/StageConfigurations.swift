@@ -104,7 +104,10 @@ public struct TrainingRunConfiguration: Codable, Sendable, Hashable {
         let dir = URL(fileURLWithPath: output)
         try trainer.run(directory: dir, resume: resume, log: log)
         let modelURL = dir.appendingPathComponent("model.safetensors")
-        if communicator.isRoot { try trainer.saveModel(modelURL) }
+        if communicator.isRoot {
+            try trainer.saveModel(modelURL)
+            try trainer.saveTeacherModel(dir.appendingPathComponent("teacher.safetensors"))
+        }
         return modelURL
     }
 }

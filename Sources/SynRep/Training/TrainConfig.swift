@@ -52,6 +52,10 @@ public struct TrainConfig: Codable, Sendable, Hashable {
     public var maskedImageFraction: Float = 0.5
     /// Fraction of patch tokens masked in a masked image (0.5).
     public var maskedPatchFraction: Float = 0.5
+    /// Photometric augmentation (nil: the paper's BYOL set).
+    public var augmentation: AugmentationStrength?
+    /// Smallest area fraction of a global crop (nil: the paper's 0.32).
+    public var globalCropScale: Float?
     /// Exclude a local crop's own image's global crop from its positives.
     public var excludeOwnGlobalForLocal: Bool = false
     /// Global gradient-norm clip (nil disables).
@@ -118,15 +122,33 @@ public struct TrainConfig: Codable, Sendable, Hashable {
                  "\(model.channels) finite values (one per channel)")
         try need(std.count == model.channels && std.allSatisfy(positive), "std", std,
                  "\(model.channels) finite values > 0 (one per channel)")
+        if let globalCropScale {
+            try need(globalCropScale > 0 && globalCropScale <= 1, "globalCropScale", globalCropScale, "in (0, 1]")
+        }
         try need(checkpointEvery >= 0, "checkpointEvery", checkpointEvery, ">= 0")
         try need(logEvery >= 1, "logEvery", logEvery, ">= 1")
         try need(classes >= 0, "classes", classes, ">= 0")
     }
 
+    /// Sets `augmentation` and `globalCropScale` from their names and values, leaving the paper's
+    /// defaults as nil so configurations written before these options existed hash the same.
+    public mutating func setAugmentation(named name: String, globalScale: Float) throws {
+        guard let strength = AugmentationStrength(rawValue: name) else {
+            throw ParameterError("augmentation", name,
+                                 allowed: "one of " + AugmentationStrength.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        augmentation = strength == .byol ? nil : strength
+        globalCropScale = globalScale == 0.32 ? nil : globalScale
+    }
+
     /// Global crop augmentation.
-    public var globalAugmentation: CropAugmentation { .global(size: model.imageSize) }
+    public var globalAugmentation: CropAugmentation {
+        var a = CropAugmentation.global(size: model.imageSize).reduced(to: augmentation ?? .byol)
+        if let globalCropScale { a.scale = globalCropScale...1 }
+        return a
+    }
     /// Local crop augmentation.
-    public var localAugmentation: CropAugmentation { .local(size: localSize) }
+    public var localAugmentation: CropAugmentation { CropAugmentation.local(size: localSize).reduced(to: augmentation ?? .byol) }
     /// Whether the run uses the EMA teacher (SynCLR only).
     public var usesTeacher: Bool { objective == .synclr }
     /// Whether the run uses iBOT masking.

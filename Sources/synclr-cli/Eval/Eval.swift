@@ -9,7 +9,7 @@ struct Eval: AsyncParsableCommand {
         abstract: "Measure features with a weighted kNN (k = 20) and a logistic-regression linear probe on real data.")
 
     @Option(help: "model.safetensors from `synclr train`, a PyTorch .pth of a timm-style ViT, or raw-pixels, or random.") var checkpoint: String
-    @Option(help: "fashion-mnist (real train/test splits) or an ImageFolder root (train/ and test/ subfolders, or one folder split 80/20).")
+    @Option(help: "fashion-mnist (real train/test splits), fashion-mnist:val (10,000 training images held out as the test set, for choosing recipes) or an ImageFolder root (train/ and test/ subfolders, or one folder split 80/20).")
     var dataset: String = "fashion-mnist"
     @Option(help: "Model preset for --checkpoint random (default vit-nano32); for a .pth, the architecture whose heads to use.") var model: String?
     @OptionGroup var torch: TorchCheckpointOptions

@@ -76,6 +76,10 @@ struct PipelineConfig: Codable, Equatable {
         var ibotWeight: Float = 1
         /// Starting EMA momentum of the teacher.
         var emaMomentum: Float = 0.994
+        /// Photometric augmentation: byol (the paper's), light or crop-flip.
+        var augmentation = "byol"
+        /// Smallest area fraction of a global crop.
+        var globalScale: Float = 0.32
         /// Checkpoint every N steps.
         var checkpointEvery = 100
     }

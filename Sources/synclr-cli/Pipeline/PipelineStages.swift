@@ -52,6 +52,7 @@ extension PipelineConfig {
         c.emaMomentum = train.emaMomentum
         c.checkpointEvery = train.checkpointEvery
         c.seed = seed
+        try c.setAugmentation(named: train.augmentation, globalScale: train.globalScale)
         return TrainingRunConfiguration(data: data, limit: run.limit, grouping: try run.groupBy.map(Grouping.named), model: train.model,
                                         output: output, resume: true, train: c)
     }

@@ -25,6 +25,9 @@ struct Train: AsyncParsableCommand {
     @Option(help: "iBOT prototypes (K).") var prototypes: Int = 1024
     @Option(help: "Weight of the iBOT loss (0 disables masking).") var ibotWeight: Float = 1
     @Option(help: "Starting EMA momentum of the teacher (cosine to 1; SynCLR only).") var emaMomentum: Float = 0.994
+    @Option(help: "Photometric augmentation: byol (the paper's), light (flip + brightness/contrast) or crop-flip.")
+    var augmentation: String = "byol"
+    @Option(help: "Smallest area fraction of a global crop (the paper's 0.32).") var globalScale: Float = 0.32
     @Option(help: "Input channels (1 for Fashion-MNIST, 3 for RGB).") var channels: Int = 1
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 100
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -47,6 +50,7 @@ struct Train: AsyncParsableCommand {
         config.emaMomentum = emaMomentum
         config.checkpointEvery = checkpointEvery
         config.seed = seed
+        try config.setAugmentation(named: augmentation, globalScale: globalScale)
         return TrainingRunConfiguration(data: data, limit: limit, grouping: try groupBy.map(Grouping.named), model: model, channels: channels,
                                         output: out, resume: resume, train: config)
     }
