@@ -183,8 +183,10 @@ public struct ModelSelection: Codable, Sendable, Hashable {
             let sd = try StableDiffusion.load(url, config: modelConfig.map { URL(fileURLWithPath: $0) }, predictionType: predictionType)
             let side = size ?? sd.nativeSize
             let space = try SampleSpace.latents(of: sd, size: side)
+            // An overridden prediction type renders other images from the same weights, so it is part of the name (and the job).
+            let name = sd.textEncoder.name + (predictionType.map { " (\($0.rawValue))" } ?? "")
             return Loaded(model: TextToImage(predictor: AnyNoisePredictor(sd.unet, maxBatch: space.maxBatch), space: space, encoder: sd.textEncoder),
-                          name: sd.textEncoder.name, sampling: nil, url: url, size: side)
+                          name: name, sampling: nil, url: url, size: side)
         }
     }
 }

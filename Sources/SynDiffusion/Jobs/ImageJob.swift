@@ -120,7 +120,7 @@ public final class ImageJob<Predictor: NoisePredictor> {
         }
         let seeds = pos.flatMap { p in (0..<k).map { imageSeed(jobSeed: options.seed, captionID: captions[p].id, index: $0) } }
         return try model.generate(conditioning: cond, unconditional: uncond, seeds: seeds, guidance: options.classifierFreeGuidance,
-                              steps: options.steps, sampler: options.sampler, thresholding: options.thresholding)
+                                  steps: options.steps, sampler: options.sampler, thresholding: options.thresholding)
     }
 
     private static func rows(_ c: Conditioning, _ idx: [Int]) -> Conditioning {
