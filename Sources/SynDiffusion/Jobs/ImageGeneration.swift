@@ -67,23 +67,64 @@ extension ImageJobOptions {
     }
 }
 
-/// Where a job's model and text encoder come from.
+/// Where a job's model and text encoder come from: this package's UNet model file (with a
+/// MiniLM text encoder) or a Stable Diffusion 1.x / 2.x model (a diffusers folder or a
+/// single-file checkpoint, which brings its own CLIP text encoder and VAE).
 public struct ModelSelection: Codable, Sendable, Hashable {
-    /// UNet model file (nil: the shipped Fashion-MNIST model, `DefaultModel`).
+    /// UNet model file, Stable Diffusion folder or single-file checkpoint (nil: the shipped Fashion-MNIST model, `DefaultModel`).
     public var model: String?
-    /// Text encoder folder (nil: the installed all-MiniLM-L6-v2).
+    /// Text encoder folder (nil: the installed all-MiniLM-L6-v2); UNet model files only.
     public var textEncoder: String?
+    /// For a single-file Stable Diffusion checkpoint: a diffusers folder whose configs and tokenizer to use.
+    public var modelConfig: String?
+    /// Stable Diffusion only: overrides the scheduler config's prediction type.
+    public var predictionType: PredictionType?
 
     /// A selection.
-    public init(model: String? = nil, textEncoder: String? = nil) {
+    public init(model: String? = nil, textEncoder: String? = nil, modelConfig: String? = nil, predictionType: PredictionType? = nil) {
         self.model = model
         self.textEncoder = textEncoder
+        self.modelConfig = modelConfig
+        self.predictionType = predictionType
+    }
+
+    /// The two kinds of model a selection can name.
+    public enum Kind: Sendable, Equatable {
+        /// A SynDiffusion UNet model file (safetensors with metadata `format = synclr-unet`).
+        case unet
+        /// A Stable Diffusion diffusers folder or single-file original-layout safetensors checkpoint.
+        case stableDiffusion
+    }
+
+    /// What `url` holds; throws `DiffusionError` naming the file (and `model`) when it is neither kind.
+    public static func kind(of url: URL) throws -> Kind {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw DiffusionError.missingFile(path: url.path, hint: "`model` takes a SynDiffusion UNet model file, a diffusers Stable Diffusion folder or a single-file Stable Diffusion .safetensors checkpoint.")
+        }
+        if isDir.boolValue {
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent("model_index.json").path) else {
+                throw DiffusionError.badCheckpoint(path: url.path, reason: "is a folder but not a diffusers Stable Diffusion model (it has no model_index.json); `model` takes a folder with model_index.json, scheduler/, tokenizer/, text_encoder/, unet/ and vae/, a single-file .safetensors checkpoint or a SynDiffusion UNet model file")
+            }
+            return .stableDiffusion
+        }
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(url: url) } catch {
+            throw DiffusionError.badCheckpoint(path: url.path, reason: "`model` must be a safetensors file or a diffusers folder; this file is not readable as safetensors (\(error))")
+        }
+        if file.metadata?["format"] == UNetCheckpoint.format { return .unet }
+        if file.names.contains(where: { $0.hasPrefix("model.diffusion_model.") }) { return .stableDiffusion }
+        throw DiffusionError.badCheckpoint(path: url.path, reason: "`model` is neither a SynDiffusion UNet model (metadata format=\(UNetCheckpoint.format)) nor a single-file Stable Diffusion checkpoint (model.diffusion_model.* tensors)")
     }
 
     /// Loads the UNet and the text encoder and checks that they belong together (the encoder the
-    /// model was trained with, and the width of its text states).
+    /// model was trained with, and the width of its text states). Stable Diffusion models are refused
+    /// here (`loadForImages` takes both kinds).
     public func load() throws -> (model: TextToImage<UNet2DCondition>, info: UNetModelInfo, url: URL) {
         let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? DefaultModel.url()
+        if model != nil, try Self.kind(of: modelURL) == .stableDiffusion {
+            throw DiffusionError.badCheckpoint(path: modelURL.path, reason: "is a Stable Diffusion model; this command needs a SynDiffusion UNet model file (`synclr images` renders with either)")
+        }
         let (unet, info) = try UNetCheckpoint.load(modelURL)
         let encoder = try MiniLMTextEncoder(directory: textEncoder.map { URL(fileURLWithPath: $0) } ?? MiniLMTextEncoder.defaultDirectory)
         if !info.textEncoder.isEmpty && info.textEncoder != encoder.name {
@@ -93,6 +134,60 @@ public struct ModelSelection: Codable, Sendable, Hashable {
             throw DiffusionError.badCheckpoint(path: modelURL.path, reason: "expects \(info.config.crossAttentionDim)-wide text states, the encoder gives \(encoder.width)")
         }
         return (TextToImage(predictor: unet, config: info.config, encoder: encoder), info, modelURL)
+    }
+
+    /// A model loaded for an image job, whichever kind the selection names.
+    public struct Loaded {
+        /// The model, its denoiser behind `AnyNoisePredictor`.
+        public var model: TextToImage<AnyNoisePredictor>
+        /// Name recorded in manifests.
+        public var name: String
+        /// Guidance the model file recommends (SynDiffusion UNet files only).
+        public var sampling: SamplingRecommendation?
+        /// Where it was loaded from.
+        public var url: URL
+        /// The image side for the job's identity: set for Stable Diffusion (which renders any multiple of
+        /// its factor), nil for a UNet model file (which renders its own size).
+        public var size: Int?
+    }
+
+    /// Loads a UNet model file (as `load`) or a Stable Diffusion model rendering `size` x `size`
+    /// images (nil: the model's native size, `StableDiffusion.nativeSize`). Options that do not
+    /// apply to the kind named are errors naming them.
+    public func loadForImages(size: Int?) throws -> Loaded {
+        let url = try model.map { URL(fileURLWithPath: $0) } ?? DefaultModel.url()
+        let kind: Kind = model == nil ? .unet : try Self.kind(of: url)
+        switch kind {
+        case .unet:
+            if modelConfig != nil || predictionType != nil {
+                throw DiffusionError.invalidParameter("`modelConfig` and `predictionType` apply to Stable Diffusion models; \(url.path) is a SynDiffusion UNet model")
+            }
+            if let size {
+                let side = try UNetCheckpoint.info(url).config.sampleSize
+                if size != side {
+                    throw DiffusionError.invalidParameter("`size` \(size): \(url.path) renders \(side)x\(side) images only (`size` chooses the resolution of Stable Diffusion models)")
+                }
+            }
+            let (t2i, info, url) = try load()
+            return Loaded(model: TextToImage(predictor: AnyNoisePredictor(t2i.predictor), space: t2i.space, encoder: t2i.encoder),
+                          name: info.name, sampling: info.sampling, url: url, size: nil)
+        case .stableDiffusion:
+            if textEncoder != nil {
+                throw DiffusionError.invalidParameter("`textEncoder` applies to SynDiffusion UNet models; the Stable Diffusion model \(url.path) brings its own CLIP text encoder")
+            }
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+            if isDir.boolValue && modelConfig != nil {
+                throw DiffusionError.invalidParameter("`modelConfig` applies to single-file checkpoints; \(url.path) is a diffusers folder with its own configs")
+            }
+            let sd = try StableDiffusion.load(url, config: modelConfig.map { URL(fileURLWithPath: $0) }, predictionType: predictionType)
+            let side = size ?? sd.nativeSize
+            let space = try SampleSpace.latents(of: sd, size: side)
+            // An overridden prediction type renders other images from the same weights, so it is part of the name (and the job).
+            let name = sd.textEncoder.name + (predictionType.map { " (\($0.rawValue))" } ?? "")
+            return Loaded(model: TextToImage(predictor: AnyNoisePredictor(sd.unet, maxBatch: space.maxBatch), space: space, encoder: sd.textEncoder),
+                          name: name, sampling: nil, url: url, size: side)
+        }
     }
 }
 
@@ -119,11 +214,13 @@ public struct ImageGenerationConfiguration: Codable, Sendable, Hashable {
     public var models: ModelSelection
     /// Captions per batch unit (part of the job's identity).
     public var batchCaptions: Int
+    /// Image side for Stable Diffusion models (nil: the model's native size); a UNet model file renders its own size.
+    public var size: Int?
 
     /// A configuration with SynCLR's defaults.
     public init(captions: String, output: String, perCaption: Int = 4, guidance: GuidanceSettings = GuidanceSettings(),
                 steps: Int = 50, sampler: SamplerKind = .ddim, seed: UInt64 = 0, shard: Shard = .all,
-                models: ModelSelection = ModelSelection(), batchCaptions: Int = 8) {
+                models: ModelSelection = ModelSelection(), batchCaptions: Int = 8, size: Int? = nil) {
         self.captions = captions
         self.output = output
         self.perCaption = perCaption
@@ -134,19 +231,22 @@ public struct ImageGenerationConfiguration: Codable, Sendable, Hashable {
         self.shard = shard
         self.models = models
         self.batchCaptions = batchCaptions
+        self.size = size
     }
 
     /// Reads the captions, loads and checks the model, and returns the job with a one-line description.
-    public func prepare() throws -> (job: ImageJob<UNet2DCondition>, description: String, shardImages: Int) {
+    public func prepare() throws -> (job: ImageJob<AnyNoisePredictor>, description: String, shardImages: Int) {
         let records = try CaptionsFile.read(URL(fileURLWithPath: captions))
         guard !records.isEmpty else { throw DiffusionError.badData(path: captions, reason: "holds no captions") }
-        let (t2i, info, modelURL) = try models.load()
+        if let size, size < 1 { throw DiffusionError.invalidParameter("`size` must be at least 1, got \(size)") }
+        let loaded = try models.loadForImages(size: size)
         let options = try guidance.resolved(ImageJobOptions(perCaption: perCaption, steps: steps, sampler: sampler, seed: seed,
-                                                            model: info.name, unitCaptions: batchCaptions),
-                                            recommended: info.sampling)
-        let job = ImageJob(model: t2i, captions: records, options: options, directory: URL(fileURLWithPath: output), shard: shard)
+                                                            model: loaded.name, unitCaptions: batchCaptions, size: loaded.size),
+                                            recommended: loaded.sampling)
+        let job = ImageJob(model: loaded.model, captions: records, options: options, directory: URL(fileURLWithPath: output), shard: shard)
         let shardImages = (0..<job.unitCount).filter { shard.owns(unit: $0) }.reduce(0) { $0 + job.positions(ofUnit: $1).count } * perCaption
-        let line = "\(records.count) captions x \(perCaption) from \(modelURL.lastPathComponent) (\(info.name)), \(sampler.rawValue) \(steps) steps, guidance \(guidance.scale)\(options.refinementsSummary), seed \(seed), shard \(shard): \(shardImages) images"
+        let shape = loaded.model.space.imageShape
+        let line = "\(records.count) captions x \(perCaption) from \(loaded.url.lastPathComponent) (\(loaded.name)), \(shape[1])x\(shape[2])x\(shape[0]), \(sampler.rawValue) \(steps) steps, guidance \(guidance.scale)\(options.refinementsSummary), seed \(seed), shard \(shard): \(shardImages) images"
         return (job, line, shardImages)
     }
 }

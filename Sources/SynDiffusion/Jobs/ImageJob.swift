@@ -119,8 +119,8 @@ public final class ImageJob<Predictor: NoisePredictor> {
             uncond = Self.rows(uncondCache!, Array(repeating: 0, count: rows.count))
         }
         let seeds = pos.flatMap { p in (0..<k).map { imageSeed(jobSeed: options.seed, captionID: captions[p].id, index: $0) } }
-        return model.generate(conditioning: cond, unconditional: uncond, seeds: seeds, guidance: options.classifierFreeGuidance,
-                              steps: options.steps, sampler: options.sampler, thresholding: options.thresholding)
+        return try model.generate(conditioning: cond, unconditional: uncond, seeds: seeds, guidance: options.classifierFreeGuidance,
+                                  steps: options.steps, sampler: options.sampler, thresholding: options.thresholding)
     }
 
     private static func rows(_ c: Conditioning, _ idx: [Int]) -> Conditioning {
@@ -148,10 +148,14 @@ public final class ImageJob<Predictor: NoisePredictor> {
     private func prepare() throws {
         if let p = options.problems.first { throw DiffusionError.invalidJob(path: directory.path, reason: p) }
         // A sampler cannot take more steps than the model has training timesteps (its grids would trap).
-        let trainSteps = model.config.trainTimesteps
+        let trainSteps = model.space.trainTimesteps
         if options.steps > trainSteps {
             throw DiffusionError.invalidJob(path: directory.path,
                                             reason: "`steps` \(options.steps) exceeds the model's \(trainSteps) training timesteps (steps must be in 1...\(trainSteps))")
+        }
+        if let size = options.size, model.space.imageShape.dropFirst() != [size, size] {
+            throw DiffusionError.invalidJob(path: directory.path,
+                                            reason: "`size` \(size) differs from the model's images (\(model.space.imageShape.dropFirst().map(String.init).joined(separator: "x")))")
         }
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -24,11 +24,14 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
     public var guidanceInterval: ClosedRange<Float>?
     /// Dynamic thresholding of the predicted x0 (DDIM, DDPM and DPM-Solver++; nil: none).
     public var thresholding: DynamicThresholding?
+    /// Side of the square images in pixels, for models that render several sizes (Stable
+    /// Diffusion); nil for a model with one size (the shipped UNet).
+    public var size: Int?
 
     /// Options of a job.
     public init(perCaption: Int = 4, guidance: Float = 2.5, steps: Int = 50, sampler: SamplerKind = .ddim, seed: UInt64 = 0,
                 model: String, unitCaptions: Int = 8, guidanceRescale: Float = 0, guidanceInterval: ClosedRange<Float>? = nil,
-                thresholding: DynamicThresholding? = nil) {
+                thresholding: DynamicThresholding? = nil, size: Int? = nil) {
         self.perCaption = perCaption
         self.guidance = guidance
         self.steps = steps
@@ -39,6 +42,7 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         self.guidanceRescale = guidanceRescale
         self.guidanceInterval = guidanceInterval
         self.thresholding = thresholding
+        self.size = size
     }
 
     /// The classifier-free guidance these options describe.
@@ -53,6 +57,7 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         if !guidance.isFinite || guidance < 0 { p.append("`guidance` must be a finite number >= 0") }
         if steps < 1 || steps > 1000 { p.append("`steps` must be in 1...1000") }
         if unitCaptions < 1 { p.append("the batch unit must hold at least one caption") }
+        if let size, size < 1 { p.append("`size` must be at least 1") }
         if !guidanceRescale.isFinite || guidanceRescale < 0 || guidanceRescale > 1 { p.append("`guidanceRescale` must be in 0...1") }
         if let t = thresholding, !(t.ratio > 0 && t.ratio <= 1 && t.maxValue >= 1) {
             p.append("`dynamicThreshold` needs a quantile in (0, 1] and a maximum >= 1")
@@ -65,10 +70,10 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case perCaption = "per_caption", guidance, steps, sampler, seed, model, unitCaptions = "unit_captions"
-        case guidanceRescale = "guidance_rescale", guidanceInterval = "guidance_interval", thresholding
+        case guidanceRescale = "guidance_rescale", guidanceInterval = "guidance_interval", thresholding, size
     }
 
-    /// Reads job.json; the guidance refinements are optional (older jobs lack them).
+    /// Reads job.json; the guidance refinements and the size are optional (older jobs lack them).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         perCaption = try c.decode(Int.self, forKey: .perCaption)
@@ -81,9 +86,10 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         guidanceRescale = try c.decodeIfPresent(Float.self, forKey: .guidanceRescale) ?? 0
         guidanceInterval = try c.decodeIfPresent(ClosedRange<Float>.self, forKey: .guidanceInterval)
         thresholding = try c.decodeIfPresent(DynamicThresholding.self, forKey: .thresholding)
+        size = try c.decodeIfPresent(Int.self, forKey: .size)
     }
 
-    /// Writes job.json, leaving out refinements that are off so plain jobs keep their old form.
+    /// Writes job.json, leaving out refinements that are off (and an absent size) so plain jobs keep their old form.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(perCaption, forKey: .perCaption)
@@ -96,6 +102,7 @@ public struct ImageJobOptions: Codable, Sendable, Hashable {
         if guidanceRescale != 0 { try c.encode(guidanceRescale, forKey: .guidanceRescale) }
         try c.encodeIfPresent(guidanceInterval, forKey: .guidanceInterval)
         try c.encodeIfPresent(thresholding, forKey: .thresholding)
+        try c.encodeIfPresent(size, forKey: .size)
     }
 }
 

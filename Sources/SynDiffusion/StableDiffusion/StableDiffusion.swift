@@ -114,14 +114,16 @@ public struct SDSchedulerConfiguration: Sendable {
         }
     }
 
-    /// The sampler `kind` configured from this file as diffusers' `<Scheduler>.from_config` builds it.
-    public func scheduler(_ kind: SamplerKind) throws -> any NoiseScheduler {
+    /// The sampler `kind` configured from this file as diffusers' `<Scheduler>.from_config` builds it,
+    /// plus dynamic thresholding of x0 when `thresholding` is given (DDIM, DPM-Solver++, DDPM; as
+    /// diffusers' `thresholding=True`; Euler has none).
+    public func scheduler(_ kind: SamplerKind, thresholding: DynamicThresholding? = nil) throws -> any NoiseScheduler {
         func fail(_ why: String) -> DiffusionError { DiffusionError.badCheckpoint(path: path, reason: why) }
         switch kind {
         case .ddim:
             return DDIMScheduler(trainSteps: trainSteps, betaSchedule: betaSchedule, predictionType: predictionType,
                                  timestepSpacing: timestepSpacing ?? .leading, stepsOffset: stepsOffset, clipSample: clipSample,
-                                 clipSampleRange: clipSampleRange, setAlphaToOne: setAlphaToOne)
+                                 clipSampleRange: clipSampleRange, thresholding: thresholding, setAlphaToOne: setAlphaToOne)
         case .dpmpp:
             if let a = string("algorithm_type"), a != "dpmsolver++" { throw fail("algorithm_type \(a) is not supported (dpmsolver++)") }
             let order = number("solver_order").map { Int($0) } ?? 2
@@ -134,7 +136,8 @@ public struct SDSchedulerConfiguration: Sendable {
                 trainSteps: trainSteps, betaSchedule: betaSchedule, predictionType: predictionType,
                 timestepSpacing: timestepSpacing ?? .linspace, stepsOffset: stepsOffset, solverOrder: order, solverType: solver,
                 lowerOrderFinal: flag("lower_order_final") ?? true, eulerAtFinal: flag("euler_at_final") ?? false,
-                finalSigma: final, lambdaMinClipped: number("lambda_min_clipped").map { Float($0) } ?? -.infinity)
+                finalSigma: final, lambdaMinClipped: number("lambda_min_clipped").map { Float($0) } ?? -.infinity,
+                thresholding: thresholding)
         case .euler:
             if let i = string("interpolation_type"), i != "linear" { throw fail("interpolation_type \(i) is not supported (linear)") }
             let fs = string("final_sigmas_type") ?? "zero"
@@ -143,7 +146,8 @@ public struct SDSchedulerConfiguration: Sendable {
                                           timestepSpacing: timestepSpacing ?? .linspace, stepsOffset: stepsOffset, finalSigma: final)
         case .ddpm:
             return DDPMScheduler(trainSteps: trainSteps, betaSchedule: betaSchedule, predictionType: predictionType,
-                                 timestepSpacing: timestepSpacing ?? .leading, stepsOffset: stepsOffset, clipSample: clipSample)
+                                 timestepSpacing: timestepSpacing ?? .leading, stepsOffset: stepsOffset, clipSample: clipSample,
+                                 thresholding: thresholding)
         }
     }
 }

@@ -82,7 +82,7 @@ extension DiffusionTrainer {
     }
 
     /// A grid of EMA samples: one row per class (its first caption), `columns` seeds per row.
-    public func sampleGrid(columns: Int = 4) -> Tensor {
+    public func sampleGrid(columns: Int = 4) throws -> Tensor {
         let classes = bank.byClass.count
         var entries: [Int] = [], seeds: [UInt64] = []
         for c in 0..<classes {
@@ -92,7 +92,7 @@ extension DiffusionTrainer {
             }
         }
         let t2i = TextToImage(predictor: ema, config: config.unet, encoder: NoTextEncoder(name: bank.encoderName, width: config.unet.crossAttentionDim))
-        let x = t2i.generate(conditioning: bank.conditioning(entries),
+        let x = try t2i.generate(conditioning: bank.conditioning(entries),
                              unconditional: bank.conditioning(Array(repeating: 0, count: entries.count)),
                              seeds: seeds, guidance: config.sampleGuidance, steps: config.sampleSteps, sampler: .ddim)
         return ImageGrid.tile((0..<entries.count).map { x.select(0, $0) }, columns: columns)
@@ -154,7 +154,7 @@ extension DiffusionTrainer {
             }
             if sampleGridColumns > 0 && (last || (config.sampleEvery > 0 && step % config.sampleEvery == 0)) {
                 let url = directory.appendingPathComponent(String(format: "samples/step-%06d.png", step))
-                let grid = sampleGrid(columns: sampleGridColumns)
+                let grid = try sampleGrid(columns: sampleGridColumns)
                 try ImageIO.write(grid, to: url)
                 try board.image("samples", ByteImage(tensor: grid), step: step)
                 log("step \(step): loss \(String(format: "%.4f", r.loss)), samples in \(url.path)")

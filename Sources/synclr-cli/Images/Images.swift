@@ -8,6 +8,7 @@ struct Images: AsyncParsableCommand {
             Examples:
               synclr images --captions captions.jsonl --out images --per-caption 4 --guidance 2.5 --steps 50
               synclr images --captions captions.jsonl --out images --shard 0/4     (one of four machines)
+              synclr images --captions captions.jsonl --out sd --model ~/models/stable-diffusion-v1-5 --size 512
               synclr images sheet images --out sheet.png
             """,
         subcommands: [ImagesGenerate.self, ImagesSheet.self],

@@ -29,18 +29,27 @@ struct ImagesGenerate: AsyncParsableCommand {
     @Option(help: "Job seed.") var seed: UInt64 = 0
     @Option(help: "Render only part i of n (0-based), e.g. 0/4, or auto: from mpiexec/srun, a Slurm array or a Kubernetes Indexed Job.") var shard: String = "0/1"
     @Option(help: "Shard count for --shard auto in a Kubernetes Indexed Job (default: $SYNCLR_SHARD_COUNT).") var shardCount: Int?
-    @Option(help: "UNet model file (default: the shipped Fashion-MNIST model).") var model: String?
-    @Option(help: "Text encoder folder (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
+    @Option(help: "UNet model file (default: the shipped Fashion-MNIST model), or your own Stable Diffusion 1.x / 2.x: a diffusers folder (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/) or a single-file original-layout .safetensors checkpoint.") var model: String?
+    @Option(help: "Image side in pixels for a Stable Diffusion --model (default: its native size, 512 for SD 1.5); a multiple of the VAE factor x the UNet's downsampling factor (64 for SD 1.x / 2.x). Images are square.") var size: Int?
+    @Option(help: "For a single-file Stable Diffusion --model: a diffusers folder whose configs (and tokenizer) to use instead of the SD 1.x / 2.x defaults.") var modelConfig: String?
+    @Option(help: "Stable Diffusion only: override the scheduler's prediction type (epsilon or v_prediction).") var predictionType: String?
+    @Option(help: "Text encoder folder for a UNet model file (default: the installed all-MiniLM-L6-v2).") var textEncoder: String?
     @Option(help: "Captions per batch (x per-caption x 2 with guidance); part of the job's identity.") var batchCaptions: Int = 8
     @OptionGroup var refinements: GuidanceOptions
 
     /// The library configuration these arguments describe.
     func configuration() throws -> ImageGenerationConfiguration {
         let shardSpec = try ShardOption.resolve(shard, count: shardCount)
+        var prediction: PredictionType?
+        if let predictionType {
+            guard let p = PredictionType(rawValue: predictionType) else { throw ValidationError("--prediction-type must be epsilon or v_prediction, got '\(predictionType)'") }
+            prediction = p
+        }
+        let models = ModelSelection(model: model, textEncoder: textEncoder, modelConfig: modelConfig, predictionType: prediction)
         return ImageGenerationConfiguration(captions: captions, output: out, perCaption: perCaption,
                                             guidance: try refinements.settings(scale: guidance), steps: steps,
                                             sampler: try SamplerKind.named(sampler), seed: seed, shard: shardSpec,
-                                            models: ModelSelection(model: model, textEncoder: textEncoder), batchCaptions: batchCaptions)
+                                            models: models, batchCaptions: batchCaptions, size: size)
     }
 
     func run() async throws {

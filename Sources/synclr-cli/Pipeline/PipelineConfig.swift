@@ -32,8 +32,14 @@ struct PipelineConfig: Codable, Equatable {
         var steps = 50
         /// Sampler.
         var sampler = "ddim"
-        /// UNet checkpoint (nil: the shipped Fashion-MNIST model).
+        /// UNet checkpoint, Stable Diffusion diffusers folder or single-file checkpoint (nil: the shipped Fashion-MNIST model).
         var model: String?
+        /// Image side for a Stable Diffusion model (nil: its native size); training resizes to the ViT's input.
+        var size: Int?
+        /// For a single-file Stable Diffusion checkpoint: a diffusers folder with its configs.
+        var modelConfig: String?
+        /// Stable Diffusion only: the scheduler's prediction type (epsilon, v_prediction), overriding its config.
+        var predictionType: String?
     }
 
     /// One representation-learning run and its evaluation.

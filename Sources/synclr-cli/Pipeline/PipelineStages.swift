@@ -32,9 +32,15 @@ extension PipelineConfig {
 
     /// The image job reading `captions` into `output`.
     func imageJob(captions: String, output: String) throws -> ImageGenerationConfiguration {
-        ImageGenerationConfiguration(captions: captions, output: output, perCaption: images.perCaption, guidance: try guidanceSettings,
-                                     steps: images.steps, sampler: try SamplerKind.named(images.sampler), seed: seed,
-                                     models: ModelSelection(model: images.model))
+        var prediction: PredictionType?
+        if let p = images.predictionType {
+            guard let t = PredictionType(rawValue: p) else { throw PipelineError.badConfig("images.predictionType must be epsilon or v_prediction, got '\(p)'") }
+            prediction = t
+        }
+        return ImageGenerationConfiguration(captions: captions, output: output, perCaption: images.perCaption, guidance: try guidanceSettings,
+                                            steps: images.steps, sampler: try SamplerKind.named(images.sampler), seed: seed,
+                                            models: ModelSelection(model: images.model, modelConfig: images.modelConfig, predictionType: prediction),
+                                            size: images.size)
     }
 
     /// The training run of `run` with `seed` on `data` into `output` (resuming an interrupted one).

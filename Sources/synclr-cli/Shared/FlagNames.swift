@@ -15,6 +15,7 @@ enum FlagNames {
         "guidanceRescale": "--guidance-rescale", "dynamicThreshold": "--dynamic-threshold", "shard": "--shard",
         "sampler": "--sampler", "scales": "--guidance", "output": "--out", "init": "--init", "resume": "--resume",
         "fashionMNIST": "--fashion-mnist", "objective": "--objective", "grouping": "--group-by",
+        "size": "--size", "textEncoder": "--text-encoder", "modelConfig": "--model-config", "predictionType": "--prediction-type",
     ]
 
     /// `message` with every quoted library name that has a flag replaced by the flag.
