@@ -85,7 +85,9 @@ import Testing
     }
 
     @Test func augmentationOptionsAreNamedAndRangeChecked() throws {
-        var c = TrainConfig(model: .vitPico32, objective: .synclr, steps: 1)
+        var pico = ViTConfig.vitPico32
+        pico.channels = 1
+        var c = TrainConfig(model: pico, objective: .synclr, steps: 1)
         var e = parameterError { try c.setAugmentation(named: "strong", globalScale: 0.32) }
         #expect(e?.parameter == "augmentation" && "\(e!)".contains("crop-flip"), "\(String(describing: e))")
         c.globalCropScale = 0

@@ -1,5 +1,15 @@
 import SynTensor
 
+/// How a ViT's weights are initialized.
+public enum ViTInitialization: String, Codable, Sendable, Hashable, CaseIterable {
+    /// timm / DINO: truncated normal (std 0.02) for every Linear layer, PyTorch's default for the patch embedding.
+    case timm
+    /// MoCo v3 / MAE: Xavier-uniform Linear layers with q, k and v treated as three matrices, and a
+    /// Xavier-uniform patch embedding. Attention then does not start uniform, which is what lets a short
+    /// SynCLR run on a few hundred images leave the collapsed start (Docs/results.md).
+    case mocoV3 = "moco-v3"
+}
+
 /// Shape of a Vision Transformer; recorded in `model.safetensors` metadata so any tool can rebuild it.
 public struct ViTConfig: Codable, Sendable, Hashable {
     /// Training image side in pixels.
@@ -22,10 +32,13 @@ public struct ViTConfig: Codable, Sendable, Hashable {
     public var layerNormEps: Float
     /// Stochastic depth rate of the last block (linearly increasing from 0 over blocks).
     public var dropPath: Float
+    /// Weight initialization (nil: timm's).
+    public var initialization: ViTInitialization?
 
     /// A ViT configuration (defaults follow timm/SynCLR: MLP ratio 4, qkv bias, LayerNorm eps 1e-6).
     public init(imageSize: Int, patchSize: Int, channels: Int = 3, width: Int, depth: Int, heads: Int,
-                mlpRatio: Int = 4, qkvBias: Bool = true, layerNormEps: Float = 1e-6, dropPath: Float = 0) {
+                mlpRatio: Int = 4, qkvBias: Bool = true, layerNormEps: Float = 1e-6, dropPath: Float = 0,
+                initialization: ViTInitialization? = nil) {
         self.imageSize = imageSize
         self.patchSize = patchSize
         self.channels = channels
@@ -36,6 +49,7 @@ public struct ViTConfig: Codable, Sendable, Hashable {
         self.qkvBias = qkvBias
         self.layerNormEps = layerNormEps
         self.dropPath = dropPath
+        self.initialization = initialization
     }
 
     /// Patches per side at the training size.

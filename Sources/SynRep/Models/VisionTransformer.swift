@@ -6,8 +6,15 @@ public final class PatchEmbed: Module {
     public let proj: Conv2d
 
     /// Embeds `channels`-channel images into `width`-wide patch tokens.
-    public init(channels: Int, width: Int, patchSize: Int, generator: inout RandomGenerator) {
+    public init(channels: Int, width: Int, patchSize: Int, initialization: ViTInitialization = .timm,
+                generator: inout RandomGenerator) {
         proj = Conv2d(channels, width, kernelSize: patchSize, stride: patchSize, generator: &generator)
+        if initialization == .mocoV3 {
+            // Xavier-uniform of the weight seen as a [width, channels * p * p] matrix, zero bias.
+            let bound = (6 / Float(channels * patchSize * patchSize + width)).squareRoot()
+            proj.weight.value = .uniform(proj.weight.shape, low: -bound, high: bound, generator: &generator)
+            if let b = proj.bias { b.value = .zeros(b.shape) }
+        }
         super.init()
     }
 
@@ -30,9 +37,17 @@ public final class ViTAttention: Module {
     public let heads: Int
 
     /// Attention of width `dim` over `heads` heads.
-    public init(dim: Int, heads: Int, qkvBias: Bool, generator: inout RandomGenerator) {
-        qkv = Linear(dim, 3 * dim, bias: qkvBias, weightInit: .vit, generator: &generator)
-        proj = Linear(dim, dim, weightInit: .vit, generator: &generator)
+    public init(dim: Int, heads: Int, qkvBias: Bool, initialization: ViTInitialization = .timm, generator: inout RandomGenerator) {
+        switch initialization {
+        case .timm:
+            qkv = Linear(dim, 3 * dim, bias: qkvBias, weightInit: .vit, generator: &generator)
+            proj = Linear(dim, dim, weightInit: .vit, generator: &generator)
+        case .mocoV3:
+            // Xavier bound of one D x D matrix, not of the packed 3D x D one.
+            let bound = (6 / Float(dim + dim)).squareRoot()
+            qkv = Linear(dim, 3 * dim, bias: qkvBias, weightInit: .uniform(low: -bound, high: bound), generator: &generator)
+            proj = Linear(dim, dim, weightInit: .xavierUniform(gain: 1), generator: &generator)
+        }
         self.heads = heads
         super.init()
     }
@@ -59,11 +74,13 @@ public final class ViTBlock: Module {
     public let dropPath: Float
 
     /// One block of width `dim`.
-    public init(dim: Int, heads: Int, mlpRatio: Int, qkvBias: Bool, eps: Float, dropPath: Float, generator: inout RandomGenerator) {
+    public init(dim: Int, heads: Int, mlpRatio: Int, qkvBias: Bool, eps: Float, dropPath: Float,
+                initialization: ViTInitialization = .timm, generator: inout RandomGenerator) {
         norm1 = LayerNorm(dim, eps: eps)
-        attn = ViTAttention(dim: dim, heads: heads, qkvBias: qkvBias, generator: &generator)
+        attn = ViTAttention(dim: dim, heads: heads, qkvBias: qkvBias, initialization: initialization, generator: &generator)
         norm2 = LayerNorm(dim, eps: eps)
-        mlp = MLP(dim, hidden: dim * mlpRatio, activation: .gelu, weightInit: .vit, generator: &generator)
+        mlp = MLP(dim, hidden: dim * mlpRatio, activation: .gelu,
+                  weightInit: initialization == .timm ? .vit : .xavierUniform(gain: 1), generator: &generator)
         self.dropPath = dropPath
         super.init()
     }
@@ -108,7 +125,9 @@ public final class VisionTransformer: Module {
     public init(_ config: ViTConfig, generator: inout RandomGenerator) {
         self.config = config
         let D = config.width
-        patchEmbed = PatchEmbed(channels: config.channels, width: D, patchSize: config.patchSize, generator: &generator)
+        let initialization = config.initialization ?? .timm
+        patchEmbed = PatchEmbed(channels: config.channels, width: D, patchSize: config.patchSize, initialization: initialization,
+                                generator: &generator)
         clsToken = Parameter(Initializer.truncatedNormal(mean: 0, std: 1e-6, a: -2, b: 2).make([1, 1, D], generator: &generator))
         let tokens = 1 + config.gridSize * config.gridSize
         posEmbed = Parameter(Initializer.vit.make([1, tokens, D], generator: &generator))
@@ -117,7 +136,7 @@ public final class VisionTransformer: Module {
         for i in 0..<config.depth {
             let dp = config.depth > 1 ? config.dropPath * Float(i) / Float(config.depth - 1) : config.dropPath
             blocks.append(ViTBlock(dim: D, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
-                                   eps: config.layerNormEps, dropPath: dp, generator: &generator))
+                                   eps: config.layerNormEps, dropPath: dp, initialization: initialization, generator: &generator))
         }
         self.blocks = blocks
         norm = LayerNorm(D, eps: config.layerNormEps)

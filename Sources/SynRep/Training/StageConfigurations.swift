@@ -75,6 +75,7 @@ public struct TrainingRunConfiguration: Codable, Sendable, Hashable {
     public func prepare(communicator: Communicator = SingleProcessCommunicator()) throws -> (trainer: Trainer, describe: String) {
         var vit = try Self.preset(model)
         vit.channels = channels
+        vit.initialization = train.model.initialization
         let source = DataSource(data)
         var set = try source.load(channels: channels, size: vit.imageSize, limit: limit > 0 ? limit : nil)
         switch grouping {

@@ -141,6 +141,14 @@ public struct TrainConfig: Codable, Sendable, Hashable {
         globalCropScale = globalScale == 0.32 ? nil : globalScale
     }
 
+    /// Sets the backbone's weight initialization from its name (timm stays nil, as before the option existed).
+    public mutating func setInitialization(named name: String) throws {
+        guard let i = ViTInitialization(rawValue: name) else {
+            throw ParameterError("initialization", name, allowed: "one of " + ViTInitialization.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        model.initialization = i == .timm ? nil : i
+    }
+
     /// Global crop augmentation.
     public var globalAugmentation: CropAugmentation {
         var a = CropAugmentation.global(size: model.imageSize).reduced(to: augmentation ?? .byol)

@@ -86,6 +86,8 @@ struct PipelineConfig: Codable, Equatable {
         var augmentation = "byol"
         /// Smallest area fraction of a global crop.
         var globalScale: Float = 0.32
+        /// ViT weight initialization: timm or moco-v3.
+        var initialization = "timm"
         /// Checkpoint every N steps.
         var checkpointEvery = 100
     }

@@ -59,6 +59,7 @@ extension PipelineConfig {
         c.checkpointEvery = train.checkpointEvery
         c.seed = seed
         try c.setAugmentation(named: train.augmentation, globalScale: train.globalScale)
+        try c.setInitialization(named: train.initialization)
         return TrainingRunConfiguration(data: data, limit: run.limit, grouping: try run.groupBy.map(Grouping.named), model: train.model,
                                         output: output, resume: true, train: c)
     }

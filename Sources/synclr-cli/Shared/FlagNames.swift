@@ -16,6 +16,7 @@ enum FlagNames {
         "sampler": "--sampler", "scales": "--guidance", "output": "--out", "init": "--init", "resume": "--resume",
         "fashionMNIST": "--fashion-mnist", "objective": "--objective", "grouping": "--group-by",
         "size": "--size", "textEncoder": "--text-encoder", "modelConfig": "--model-config", "predictionType": "--prediction-type",
+        "augmentation": "--augmentation", "globalCropScale": "--global-scale", "initialization": "--initialization",
     ]
 
     /// `message` with every quoted library name that has a flag replaced by the flag.

@@ -28,6 +28,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Photometric augmentation: byol (the paper's), light (flip + brightness/contrast) or crop-flip.")
     var augmentation: String = "byol"
     @Option(help: "Smallest area fraction of a global crop (the paper's 0.32).") var globalScale: Float = 0.32
+    @Option(help: "ViT weight initialization: timm (truncated normal 0.02) or moco-v3 (Xavier, q/k/v apart).")
+    var initialization: String = "timm"
     @Option(help: "Input channels (1 for Fashion-MNIST, 3 for RGB).") var channels: Int = 1
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 100
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -51,6 +53,7 @@ struct Train: AsyncParsableCommand {
         config.checkpointEvery = checkpointEvery
         config.seed = seed
         try config.setAugmentation(named: augmentation, globalScale: globalScale)
+        try config.setInitialization(named: initialization)
         return TrainingRunConfiguration(data: data, limit: limit, grouping: try groupBy.map(Grouping.named), model: model, channels: channels,
                                         output: out, resume: resume, train: config)
     }
