@@ -115,3 +115,62 @@ func deterministicTree(_ dir: URL) -> [String: Data] {
     }
     return out
 }
+
+@Suite(.serialized) struct DistributedPipelineTests {
+    /// `mpiexec -n 2 synclr pipeline` on a tiny configuration (template captions, 48 images, 6
+    /// training steps) writes the run folder one process writes: captions.jsonl, the manifest and
+    /// every image byte-identical, the trained student and teacher within the data-parallel
+    /// tolerance of `DistributedTrainingTests`; rank 0 alone logs the stages and evaluates; a
+    /// rerun under either launcher finds every stage up to date (the stage hashes leave out the
+    /// number of ranks). Both runs use 1 thread per process: the image kernels' rounding depends
+    /// on the thread count.
+    @Test func twoRankPipelineMatchesOneProcess() throws {
+        guard let mpiexec = mpiexecExecutable() else {
+            print("DistributedPipelineTests: skipped, no mpiexec on PATH (install openmpi-bin)")
+            return
+        }
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("synclr-mpipipe-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: root) }
+        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        let config = root.appendingPathComponent("tiny.json")
+        try Data(PipelineIntegrationTests().tinyConfig.utf8).write(to: config)
+        let single = root.appendingPathComponent("single"), multi = root.appendingPathComponent("multi")
+        func args(_ out: URL) -> [String] { ["pipeline", "--config", config.path, "--out", out.path] }
+
+        let one = try runSynclr(args(single), environment: ["SYNCLR_NUM_THREADS": "1"])
+        #expect(one.status == 0, "\(one.output)")
+        let two = try runMPI(mpiexec, ["-n", "2", synclrProgram] + args(multi))
+        #expect(two.status == 0, "\(two.output)")
+        #expect(two.output.contains("captions: shard 1/2 (rank 1 of 2)") && two.output.contains("shard 1/2: 16 images"), "\(two.output)")
+        #expect(two.output.contains("train: data-parallel over 2 processes"), "\(two.output)")
+        // Rank 0 alone records and logs each stage, evaluates and reports.
+        for line in ["stage captions: done", "stage images: done", "stage train-synclr-seed0: done", "stage eval-synclr-seed0: done",
+                     "pipeline: demo finished"] {
+            #expect(two.output.components(separatedBy: line).count == 2, "\(line):\n\(two.output)")
+        }
+
+        func data(_ dir: URL) -> [String: Data] {
+            deterministicTree(dir).filter { $0.key == "captions.jsonl" || ($0.key.hasPrefix("images/") && !$0.key.hasPrefix("images/shards/")) }
+        }
+        let a = data(single), b = data(multi)
+        #expect(a.keys.filter { $0.hasSuffix(".png") }.count == 48 && a["images/manifest.jsonl"] != nil, "\(a.keys.sorted())")
+        #expect(a.keys.sorted() == b.keys.sorted())
+        for (k, v) in a { #expect(b[k] == v, "\(k) differs") }
+        let d = try checkpointDifference(multi.appendingPathComponent("train/checkpoint/state.safetensors"),
+                                         single.appendingPathComponent("train/checkpoint/state.safetensors"))
+        print("DistributedPipelineTests: \(d.tensors) tensors, worst relative difference \(d.worst) (\(d.name))")
+        #expect(d.tensors > 0 && d.worst < 1e-4, "\(d.name) differs by \(d.worst) relative")
+        for f in ["eval.json", "report.md", "sheet.png", "stages/eval-synclr-seed0.json", "train/model.safetensors"] {
+            #expect(fm.fileExists(atPath: multi.appendingPathComponent(f).path), "missing \(f)")
+        }
+
+        // Rerun with 2 ranks and with 1 process: nothing left to do.
+        let again = try runMPI(mpiexec, ["-n", "2", synclrProgram] + args(multi))
+        #expect(again.status == 0 && again.output.contains("stage train-synclr-seed0: up to date")
+                && again.output.contains("stage images: up to date") && !again.output.contains("running"), "\(again.output)")
+        let alone = try runSynclr(args(multi))
+        #expect(alone.status == 0 && alone.output.contains("stage captions: up to date")
+                && alone.output.contains("stage train-synclr-seed0: up to date"), "\(alone.output)")
+    }
+}
