@@ -136,8 +136,14 @@ public struct CaptionsJobConfiguration: Codable, Sendable, Hashable {
     public var output: String
     /// Discard any earlier output of this path and start over.
     public var overwrite: Bool
-    /// This process's part of the job (`CaptionShard.whole` by default).
-    public var shard: CaptionShard
+    /// This process's part of the job (`CaptionShard.whole` by default). Not encoded: how the job
+    /// is split does not change its output, so the pipeline's stage hash leaves it out.
+    public var shard: CaptionShard = .whole
+
+    private enum CodingKeys: String, CodingKey {
+        case concepts, count, seed, backgrounds, builtinBackgrounds, examples, kindWeights, modeWeights, filter, batchSize,
+             generation, backend, output, overwrite
+    }
 
     /// A configuration with the command line's defaults.
     public init(concepts: String = "paper", count: Int = 1000, seed: UInt64 = 0, backgrounds: String? = nil, builtinBackgrounds: Bool = true,

@@ -78,7 +78,8 @@ struct PipelineRun {
         if needsSynthetic {
             // 1. Captions.
             let captions = try config.captionsJob(output: captionsURL.path)
-            // The hashes leave out the split, so a run may resume with another number of ranks.
+            // The hashes leave out the split (a caption job does not encode it; the image job's is
+            // set after hashing), so a run may resume with another number of ranks.
             let capHash = try StageRunner.hash("captions", captions)
             var captionsPart = captions
             captionsPart.shard = CaptionShard(index: ranks.index, count: ranks.count)
