@@ -90,6 +90,16 @@ import SynTensor
         #expect(bytes("k8s.jsonl") == reference)
     }
 
+    /// `mpiexec -n 2 synclr captions` without `--shard auto` is refused (both ranks would write the
+    /// same files) and writes nothing.
+    @Test func captionsUnderMPIWithoutShardIsRefused() throws {
+        guard let mpiexec = mpiexecExecutable() else { return }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("synclr-noshard-\(UUID().uuidString).jsonl")
+        let r = try runMPI(mpiexec, ["-n", "2", synclrProgram, "captions", "--backend", "template", "--count", "10", "--out", out.path])
+        #expect(r.status != 0 && r.output.contains("pass --shard auto"), "\(r.output)")
+        #expect(!FileManager.default.fileExists(atPath: out.path) && !FileManager.default.fileExists(atPath: out.path + ".partial"))
+    }
+
     /// Without a launcher `--shard auto` names the variables it looked for.
     @Test func shardAutoWithoutLauncherIsAClearError() throws {
         let r = try runSynclr(["images", "--captions", "/nonexistent.jsonl", "--out", "/tmp/x", "--shard", "auto"])

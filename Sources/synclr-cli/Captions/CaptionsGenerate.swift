@@ -116,6 +116,11 @@ struct CaptionsGenerate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try configuration()
+        let launch = LaunchEnvironment()
+        if config.shard.count == 1, launch.isMPILaunch, let n = try? launch.shard().count, n > 1 {
+            // Every rank would write the whole job into the same files.
+            throw ValidationError("synclr captions was started as one of \(n) MPI processes with --shard \(shard); pass --shard auto to split the job")
+        }
         // Under mpiexec / srun the ranks share the job; alone, a shard of several works independently.
         let comm: (any Communicator)? = config.shard.count > 1 && LaunchEnvironment().isMPILaunch ? try Distributed.communicator() : nil
         try await Self.execute(config, communicator: comm)
