@@ -17,12 +17,14 @@ func synclrExecutable() -> URL {
 
 /// Runs synclr with `arguments`; returns the exit status and combined output.
 @discardableResult
-func runSynclr(_ arguments: [String], killWhen: ((URL) -> Bool)? = nil, runDirectory: URL? = nil) throws -> (status: Int32, output: String) {
+func runSynclr(_ arguments: [String], killWhen: ((URL) -> Bool)? = nil, runDirectory: URL? = nil,
+               environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = synclrExecutable()
     p.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env["SYNCLR_NUM_THREADS"] = "2"
+    for (k, v) in extra { env[k] = v }
     p.environment = env
     let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("synclr-test-\(UUID().uuidString).log")
     _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)

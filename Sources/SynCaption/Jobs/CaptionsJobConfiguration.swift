@@ -136,13 +136,22 @@ public struct CaptionsJobConfiguration: Codable, Sendable, Hashable {
     public var output: String
     /// Discard any earlier output of this path and start over.
     public var overwrite: Bool
+    /// This process's part of the job (`CaptionShard.whole` by default). Not encoded: how the job
+    /// is split does not change its output, so the pipeline's stage hash leaves it out.
+    public var shard: CaptionShard = .whole
+
+    private enum CodingKeys: String, CodingKey {
+        case concepts, count, seed, backgrounds, builtinBackgrounds, examples, kindWeights, modeWeights, filter, batchSize,
+             generation, backend, output, overwrite
+    }
 
     /// A configuration with the command line's defaults.
     public init(concepts: String = "paper", count: Int = 1000, seed: UInt64 = 0, backgrounds: String? = nil, builtinBackgrounds: Bool = true,
                 examples: String? = nil, kindWeights: String? = nil, modeWeights: String = "concept=0.44,relation=0.11,background=0.45",
                 filter: CaptionFilter = CaptionFilter(), batchSize: Int = 64,
                 generation: GenerationOptions = GenerationOptions(maxTokens: 100, temperature: 0.8, topP: 0.9, stop: ["\n"]),
-                backend: CaptionBackendConfiguration = CaptionBackendConfiguration(), output: String, overwrite: Bool = false) {
+                backend: CaptionBackendConfiguration = CaptionBackendConfiguration(), output: String, overwrite: Bool = false,
+                shard: CaptionShard = .whole) {
         self.concepts = concepts
         self.count = count
         self.seed = seed
@@ -157,6 +166,7 @@ public struct CaptionsJobConfiguration: Codable, Sendable, Hashable {
         self.backend = backend
         self.output = output
         self.overwrite = overwrite
+        self.shard = shard
     }
 
     /// Parses `object=0.91,scene=0.088,texture=0.002`.
@@ -196,5 +206,58 @@ public struct CaptionsJobConfiguration: Codable, Sendable, Hashable {
         let generator = try await backend.makeGenerator(note: note)
         return CaptionJob(planner: planner, generator: generator, options: generation, filter: filter,
                           count: count, output: output, batchSize: batchSize)
+    }
+}
+
+/// Which part of a caption job this process does: all of it (`0/1`), or part `index` of `count`
+/// processes (Docs/scaling.md): together with the other ranks under MPI, or as an independent
+/// shard (a Slurm array task, a Kubernetes Indexed Job pod) whose completions a final one-process
+/// run merges.
+public struct CaptionShard: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// This process's part, 0..<count.
+    public var index: Int
+    /// Number of parts.
+    public var count: Int
+
+    /// The whole job in one process.
+    public static let whole = CaptionShard(index: 0, count: 1)
+
+    /// Part `index` of `count`.
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    /// `i/n`.
+    public var description: String { "\(index)/\(count)" }
+}
+
+/// What `CaptionsJobConfiguration.run` did.
+public enum CaptionRunOutcome: Sendable {
+    /// The job ran (one process, or all ranks together): the output is complete.
+    case complete(CaptionJobResult)
+    /// An independent shard wrote its completions; a one-process run merges the shards.
+    case shard(CaptionShardResult)
+}
+
+extension CaptionsJobConfiguration {
+    /// Runs `job` (from `makeJob`) as `shard` says. With a `communicator` of several processes
+    /// (mpiexec, srun) every rank generates its share of each round and rank 0 writes the output;
+    /// without one, a shard of several writes its completions into `OUTPUT.shards/`, and a
+    /// one-process run (`shard` 0/1) merges whatever shards left there. Every way ends with the
+    /// same output bytes as one process (given a deterministic generator).
+    public func run(_ job: CaptionJob, communicator: (any Communicator)? = nil,
+                    progress: (@Sendable (CaptionJobProgress) -> Void)? = nil) async throws -> CaptionRunOutcome {
+        guard shard.count >= 1, shard.index >= 0, shard.index < shard.count else {
+            throw CaptionError.invalidArgument("shard \(shard) is not valid (need i/n with 0 <= i < n)")
+        }
+        if shard.count == 1 { return .complete(try await job.run(overwrite: overwrite, progress: progress)) }
+        if let comm = communicator, comm.size > 1 {
+            guard comm.size == shard.count, comm.rank == shard.index else {
+                throw DistributedError.badLayout("caption shard \(shard) does not match MPI rank \(comm.rank) of \(comm.size)")
+            }
+            return .complete(try await job.run(communicator: comm, overwrite: overwrite, progress: comm.isRoot ? progress : nil))
+        }
+        return .shard(try await job.runShard(index: shard.index, of: shard.count, overwrite: overwrite, progress: progress))
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SynCaption
+import SynMPI
+import SynTensor
 
 /// `--require-concept` values.
 enum ConceptCheckOption: String, CaseIterable, ExpressibleByArgument {
@@ -87,6 +89,12 @@ struct CaptionsGenerate: AsyncParsableCommand {
     @Flag(help: "Discard any earlier output of this path and start over.")
     var overwrite = false
 
+    @Option(help: "Do only part i of n (0-based), e.g. 0/4, or auto: from mpiexec/srun, a Slurm array or a Kubernetes Indexed Job. Under mpiexec rank 0 writes OUT; independent shards write OUT.shards/ and a final run with --shard 0/1 merges them.")
+    var shard: String = "0/1"
+
+    @Option(help: "Shard count for --shard auto in a Kubernetes Indexed Job (default: $SYNCLR_SHARD_COUNT).")
+    var shardCount: Int?
+
     @OptionGroup var backend: CaptionsBackendOptions
 
     func validate() throws {
@@ -96,30 +104,69 @@ struct CaptionsGenerate: AsyncParsableCommand {
     }
 
     /// The library configuration these arguments describe.
-    var configuration: CaptionsJobConfiguration {
-        CaptionsJobConfiguration(concepts: concepts, count: count, seed: seed, backgrounds: backgrounds, builtinBackgrounds: !noBuiltinBackgrounds,
+    func configuration() throws -> CaptionsJobConfiguration {
+        let part = try ShardOption.resolve(shard, count: shardCount)
+        return CaptionsJobConfiguration(concepts: concepts, count: count, seed: seed, backgrounds: backgrounds, builtinBackgrounds: !noBuiltinBackgrounds,
                                  examples: examples, kindWeights: kindWeights, modeWeights: modeWeights,
                                  filter: CaptionFilter(minWords: minWords, maxWords: maxWords, maxCharacters: maxChars,
                                                        rejectEchoes: !keepEchoes, conceptCheck: requireConcept.value),
                                  batchSize: batchSize, generation: backend.generationOptions, backend: backend.configuration,
-                                 output: out, overwrite: overwrite)
+                                 output: out, overwrite: overwrite, shard: CaptionShard(index: part.index, count: part.count))
     }
 
     func run() async throws {
-        try await Self.execute(configuration)
+        let config = try configuration()
+        let launch = LaunchEnvironment()
+        if config.shard.count == 1, launch.isMPILaunch, let n = try? launch.shard().count, n > 1 {
+            // Every rank would write the whole job into the same files.
+            throw ValidationError("synclr captions was started as one of \(n) MPI processes with --shard \(shard); pass --shard auto to split the job")
+        }
+        // Under mpiexec / srun the ranks share the job; alone, a shard of several works independently.
+        let comm: (any Communicator)? = config.shard.count > 1 && LaunchEnvironment().isMPILaunch ? try Distributed.communicator() : nil
+        try await Self.execute(config, communicator: comm)
+        comm?.finalize()
     }
 
-    /// Runs the caption job of `config` with a progress line and Ctrl-C handling (also the pipeline's caption stage).
-    static func execute(_ config: CaptionsJobConfiguration) async throws {
-        let job = try await config.makeJob(note: Terminal.note)
+    /// Runs the caption job of `config` with a progress line and Ctrl-C handling (also the pipeline's
+    /// caption stage); with a `communicator` of several ranks they share the job and rank 0 alone prints.
+    static func execute(_ config: CaptionsJobConfiguration, communicator: (any Communicator)? = nil) async throws {
+        let isRoot = communicator?.isRoot ?? true
+        let job = try await config.makeJob(note: isRoot ? Terminal.note : { _ in })
         let out = config.output
+        if config.shard.count > 1 {
+            let how = (communicator?.size ?? 1) > 1 ? "rank \(config.shard.index) of \(config.shard.count)" : "independent shard"
+            print("captions: shard \(config.shard) (\(how))")
+        }
         let line = JobProgress(label: "captions", unit: "caption", total: config.count)
-        let result = try await runInterruptibly(line, whenInterrupted: "finished batches are kept in \(out).partial") {
-            try await job.run(overwrite: config.overwrite) { p in
-                line.update(completed: p.captions, resumedFrom: p.resumedFrom,
-                            detail: p.rejected > 0 ? "(\(Terminal.grouped(p.rejected)) rejected)" : nil)
+        let update: @Sendable (CaptionJobProgress) -> Void = { p in
+            guard isRoot else { return }
+            line.update(completed: p.captions, resumedFrom: p.resumedFrom,
+                        detail: p.rejected > 0 ? "(\(Terminal.grouped(p.rejected)) rejected)" : nil)
+        }
+        let outcome: CaptionRunOutcome
+        if let comm = communicator, comm.size > 1 {
+            // The launcher forwards Ctrl-C to every rank and ends the job; rank 0's batches are kept.
+            outcome = try await config.run(job, communicator: comm, progress: update)
+            line.finish()
+        } else {
+            outcome = try await runInterruptibly(line, whenInterrupted: "finished batches are kept in \(out).partial") {
+                try await config.run(job, progress: update)
             }
         }
+        let result: CaptionJobResult
+        switch outcome {
+        case .shard(let r):
+            if r.outputComplete {
+                print("\(out) is already complete; shard \(config.shard) has nothing to do")
+            } else {
+                print("shard \(config.shard): \(Terminal.grouped(r.attempts)) completions in \(r.path) "
+                      + "(\(Terminal.grouped(r.captions)) captions of its share \(Terminal.grouped(r.target))); "
+                      + "when every shard is done, run the same command with --shard 0/1 to merge them into \(out)")
+            }
+            return
+        case .complete(let r): result = r
+        }
+        guard isRoot else { return }
         let s = result.stats
         if result.alreadyComplete {
             print("\(out) is already complete: \(Terminal.grouped(s.captions)) captions (use --overwrite to start over)")
@@ -127,6 +174,7 @@ struct CaptionsGenerate: AsyncParsableCommand {
         }
         var message = "wrote \(Terminal.grouped(s.captions)) captions to \(out)"
         if result.resumedFrom > 0 { message += " (resumed after \(Terminal.grouped(result.resumedFrom)))" }
+        if result.fromShards > 0 { message += " (merged \(Terminal.grouped(result.fromShards)) completions from \(out).shards)" }
         message += "; \(Terminal.grouped(s.next)) attempts, \(Terminal.grouped(s.totalRejected)) rejected"
         print(message)
         print("counts in \(CaptionJobSummaryFile.path(for: out)); details: synclr captions summary \(out)")

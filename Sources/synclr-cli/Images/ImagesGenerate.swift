@@ -56,8 +56,9 @@ struct ImagesGenerate: AsyncParsableCommand {
         try Self.execute(try configuration())
     }
 
-    /// Runs the image job of `config`, reporting progress (also the pipeline's image stage).
-    static func execute(_ config: ImageGenerationConfiguration) throws {
+    /// Runs the image job of `config`, reporting progress (also the pipeline's image stage, which
+    /// passes its `communicator` and finalizes it itself).
+    static func execute(_ config: ImageGenerationConfiguration, communicator: (any Communicator)? = nil) throws {
         let (job, description, shardImages) = try config.prepare()
         report("images: " + description)
         let progress = ProgressReporter(label: "images", total: shardImages, unit: "img")
@@ -75,7 +76,10 @@ struct ImagesGenerate: AsyncParsableCommand {
         }
         progress.finish()
         if let w = summary.blasWarning { report("images: warning: " + w) }
-        if config.shard.count > 1, LaunchEnvironment().isMPILaunch {
+        if let comm = communicator, comm.size > 1 {
+            comm.barrier()
+            if comm.isRoot { try job.writeManifest() }
+        } else if config.shard.count > 1, LaunchEnvironment().isMPILaunch {
             // Each rank rebuilt the manifest from what it saw; once all have finished, rank 0
             // writes it from every rank's images, so it is complete and identical to one process's.
             let comm = try Distributed.communicator()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynMPI
 import SynRep
 import SynTensor
 
@@ -23,10 +24,22 @@ struct Pipeline: AsyncParsableCommand {
         let cfg = try PipelineConfig.resolve(preset: preset, file: config, overrides: overrides)
         if showConfig { print(cfg.json()); return }
         let dir = URL(fileURLWithPath: out ?? "runs/\(preset)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Data(cfg.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
+        // Under mpiexec / srun every rank runs the stages together (Docs/scaling.md); ranks started
+        // with different configurations or run folders are refused before any stage.
+        let comm: (any Communicator)? = LaunchEnvironment().isMPILaunch ? try Distributed.communicator() : nil
+        if let comm {
+            var fingerprint = Fingerprint()
+            fingerprint.combine(cfg.json())
+            fingerprint.combine(dir.standardizedFileURL.path)
+            try comm.requireIdentical(fingerprint.value, what: "pipeline configuration or run folder")
+        }
+        if comm?.isRoot ?? true {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(cfg.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
+        }
+        comm?.barrier()
         let started = Date()
-        let result = try await PipelineRun(config: cfg, directory: dir).execute()
+        guard let result = try await PipelineRun(config: cfg, directory: dir, communicator: comm).execute() else { return }
         try writeReport(result, config: cfg, directory: dir, preset: preset)
         try HTMLReport.write(runDirectory: dir)
         print(String(format: "pipeline: %@ finished in %@; report: %@", preset, ProgressReporter.formatDuration(Date().timeIntervalSince(started)),

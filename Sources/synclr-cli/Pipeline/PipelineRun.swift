@@ -54,35 +54,50 @@ struct PipelineResult {
 }
 
 /// Executes the stages of one pipeline configuration in a run folder.
+///
+/// Under `mpiexec -n N` (a `communicator` of N ranks) every rank runs the synthesis and training
+/// stages together: the captions are generated in rounds split by rank and written by rank 0,
+/// the images are sharded by rank, and each training run is data-parallel; then the ranks end
+/// their communication and rank 0 alone evaluates (Docs/scaling.md).
 struct PipelineRun {
     let config: PipelineConfig
     let directory: URL
-    var runner: StageRunner { StageRunner(runDirectory: directory) }
+    /// The ranks running the pipeline together (nil: this process alone).
+    var communicator: (any Communicator)? = nil
+    var runner: StageRunner { StageRunner(runDirectory: directory, communicator: communicator) }
+    private var ranks: (index: Int, count: Int) { (communicator?.rank ?? 0, communicator?.size ?? 1) }
 
     var captionsURL: URL { directory.appendingPathComponent("captions.jsonl") }
     var imagesURL: URL { directory.appendingPathComponent("images") }
 
-    func execute() async throws -> PipelineResult {
+    /// Runs every stage; nil on ranks other than 0, which stop after training.
+    func execute() async throws -> PipelineResult? {
         var result = PipelineResult()
         let needsSynthetic = config.runs.contains { $0.data == "synthetic" }
         var upstream = ""
         if needsSynthetic {
             // 1. Captions.
             let captions = try config.captionsJob(output: captionsURL.path)
+            // The hashes leave out the split (a caption job does not encode it; the image job's is
+            // set after hashing), so a run may resume with another number of ranks.
             let capHash = try StageRunner.hash("captions", captions)
+            var captionsPart = captions
+            captionsPart.shard = CaptionShard(index: ranks.index, count: ranks.count)
             let cap = try await runner.run("captions", hash: capHash, outputs: [captionsURL], clean: [captionsURL]) {
-                try await CaptionsGenerate.execute(captions)
+                try await CaptionsGenerate.execute(captionsPart, communicator: communicator)
             }
             result.stageSeconds.append(("captions", cap.seconds))
             // 2. Images.
             let images = try config.imageJob(captions: captionsURL.path, output: imagesURL.path)
             let imgHash = try StageRunner.hash("images", images, upstream: [capHash])
+            var imagesPart = images
+            imagesPart.shard = Shard(index: ranks.index, count: ranks.count)
             let img = try await runner.run("images", hash: imgHash, outputs: [ManifestFile.url(in: imagesURL)], clean: [imagesURL]) {
-                try ImagesGenerate.execute(images)
+                try ImagesGenerate.execute(imagesPart, communicator: communicator)
             }
             result.stageSeconds.append(("images", img.seconds))
             let sheet = directory.appendingPathComponent("sheet.png")
-            if !FileManager.default.fileExists(atPath: sheet.path) || !img.skipped {
+            if ranks.index == 0, !FileManager.default.fileExists(atPath: sheet.path) || !img.skipped {
                 try ImagesSheet.execute(directory: imagesURL, out: sheet, maxCaptions: 24, labels: true)
             }
             upstream = imgHash
@@ -98,7 +113,7 @@ struct PipelineRun {
                 let hash = try StageRunner.hash("train", training, upstream: [run.data == "synthetic" ? upstream : ""])
                 let stage = "train-\(run.name)-seed\(seed)"
                 let r = try await runner.run(stage, hash: hash, outputs: [dir.appendingPathComponent("model.safetensors")], clean: [dir]) {
-                    try Train.execute(training)
+                    try Train.execute(training, communicator: communicator)
                 }
                 trainSeconds += r.seconds
                 trained.append((run, seed, dir, hash))
@@ -106,6 +121,16 @@ struct PipelineRun {
             }
         }
         result.stageSeconds.append(("train", trainSeconds))
+        if let comm = communicator {
+            // Every stage left needs one process: end the job's communication (the other ranks exit)
+            // and give rank 0 the whole machine.
+            comm.finalize()
+            guard comm.isRoot else { return nil }
+            if comm.size > 1, ProcessInfo.processInfo.environment["SYNCLR_NUM_THREADS"] == nil {
+                Threading.setCount(ProcessInfo.processInfo.activeProcessorCount)
+            }
+        }
+        let runner = StageRunner(runDirectory: directory)
         // 4. Evaluation of every model and baseline.
         let evalDir = directory.appendingPathComponent("eval")
         try FileManager.default.createDirectory(at: evalDir, withIntermediateDirectories: true)

@@ -14,8 +14,16 @@ struct StageRecord: Codable {
 /// Runs pipeline stages at most once per input hash: a finished stage whose hash is unchanged is
 /// skipped, an interrupted one is rerun with the same options (each stage resumes itself), and a
 /// stage whose options or inputs changed is cleaned and run from scratch.
+///
+/// With a `communicator` of several ranks (`mpiexec synclr pipeline`) every rank calls `run` for
+/// the same stages in the same order: rank 0 alone reads and writes the records and cleans, and
+/// broadcasts whether to skip, then every rank runs the stage's body and they meet at a barrier
+/// before rank 0 records the stage done.
 struct StageRunner {
     let runDirectory: URL
+    /// The ranks running the stages together (nil: this process alone).
+    var communicator: (any Communicator)? = nil
+    private var isRoot: Bool { communicator?.isRoot ?? true }
     private var stagesDirectory: URL { runDirectory.appendingPathComponent("stages") }
 
     /// Stable hex hash of the parts (FNV-1a over their joined text).
@@ -49,29 +57,47 @@ struct StageRunner {
     @discardableResult
     func run(_ name: String, hash: String, outputs: [URL], clean: [URL], _ body: () async throws -> Void) async throws -> (seconds: Double, skipped: Bool) {
         let fm = FileManager.default
-        let previous = record(name)
-        if let previous, previous.hash == hash, previous.status == "done", outputs.allSatisfy({ fm.fileExists(atPath: $0.path) }) {
-            log("stage \(name): up to date (\(ProgressReporter.formatDuration(previous.seconds)))")
-            return (previous.seconds, true)
+        // [skip (1) or run (0), seconds recorded so far], decided by rank 0.
+        var decision: [Double] = [0, 0]
+        var failure: Error?
+        if isRoot {
+            do {
+                let previous = record(name)
+                if let previous, previous.hash == hash, previous.status == "done", outputs.allSatisfy({ fm.fileExists(atPath: $0.path) }) {
+                    log("stage \(name): up to date (\(ProgressReporter.formatDuration(previous.seconds)))")
+                    decision = [1, previous.seconds]
+                } else {
+                    if let previous, previous.hash == hash {
+                        decision[1] = previous.seconds
+                        log("stage \(name): resuming")
+                    } else {
+                        if previous != nil { log("stage \(name): options or inputs changed, starting over") }
+                        for url in clean where fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
+                        log("stage \(name): running")
+                    }
+                    try write(StageRecord(hash: hash, status: "running", seconds: decision[1]), name)
+                }
+            } catch {
+                failure = error
+                decision = [-1, 0]
+            }
         }
-        var spent = 0.0
-        if let previous, previous.hash == hash {
-            spent = previous.seconds
-            log("stage \(name): resuming")
-        } else {
-            if previous != nil { log("stage \(name): options or inputs changed, starting over") }
-            for url in clean where fm.fileExists(atPath: url.path) { try fm.removeItem(at: url) }
-            log("stage \(name): running")
+        if let comm = communicator { decision.withUnsafeMutableBytes { comm.broadcast($0, root: 0) } }
+        if decision[0] < 0 {
+            throw failure ?? DistributedError.rootFailed("stage \(name) could not start on rank 0 (see its message)")
         }
-        try write(StageRecord(hash: hash, status: "running", seconds: spent), name)
+        if decision[0] > 0 { return (decision[1], true) }
+        let spent = decision[1]
         let start = Date()
         do {
             try await body()
         } catch {
-            try? write(StageRecord(hash: hash, status: "running", seconds: spent + Date().timeIntervalSince(start)), name)
+            if isRoot { try? write(StageRecord(hash: hash, status: "running", seconds: spent + Date().timeIntervalSince(start)), name) }
             throw error
         }
+        communicator?.barrier()
         let total = spent + Date().timeIntervalSince(start)
+        guard isRoot else { return (total, false) }
         for url in outputs where !fm.fileExists(atPath: url.path) {
             throw PipelineError.stageFailed(stage: name, reason: "finished without writing \(url.path)")
         }

@@ -65,12 +65,13 @@ struct Train: AsyncParsableCommand {
     /// Trains the run of `config`, printing its log (also the pipeline's training stage). Under
     /// mpiexec / srun all ranks train one model data-parallel and rank 0 alone prints and writes
     /// (Docs/scaling.md).
-    static func execute(_ config: TrainingRunConfiguration) throws {
-        let comm = try Distributed.communicator()
+    /// The pipeline passes its `communicator` and finalizes it itself.
+    static func execute(_ config: TrainingRunConfiguration, communicator: (any Communicator)? = nil) throws {
+        let comm = try communicator ?? Distributed.communicator()
         let print: (String) -> Void = comm.isRoot ? { Swift.print($0) } : { _ in }
         let start = Date()
         let modelURL = try config.run(communicator: comm) { print($0) }
-        comm.finalize()
+        if communicator == nil { comm.finalize() }
         print(String(format: "train: done in %.1f s; wrote %@", Date().timeIntervalSince(start), modelURL.path))
     }
 }
