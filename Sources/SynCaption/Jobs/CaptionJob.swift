@@ -82,6 +82,9 @@ public struct CaptionJob: Sendable {
                     progress: (@Sendable (CaptionJobProgress) -> Void)? = nil) async throws -> CaptionJobResult {
         if count < 0 { throw CaptionError.invalidArgument("`count` must be >= 0") }
         if batchSize < 1 { throw CaptionError.invalidArgument("batch size must be >= 1") }
+        // One writer per output: a second job on this file is refused, not interleaved.
+        let lock = try OutputLock.file(URL(fileURLWithPath: output), job: "caption job")
+        defer { lock.release() }
         let partial = PartialFile.path(for: output)
         let statsPath = CaptionJobSummaryFile.path(for: output)
         let config = self.config

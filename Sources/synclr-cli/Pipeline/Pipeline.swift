@@ -23,7 +23,8 @@ struct Pipeline: AsyncParsableCommand {
         let cfg = try PipelineConfig.resolve(preset: preset, file: config, overrides: overrides)
         if showConfig { print(cfg.json()); return }
         let dir = URL(fileURLWithPath: out ?? "runs/\(preset)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let lock = try OutputLock.folder(dir, job: "synclr pipeline")
+        defer { lock.release() }
         try Data(cfg.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
         let started = Date()
         let result = try await PipelineRun(config: cfg, directory: dir).execute()
