@@ -119,11 +119,11 @@ import SynTensor
         }
     }
 
-    /// Mounts a tmpfs of `megabytes` at `url` (root with CAP_SYS_ADMIN); false where not allowed.
-    func mountTmpfs(_ url: URL, megabytes: Int, remount: Bool = false) -> Bool {
+    /// Mounts a tmpfs of `kilobytes` at `url` (root with CAP_SYS_ADMIN); false where not allowed.
+    func mountTmpfs(_ url: URL, kilobytes: Int, remount: Bool = false) -> Bool {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/mount")
-        p.arguments = ["-t", "tmpfs", "-o", (remount ? "remount," : "") + "size=\(megabytes)m", "tmpfs", url.path]
+        p.arguments = ["-t", "tmpfs", "-o", (remount ? "remount," : "") + "size=\(kilobytes)k", "tmpfs", url.path]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         guard (try? p.run()) != nil else { return false }
@@ -163,8 +163,9 @@ import SynTensor
         try fm.createDirectory(at: disk, withIntermediateDirectories: true)
         let out = disk.appendingPathComponent("train")
         let full: (status: Int32, output: String)
-        // A 14 MB tmpfs holds the first 9.7 MB checkpoint but not the temporary of the second.
-        if mountTmpfs(disk, megabytes: 14) {
+        // A tmpfs of 1.5 checkpoints holds the first checkpoint but not the temporary of the second.
+        let checkpointBytes = try Data(contentsOf: reference.appendingPathComponent("checkpoint/state.safetensors")).count
+        if mountTmpfs(disk, kilobytes: checkpointBytes * 3 / 2 / 1024) {
             defer { unmount(disk) }
             full = try runSynclr(trainArguments(data: images, out: out, steps: 6))
             #expect(full.status != 0)
@@ -172,7 +173,7 @@ import SynTensor
                     "the full-disk error does not name the file and the cause:\n\(full.output)")
             #expect(fm.fileExists(atPath: out.appendingPathComponent("checkpoint/state.safetensors").path),
                     "the first checkpoint should have fit")
-            #expect(mountTmpfs(disk, megabytes: 64, remount: true))
+            #expect(mountTmpfs(disk, kilobytes: checkpointBytes * 4 / 1024, remount: true))
             let resumed = try runSynclr(trainArguments(data: images, out: out, steps: 6))
             #expect(resumed.status == 0, "\(resumed.output)")
             #expect(resumed.output.contains("resumed from"), "the job started over instead of resuming:\n\(resumed.output)")
@@ -186,7 +187,7 @@ import SynTensor
             let args = trainArguments(data: images, out: out, steps: 6).map { "'\($0)'" }.joined(separator: " ")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "trap '' XFSZ; ulimit -f 4096; exec '\(synclrExecutable().path)' \(args) 2>&1"]
+            p.arguments = ["-c", "trap '' XFSZ; ulimit -f \(checkpointBytes / 4096); exec '\(synclrExecutable().path)' \(args) 2>&1"]
             let pipe = Pipe()
             p.standardOutput = pipe
             try p.run()
