@@ -57,9 +57,9 @@ import SynTensor
         return images
     }
 
-    func trainArguments(data: URL, out: URL, steps: Int) -> [String] {
+    func trainArguments(data: URL, out: URL, steps: Int, resume: Bool = true) -> [String] {
         ["train", "--data", data.path, "--objective", "simclr", "--steps", "\(steps)", "--batch-captions", "4", "--images-per-caption", "2",
-         "--warmup", "2", "--checkpoint-every", "2", "--out", out.path, "--resume"]
+         "--warmup", "2", "--checkpoint-every", "2", "--out", out.path] + (resume ? ["--resume"] : [])
     }
 
     @Test func aSecondProcessOnTheSameOutputIsRefusedAndKill9LeavesNoStaleLock() throws {
@@ -75,6 +75,8 @@ import SynTensor
         let pid = first.processIdentifier
         #expect(wait(seconds: 60) { ((try? String(contentsOf: lockFile, encoding: .utf8)) ?? "").hasPrefix("\(pid)\n") },
                 "the first run did not take the lock")
+        // Mid-training: its first checkpoint is on disk.
+        #expect(wait(seconds: 120) { fm.fileExists(atPath: out.appendingPathComponent("checkpoint/state.safetensors").path) })
 
         // 2. A second process on the same folder is refused, naming the folder and the holder.
         let second = try runSynclr(trainArguments(data: images, out: out, steps: 4))
@@ -86,10 +88,11 @@ import SynTensor
         #expect(images2.status != 0 && images2.output.contains("process \(pid)"), "\(images2.output)")
         #expect(first.isRunning, "the refused jobs must not disturb the holder")
 
-        // 3. kill -9: the kernel drops the lock; the file may stay but the next run takes it over.
+        // 3. kill -9: the kernel drops the lock; the file may stay but the next run takes it over
+        // (a fresh run: the killed one may have left a checkpoint of its 100,000-step options).
         kill(pid, SIGKILL)
         first.waitUntilExit()
-        let resumed = try runSynclr(trainArguments(data: images, out: out, steps: 4))
+        let resumed = try runSynclr(trainArguments(data: images, out: out, steps: 4, resume: false))
         #expect(resumed.status == 0, "the run after kill -9 was refused or failed:\n\(resumed.output)")
         #expect(!fm.fileExists(atPath: lockFile.path), "a finished run leaves its lock file behind")
     }
