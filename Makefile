@@ -4,7 +4,7 @@
 SWIFT ?= swift
 # No OPENBLAS_CORETYPE here: OpenBLAS runs the best kernel of the machine (AVX-512 where present).
 
-.PHONY: setup build demo test bench docs check-report fuzz fuzz-libfuzzer clean
+.PHONY: setup build demo test bench docs check-report fuzz fuzz-libfuzzer chaos clean
 
 setup:
 	@Scripts/setup.sh --models
@@ -55,6 +55,13 @@ fuzz: setup
 fuzz-libfuzzer: setup
 	$(SWIFT) build -c release --product synclr-fuzz --build-path .build/libfuzzer -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld \
 		-Xcc -fsanitize=fuzzer-no-link -Xlinker --export-dynamic -Xlinker --undefined=LLVMFuzzerRunDriver
+
+# Kill -9 every long job at CHAOS_KILLS random points, resume it and compare its outputs byte for
+# byte with an uninterrupted run (Scripts/chaos.sh, Docs/reliability.md). CHAOS_JOBS: a subset.
+CHAOS_KILLS ?= 20
+CHAOS_JOBS ?= captions-template captions-native images diffusion-train train-synclr train-stablerep train-simclr train-supervised eval pipeline
+chaos: build
+	Scripts/chaos.sh --kills $(CHAOS_KILLS) --jobs "$(CHAOS_JOBS)"
 
 clean:
 	rm -rf .build

@@ -76,6 +76,36 @@ private func toyData() throws -> (images: Tensor, labels: [Int], bank: CaptionBa
         #expect(losses(logA) == losses(logB), "loss logs differ:\n\(logA)\n\(logB)")
     }
 
+    /// A run that dies between a sample step's grid and its checkpoint (here: the grid cannot be
+    /// written) must not leave a checkpoint past the grid, or the resumed run never renders it.
+    /// Found by Scripts/chaos.sh (kill -9 between the two writes lost samples/step-000004.png).
+    @Test func aCrashAtASampleStepResumesWithItsGrid() throws {
+        let data = try toyData()
+        let config = DiffusionTrainConfig(unet: tinyUNetConfig(), steps: 4, batchSize: 4, learningRate: 1e-3, warmupSteps: 1,
+                                          seed: 5, checkpointEvery: 1, sampleEvery: 2, sampleSteps: 2)
+        let dirA = try temporaryDirectory("gridA"), dirB = try temporaryDirectory("gridB")
+        defer { try? FileManager.default.removeItem(at: dirA); try? FileManager.default.removeItem(at: dirB) }
+        let straight = DiffusionTrainer(config: config, images: data.images, labels: data.labels, bank: data.bank)
+        try straight.run(directory: dirA, resume: false)
+
+        // A folder where step 2's grid should go makes its write fail, as a kill would stop it.
+        let blocker = dirB.appendingPathComponent("samples/step-000002.png")
+        try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
+        let crashed = DiffusionTrainer(config: config, images: data.images, labels: data.labels, bank: data.bank)
+        #expect(throws: (any Error).self) { try crashed.run(directory: dirB, resume: false) }
+        let meta = try SafetensorsFile(url: dirB.appendingPathComponent("checkpoint.safetensors")).metadata
+        #expect(meta?["step"] == "1", "the checkpoint ran ahead of the sample grid it follows")
+
+        try FileManager.default.removeItem(at: blocker)
+        let resumed = DiffusionTrainer(config: config, images: data.images, labels: data.labels, bank: data.bank)
+        try resumed.run(directory: dirB, resume: true)
+        for name in ["samples/step-000002.png", "samples/step-000004.png", "checkpoint.safetensors"] {
+            let a = try Data(contentsOf: dirA.appendingPathComponent(name))
+            let b = try? Data(contentsOf: dirB.appendingPathComponent(name))
+            #expect(b == a, "\(name) is missing or differs after the resume")
+        }
+    }
+
     /// A checkpoint of other options is refused with the file named.
     @Test func checkpointOfOtherOptionsIsRefused() throws {
         let data = try toyData()

@@ -105,6 +105,9 @@ public struct CaptionJob: Sendable {
     /// writes; the folder is removed once the output is complete.
     public func run(overwrite: Bool = false, stopAfterBatches: Int? = nil,
                     progress: (@Sendable (CaptionJobProgress) -> Void)? = nil) async throws -> CaptionJobResult {
+        // One writer per output: a second job on this file is refused, not interleaved.
+        let lock = try OutputLock.file(URL(fileURLWithPath: output), job: "caption job")
+        defer { lock.release() }
         let writer: CaptionJobWriter
         switch try CaptionJobWriter.open(self, overwrite: overwrite) {
         case .complete(let result): return result
@@ -160,8 +163,12 @@ public struct CaptionJob: Sendable {
         var writer: CaptionJobWriter?
         var completeResult: CaptionJobResult?
         var failure: Error?
+        var lock: OutputLock? = nil
+        defer { lock?.release() }
         if comm.isRoot {
             do {
+                // Rank 0 alone writes the file, so it alone holds the file's lock.
+                lock = try OutputLock.file(URL(fileURLWithPath: output), job: "caption job")
                 switch try CaptionJobWriter.open(self, overwrite: overwrite) {
                 case .complete(let r): completeResult = r
                 case .writing(let w): writer = w

@@ -6,6 +6,8 @@ public enum CaptionError: Error, Sendable, Equatable, LocalizedError, CustomStri
     case fileNotFound(path: String, what: String)
     /// A file exists but could not be read.
     case unreadable(path: String, reason: String)
+    /// A file could not be created, written or renamed (a full disk, a read-only folder).
+    case cannotWrite(path: String, reason: String)
     /// A concept list has no concepts.
     case emptyList(name: String)
     /// A JSON file does not have the expected shape.
@@ -42,6 +44,7 @@ public enum CaptionError: Error, Sendable, Equatable, LocalizedError, CustomStri
         switch self {
         case let .fileNotFound(path, what): return "\(what) not found: \(path)"
         case let .unreadable(path, reason): return "cannot read \(path): \(reason)"
+        case let .cannotWrite(path, reason): return "cannot write \(path): \(reason)"
         case let .emptyList(name): return "concept list \(name) is empty"
         case let .malformedJSON(path, reason): return "malformed JSON in \(path): \(reason)"
         case let .malformedLine(path, line, reason): return "\(path):\(line): malformed line: \(reason)"

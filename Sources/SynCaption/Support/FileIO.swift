@@ -61,11 +61,11 @@ final class AppendFile {
     init(path: String, truncateTo length: Int64? = nil) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        if fd < 0 { throw CaptionError.unreadable(path: path, reason: "cannot open for writing: \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw CaptionError.cannotWrite(path: path, reason: "cannot open for writing: \(String(cString: strerror(errno)))") }
         if let length, ftruncate(fd, off_t(length)) != 0 {
             let reason = String(cString: strerror(errno))
             closeDescriptor(fd)
-            throw CaptionError.unreadable(path: path, reason: "cannot truncate: \(reason)")
+            throw CaptionError.cannotWrite(path: path, reason: "cannot truncate: \(reason)")
         }
     }
 
@@ -77,7 +77,7 @@ final class AppendFile {
             let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CaptionError.unreadable(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+                throw CaptionError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
             done += n
         }
@@ -105,16 +105,23 @@ enum Files {
     static func writeAtomically(_ text: String, to path: String) throws {
         let tmp = path + ".tmp"
         try? FileManager.default.removeItem(atPath: tmp)
-        let file = try AppendFile(path: tmp, truncateTo: 0)
-        try file.append(text)
-        file.sync()
-        try rename(tmp, to: path)
+        do {
+            let file = try AppendFile(path: tmp, truncateTo: 0)
+            try file.append(text)
+            file.sync()
+            try rename(tmp, to: path)
+        } catch {
+            // Name the file the caller asked for, and leave no temporary behind (a full disk).
+            try? FileManager.default.removeItem(atPath: tmp)
+            if case let CaptionError.cannotWrite(_, reason) = error { throw CaptionError.cannotWrite(path: path, reason: reason) }
+            throw error
+        }
     }
 
     /// Renames `from` over `to` (atomic on one file system).
     static func rename(_ from: String, to: String) throws {
         if renamePath(from, to) != 0 {
-            throw CaptionError.unreadable(path: to, reason: "cannot rename \(from): \(String(cString: strerror(errno)))")
+            throw CaptionError.cannotWrite(path: to, reason: "cannot rename \(from): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -65,6 +65,11 @@ public final class ImageJob<Predictor: NoisePredictor> {
     /// Renders this shard's missing images, then rebuilds DIR/manifest.jsonl from every finished image.
     /// `progress` is advanced per unit; `onUnit` gets (images of this shard handled, shard total).
     public func run(progress: ProgressReporter? = nil, onUnit: ((Int, Int) -> Void)? = nil) throws -> Summary {
+        try validate()
+        // One writer per folder (per shard: shards of one job write disjoint images by design).
+        let lock = try OutputLock.folder(directory, name: shard.count > 1 ? ".synclr-shard-\(shard.index)-of-\(shard.count).lock" : OutputLock.folderLockName,
+                                         job: shard.count > 1 ? "image job, shard \(shard.index + 1) of \(shard.count)" : "image job")
+        defer { lock.release() }
         try prepare()
         try recordBLASRuntime()
         let fm = FileManager.default
@@ -144,8 +149,8 @@ public final class ImageJob<Predictor: NoisePredictor> {
         return Description(options: options, captions: captions.count, captionsFingerprint: h.hex)
     }
 
-    /// Creates the folder and job.json, or checks that an existing job.json asks for the same images.
-    private func prepare() throws {
+    /// Refuses options the model cannot honour (before anything is created).
+    private func validate() throws {
         if let p = options.problems.first { throw DiffusionError.invalidJob(path: directory.path, reason: p) }
         // A sampler cannot take more steps than the model has training timesteps (its grids would trap).
         let trainSteps = model.space.trainTimesteps
@@ -157,6 +162,10 @@ public final class ImageJob<Predictor: NoisePredictor> {
             throw DiffusionError.invalidJob(path: directory.path,
                                             reason: "`size` \(size) differs from the model's images (\(model.space.imageShape.dropFirst().map(String.init).joined(separator: "x")))")
         }
+    }
+
+    /// Creates the folder and job.json, or checks that an existing job.json asks for the same images.
+    private func prepare() throws {
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         let url = directory.appendingPathComponent("job.json")

@@ -104,6 +104,8 @@ extension DiffusionTrainer {
     /// the run early at that step, with a checkpoint (as an interruption would, for a later `resume`).
     public func run(directory: URL, resume: Bool, stopAt: Int? = nil, progress: ProgressReporter? = nil,
                     log: (String) -> Void = { _ in }) throws {
+        let lock = try OutputLock.folder(directory, job: "diffusion training")
+        defer { lock.release() }
         let fm = FileManager.default
         try fm.createDirectory(at: directory.appendingPathComponent("samples"), withIntermediateDirectories: true)
         let ckpt = directory.appendingPathComponent("checkpoint.safetensors")
@@ -148,16 +150,19 @@ extension DiffusionTrainer {
                                ("throughput/images_per_second", dt > 0 ? Float(Double(config.batchSize) / dt) : 0)], step: step)
             progress?.update(completed: step, detail: String(format: "loss %.4f", r.loss))
             let last = step == config.steps
-            if last || step == end || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
-                try handle.synchronize()
-                try saveCheckpoint(ckpt)
-            }
+            // The sample grid of a step is written before its checkpoint: a run killed in between
+            // resumes from the checkpoint before and renders the grid again (the same bytes); in
+            // the other order the resumed run would start after the step and never write it.
             if sampleGridColumns > 0 && (last || (config.sampleEvery > 0 && step % config.sampleEvery == 0)) {
                 let url = directory.appendingPathComponent(String(format: "samples/step-%06d.png", step))
                 let grid = try sampleGrid(columns: sampleGridColumns)
                 try ImageIO.write(grid, to: url)
                 try board.image("samples", ByteImage(tensor: grid), step: step)
                 log("step \(step): loss \(String(format: "%.4f", r.loss)), samples in \(url.path)")
+            }
+            if last || step == end || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
+                try handle.synchronize()
+                try saveCheckpoint(ckpt)
             }
         }
     }

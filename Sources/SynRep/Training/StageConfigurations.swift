@@ -97,12 +97,16 @@ public struct TrainingRunConfiguration: Codable, Sendable, Hashable {
     /// Trains (resuming when asked), then writes OUT/model.safetensors; returns its URL. With a
     /// communicator of several processes every rank trains the same model and rank 0 writes it.
     public func run(communicator: Communicator = SingleProcessCommunicator(), log: (String) -> Void) throws -> URL {
+        let dir = URL(fileURLWithPath: output)
+        // Taken before the data loads, so a second run on this folder stops at once; held through
+        // the model file too (the trainer takes it again, re-entrantly).
+        let lock = communicator.isRoot ? try OutputLock.folder(dir, job: "synclr train (\(train.objective.rawValue))") : nil
+        defer { lock?.release() }
         let (trainer, line) = try prepare(communicator: communicator)
         if communicator.size > 1 {
             log("train: data-parallel over \(communicator.size) processes (\(Threading.count) threads each); batches are global")
         }
         log("train: " + line)
-        let dir = URL(fileURLWithPath: output)
         try trainer.run(directory: dir, resume: resume, log: log)
         let modelURL = dir.appendingPathComponent("model.safetensors")
         if communicator.isRoot {

@@ -232,7 +232,11 @@ public final class Trainer {
         let root = communicator.isRoot
         let ckpt = directory.appendingPathComponent("checkpoint/state.safetensors")
         let metricsURL = directory.appendingPathComponent("metrics.jsonl")
+        // Rank 0, the only writer, locks the folder against a second training run writing it.
+        var lock: OutputLock? = nil
+        defer { lock?.release() }
         if communicator.size == 1 {
+            lock = try OutputLock.folder(directory, job: "training (\(config.objective.rawValue))")
             try fm.createDirectory(at: directory.appendingPathComponent("checkpoint"), withIntermediateDirectories: true)
             if resume, fm.fileExists(atPath: ckpt.path) {
                 try loadCheckpoint(ckpt)
@@ -241,7 +245,7 @@ public final class Trainer {
                 try fm.removeItem(at: metricsURL)
             }
         } else {
-            try resumeTogether(checkpoint: ckpt, metrics: metricsURL, resume: resume, log: log)
+            lock = try resumeTogether(directory: directory, checkpoint: ckpt, metrics: metricsURL, resume: resume, log: log)
         }
         var metrics = root ? try MetricsLog(url: metricsURL, keepingStepsBelow: step) : nil
         let board = root ? try TensorBoardWriter(directory: directory, resumingAt: step) : nil
@@ -281,12 +285,16 @@ public final class Trainer {
 
     /// Rank 0 prepares the directory and reads the checkpoint (when resuming); every rank then
     /// loads rank 0's bytes, so all start from the same state or all stop with rank 0's error.
-    func resumeTogether(checkpoint ckpt: URL, metrics metricsURL: URL, resume: Bool, log: (String) -> Void) throws {
+    /// Returns rank 0's lock of `directory` (nil on the other ranks).
+    func resumeTogether(directory: URL, checkpoint ckpt: URL, metrics metricsURL: URL, resume: Bool,
+                        log: (String) -> Void) throws -> OutputLock? {
         let fm = FileManager.default
         var bytes: [UInt8] = []
         var failure: String? = nil
+        var lock: OutputLock? = nil
         if communicator.isRoot {
             do {
+                lock = try OutputLock.folder(directory, job: "training (\(config.objective.rawValue)), rank 0 of \(communicator.size)")
                 try fm.createDirectory(at: ckpt.deletingLastPathComponent(), withIntermediateDirectories: true)
                 if resume, fm.fileExists(atPath: ckpt.path) {
                     try loadCheckpoint(ckpt)
@@ -315,6 +323,7 @@ public final class Trainer {
         guard ok.allSatisfy({ $0 == ok[0] }) else {
             throw DistributedError.rootFailed("ranks resumed at different steps \(ok); the checkpoint could not be loaded everywhere")
         }
+        return lock
     }
 }
 

@@ -62,7 +62,9 @@ struct DiffusionTrain: AsyncParsableCommand {
         guard config.problems.isEmpty else { throw ValidationError(config.problems.joined(separator: "; ")) }
 
         let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Held through the caption cache and the model export too (the trainer locks it again, re-entrantly).
+        let lock = try OutputLock.folder(dir, job: "synclr diffusion train")
+        defer { lock.release() }
         let captionsURL = URL(fileURLWithPath: captions)
         let records = try CaptionsFile.read(captionsURL)
         let (texts, byClass) = try CaptionBank.group(records, path: captionsURL.path)

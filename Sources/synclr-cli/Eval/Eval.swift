@@ -36,6 +36,8 @@ struct Eval: AsyncParsableCommand {
     func run() async throws {
         var config = configuration
         if case .checkpoint = config.features { config.torch = try torch.options(model: model) }
+        let lock = try out.map { try OutputLock.file(URL(fileURLWithPath: $0), job: "synclr eval") }
+        defer { lock?.release() }
         let report = try Self.execute(config)
         let text = json ? try report.json() : report.text
         print(text)

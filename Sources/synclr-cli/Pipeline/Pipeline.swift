@@ -33,8 +33,12 @@ struct Pipeline: AsyncParsableCommand {
             fingerprint.combine(dir.standardizedFileURL.path)
             try comm.requireIdentical(fingerprint.value, what: "pipeline configuration or run folder")
         }
+        // Rank 0 alone writes the run folder, so it alone holds the folder's lock.
+        var lock: OutputLock? = nil
+        defer { lock?.release() }
         if comm?.isRoot ?? true {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            lock = try OutputLock.folder(dir, job: "synclr pipeline")
             try Data(cfg.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
         }
         comm?.barrier()

@@ -91,3 +91,24 @@ final class FileSink {
         try bytes.withUnsafeBytes { try write($0) }
     }
 }
+
+/// Removes temporary files of `writeAtomically` (`.NAME.tmp-PID-N`) anywhere under `directory`
+/// whose writing process is gone: a writer killed between creating and renaming its temporary
+/// leaves one behind, and a resumed job would otherwise keep it forever. Temporaries of live
+/// processes (another shard writing the same folder) are left alone. Returns how many went.
+@discardableResult
+public func removeStaleTemporaries(under directory: URL) -> Int {
+    guard let walker = FileManager.default.enumerator(atPath: directory.path) else { return 0 }
+    var removed = 0
+    let me = getpid()
+    while let relative = walker.nextObject() as? String {
+        let name = (relative as NSString).lastPathComponent
+        guard name.hasPrefix("."), let r = name.range(of: ".tmp-", options: .backwards) else { continue }
+        let parts = name[r.upperBound...].split(separator: "-")
+        guard parts.count == 2, let pid = Int32(parts[0]), Int(parts[1]) != nil else { continue }
+        // Alive: our own, or signalable, or existing but not ours to signal.
+        if pid == me || kill(pid, 0) == 0 || errno == EPERM { continue }
+        if unlink(directory.appendingPathComponent(relative).path) == 0 { removed += 1 }
+    }
+    return removed
+}
