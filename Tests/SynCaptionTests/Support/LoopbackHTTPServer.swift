@@ -71,7 +71,10 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             while true {
                 let client = accept(listener, nil, nil)
-                if client < 0 { break }
+                // The listener is closed here, by the only thread that uses it, never by stop(): a
+                // descriptor number closed under a blocked accept can be reused at once by another
+                // test's server, whose clients this loop would then answer with this server's handler.
+                if client < 0 { close(listener); break }
                 Thread.detachNewThread { self.serve(client) }
             }
         }
@@ -88,14 +91,14 @@ final class LoopbackHTTPServer: @unchecked Sendable {
 
     private var stopped = false
 
-    /// Stops accepting connections (idempotent: the descriptor is closed exactly once).
+    /// Stops accepting connections (idempotent). Shutting the listener down wakes the accept loop,
+    /// which closes it.
     func stop() {
         lock.lock()
         defer { lock.unlock() }
         if stopped { return }
         stopped = true
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
     }
 
     deinit { stop() }
