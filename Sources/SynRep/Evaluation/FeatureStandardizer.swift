@@ -26,7 +26,7 @@ public struct FeatureStandardizer: Codable, Sendable, Equatable {
             x.withUnsafeBufferPointer { xb in
                 partial.withUnsafeMutableBufferPointer { pb in
                     let pp = SharedPointer(pb.baseAddress!)
-                    concurrentItems(ranges.count) { t in
+                    Threading.concurrentPerform(ranges.count) { t in
                         let acc = pp.p + t * d
                         for i in ranges[t] {
                             let row = xb.baseAddress! + selected[i] * d
@@ -75,7 +75,7 @@ public struct FeatureStandardizer: Codable, Sendable, Equatable {
         let ranges = fixedRanges(rows.count, maxParts: 64, minimumPerRange: max(1, 16384 / max(d, 1)))
         let op = SharedPointer(out)
         x.withUnsafeBufferPointer { xb in
-            concurrentItems(ranges.count) { t in
+            Threading.concurrentPerform(ranges.count) { t in
                 for i in ranges[t] {
                     let src = xb.baseAddress! + rows[i] * d, dst = op.p + i * d
                     for j in 0..<d { dst[j] = (src[j] - mean[j]) * inv[j] }

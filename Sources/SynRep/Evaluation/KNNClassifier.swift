@@ -147,7 +147,7 @@ public struct KNNClassifier: Sendable {
         indices.withUnsafeMutableBufferPointer { ib in
             sims.withUnsafeMutableBufferPointer { sb in
                 let ip = SharedPointer(ib.baseAddress!), sp = SharedPointer(sb.baseAddress!)
-                concurrentItems(chunks) { c in
+                Threading.concurrentPerform(chunks) { c in
                     let lo = c * chunk, rows = min(chunk, m - lo)
                     let q = queries.narrow(0, start: lo, length: rows)
                     var heaps = (0..<rows).map { _ in TopKSelection(k: k) }

@@ -131,7 +131,7 @@ struct LogisticObjective {
         labels.withUnsafeBufferPointer { yb in
             partials.withUnsafeMutableBufferPointer { pb in
                 let pp = SharedPointer(pb.baseAddress!)
-                concurrentItems(parts.count) { t in
+                Threading.concurrentPerform(parts.count) { t in
                     let acc = pp.p + t * stride
                     var loss = 0.0
                     var start = parts[t].lowerBound
