@@ -138,7 +138,7 @@ public struct TrainConfig: Codable, Sendable, Hashable {
                                  allowed: "one of " + AugmentationStrength.allCases.map(\.rawValue).joined(separator: ", "))
         }
         augmentation = strength == .byol ? nil : strength
-        globalCropScale = globalScale == 0.32 ? nil : globalScale
+        globalCropScale = globalScale == CropAugmentation.global(size: 1).scale.lowerBound ? nil : globalScale
     }
 
     /// Sets the backbone's weight initialization from its name (timm stays nil, as before the option existed).

@@ -37,7 +37,6 @@ struct Pipeline: AsyncParsableCommand {
         var lock: OutputLock? = nil
         defer { lock?.release() }
         if comm?.isRoot ?? true {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             lock = try OutputLock.folder(dir, job: "synclr pipeline")
             try Data(cfg.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
         }
