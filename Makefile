@@ -1,5 +1,5 @@
 # Quick start: `make demo` runs the main job end to end, `make test` runs the test suite.
-# Both install what is missing first (Scripts/setup.sh).
+# Both install what is missing first (Scripts/setup/setup.sh).
 
 SWIFT ?= swift
 # No OPENBLAS_CORETYPE here: OpenBLAS runs the best kernel of the machine (AVX-512 where present).
@@ -7,7 +7,7 @@ SWIFT ?= swift
 .PHONY: setup build demo test bench docs check-report fuzz fuzz-libfuzzer chaos clean
 
 setup:
-	@Scripts/setup.sh --models
+	@Scripts/setup/setup.sh --models
 
 build: setup
 	$(SWIFT) build -c release
@@ -34,14 +34,14 @@ RUN ?= runs/demo
 check-report: build
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 	.build/release/synclr report $(RUN)
-	Scripts/check_report.sh $(RUN)
+	Scripts/checks/check_report.sh $(RUN)
 
 # One deterministic mutation-fuzzing target per parser (Docs/reliability.md). FUZZ_SECONDS per
 # target (the issue asks 600); seeds: the test fixtures and Debian's golang-1.19-src test images.
 # Findings land in .build/fuzz/TARGET/crash-*; replay one with `synclr-fuzz replay TARGET FILE`.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= safetensors gguf pth png jpeg idx captions manifest json openai
-FUZZ_SEEDS ?= Scripts/fuzz-seeds,Tests,/usr/share/go-1.19/src/image,/usr/share/go-1.19/src/compress,/usr/share/go-1.19/src/archive/zip/testdata,/usr/share/go-1.19/src/encoding/json/testdata,/usr/share/datasets/fashion-mnist
+FUZZ_SEEDS ?= Scripts/checks/fuzz-seeds,Tests,/usr/share/go-1.19/src/image,/usr/share/go-1.19/src/compress,/usr/share/go-1.19/src/archive/zip/testdata,/usr/share/go-1.19/src/encoding/json/testdata,/usr/share/datasets/fashion-mnist
 
 fuzz: setup
 	$(SWIFT) build -c release --product synclr-fuzz
@@ -57,11 +57,11 @@ fuzz-libfuzzer: setup
 		-Xcc -fsanitize=fuzzer-no-link -Xlinker --export-dynamic -Xlinker --undefined=LLVMFuzzerRunDriver
 
 # Kill -9 every long job at CHAOS_KILLS random points, resume it and compare its outputs byte for
-# byte with an uninterrupted run (Scripts/chaos.sh, Docs/reliability.md). CHAOS_JOBS: a subset.
+# byte with an uninterrupted run (Scripts/checks/chaos.sh, Docs/reliability.md). CHAOS_JOBS: a subset.
 CHAOS_KILLS ?= 20
 CHAOS_JOBS ?= captions-template captions-native images diffusion-train train-synclr train-stablerep train-simclr train-supervised eval pipeline
 chaos: build
-	Scripts/chaos.sh --kills $(CHAOS_KILLS) --jobs "$(CHAOS_JOBS)"
+	Scripts/checks/chaos.sh --kills $(CHAOS_KILLS) --jobs "$(CHAOS_JOBS)"
 
 clean:
 	rm -rf .build

@@ -2,7 +2,7 @@ import Foundation
 import SynCaption
 import SynTensor
 
-/// The caption prompts of the LLM benchmark (Scripts/llm_bench_prompts.py builds the same).
+/// The caption prompts of the LLM benchmark (Scripts/bench/llm_bench_prompts.py builds the same).
 enum LLMBenchPrompts {
     static let header = "Generate an image description with an object category:"
     static let examples = [
@@ -29,7 +29,7 @@ enum LLMBenchPrompts {
     }
 }
 
-/// Native LLM throughput beside transformers (Scripts/bench_llm_torch.py), interleaved, medians:
+/// Native LLM throughput beside transformers (Scripts/bench/bench_llm_torch.py), interleaved, medians:
 /// prefill and decode tokens/s at batch 1 and 8, and captions/s for 32 caption prompts.
 func llmBenchmarks(modelPath: String, repeats: Int, torchScript: String?, threads: Int, quick: Bool,
                    report: (BenchResult) -> Void) throws -> [BenchResult] {

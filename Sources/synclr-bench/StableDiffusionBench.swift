@@ -18,7 +18,7 @@ private func resetPeakRSS() {
 /// `synclr-bench --sd`: a Stable Diffusion 1.5-shaped UNet (random weights built here, nothing
 /// loaded) and one guided DDIM step (batch 2, 77 text tokens, guidance 2.5) per size, timed (median of
 /// `repeats`) with its peak memory, beside diffusers' UNet2DConditionModel run by
-/// Scripts/bench_sd_torch.py in a child process (its own peak memory, so the two do not mix).
+/// Scripts/bench/bench_sd_torch.py in a child process (its own peak memory, so the two do not mix).
 func stableDiffusionBenchmarks(sizes: [Int], repeats: Int, torchScript: String?, threads: Int,
                                report: (BenchResult) -> Void) throws -> [BenchResult] {
     var results: [BenchResult] = []

@@ -14,13 +14,13 @@ struct SynCLRBench: AsyncParsableCommand {
     @Flag(help: "Fewer and smaller workloads.") var quick = false
     @Option(help: "Repetitions per side (medians are reported).") var repeats = 7
     @Option(help: "Only workloads whose name contains this.") var filter: String?
-    @Option(help: "Path of the PyTorch peer script.") var torchScript = "Scripts/bench_torch.py"
+    @Option(help: "Path of the PyTorch peer script.") var torchScript = "Scripts/bench/bench_torch.py"
     @Flag(help: "Skip the PyTorch side.") var noTorch = false
     @Flag(help: "Benchmark the native language model (prefill, decode, captions) beside transformers instead.") var llm = false
     @Option(help: "GGUF model for --llm (default: the installed SmolLM2).") var model: String?
-    @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench_llm_torch.py"
+    @Option(help: "Path of the transformers peer script for --llm.") var llmTorchScript = "Scripts/bench/bench_llm_torch.py"
     @Flag(help: "Benchmark one guided step of a Stable Diffusion 1.5-shaped UNet (random weights) at 256 and 512 beside diffusers instead.") var sd = false
-    @Option(help: "Path of the diffusers peer script for --sd.") var sdTorchScript = "Scripts/bench_sd_torch.py"
+    @Option(help: "Path of the diffusers peer script for --sd.") var sdTorchScript = "Scripts/bench/bench_sd_torch.py"
     @Flag(help: "Under mpiexec: measure all-reduce latency and bandwidth between the ranks (Docs/scaling.md).") var mpi = false
     @Flag(help: "Time every workload in each GEMM threading mode (split over our pool, OpenBLAS's threads, auto), interleaved.")
     var gemmModes = false

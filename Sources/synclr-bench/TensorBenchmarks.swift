@@ -56,7 +56,7 @@ func tensorWorkloads(quick: Bool) -> [Workload] {
     }))
     list.append(Workload(name: "minilm_encode_64", unit: "ms", higherIsBetter: false, convert: { $0 * 1e3 }, make: {
         guard let encoder = try? MiniLMTextEncoder() else {
-            print("minilm_encode_64: all-MiniLM-L6-v2 not installed (run Scripts/install_models.sh); timing nothing")
+            print("minilm_encode_64: all-MiniLM-L6-v2 not installed (run Scripts/setup/install_models.sh); timing nothing")
             return {}
         }
         let captions = benchCaptions(64)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The PyTorch side of the benchmark: Scripts/bench_torch.py running as a child process that
+/// The PyTorch side of the benchmark: Scripts/bench/bench_torch.py running as a child process that
 /// executes one repetition per request, so the two sides interleave on the same machine state.
 final class TorchPeer {
     private let process = Process()

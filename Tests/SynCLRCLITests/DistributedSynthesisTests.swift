@@ -108,7 +108,7 @@ import SynTensor
     }
 }
 
-/// Where the native caption backend's default model is installed (Scripts/install_models.sh).
+/// Where the native caption backend's default model is installed (Scripts/setup/install_models.sh).
 let nativeCaptionModel = ProcessInfo.processInfo.environment["SYNCLR_LLM_MODEL"]
     ?? SynCLRPaths.models.appendingPathComponent("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
 

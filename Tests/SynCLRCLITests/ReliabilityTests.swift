@@ -3,7 +3,7 @@ import Testing
 import SynTensor
 
 /// Issue 17, item 4 (Docs/reliability.md): one writer per output folder, resume after kill -9
-/// (Scripts/chaos.sh in a short mode) and after a full disk, all with real `synclr` processes.
+/// (Scripts/checks/chaos.sh in a short mode) and after a full disk, all with real `synclr` processes.
 @Suite(.serialized) struct ReliabilityTests {
     let fm = FileManager.default
 
@@ -102,7 +102,7 @@ import SynTensor
         defer { try? fm.removeItem(at: work) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [packageRoot.appendingPathComponent("Scripts/chaos.sh").path, "--kills", "3", "--seed", "5",
+        p.arguments = [packageRoot.appendingPathComponent("Scripts/checks/chaos.sh").path, "--kills", "3", "--seed", "5",
                        "--jobs", "captions-template images train-synclr", "--work", work.path]
         var env = ProcessInfo.processInfo.environment
         env["SYNCLR"] = synclrExecutable().path

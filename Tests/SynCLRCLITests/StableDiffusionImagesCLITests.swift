@@ -3,7 +3,7 @@ import SynRecords
 import SynTensor
 import Testing
 
-/// The tiny Stable Diffusion 1.x-style diffusers folder of Scripts/fixtures_sd.py (SynDiffusionTests' parity fixture).
+/// The tiny Stable Diffusion 1.x-style diffusers folder of Scripts/fixtures/fixtures_sd.py (SynDiffusionTests' parity fixture).
 private func sdFixture() -> URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("SynDiffusionTests/Fixtures/sd1")

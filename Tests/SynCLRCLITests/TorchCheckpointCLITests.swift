@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SynTensor
 
-/// `synclr eval` / `synclr embed` on PyTorch checkpoints (fixtures of Scripts/fixtures_torch_backbone.py,
+/// `synclr eval` / `synclr embed` on PyTorch checkpoints (fixtures of Scripts/fixtures/fixtures_torch_backbone.py,
 /// kept with the SynRep tests): a `.pth` scores exactly as its safetensors export.
 @Suite(.serialized) struct TorchCheckpointCLITests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -3,7 +3,7 @@ import Testing
 import SynTensor
 @testable import SynCaption
 
-/// The reference outputs written by Scripts/fixtures_llm.py (transformers on the same GGUF file).
+/// The reference outputs written by Scripts/fixtures/fixtures_llm.py (transformers on the same GGUF file).
 struct LLMReference {
     struct CorpusEntry {
         var text: String
@@ -57,8 +57,8 @@ enum InstalledModel {
     static let generator: Result<LlamaGenerator, any Error> = Result {
         let path = LlamaModelLocation.resolve()
         if !FileManager.default.fileExists(atPath: path) {
-            throw LLMTestError("the SmolLM2 model is not installed at \(path): run `make setup` (Scripts/setup.sh --models) "
-                               + "or Scripts/install_models.sh, or set SYNCLR_LLM_MODEL")
+            throw LLMTestError("the SmolLM2 model is not installed at \(path): run `make setup` (Scripts/setup/setup.sh --models) "
+                               + "or Scripts/setup/install_models.sh, or set SYNCLR_LLM_MODEL")
         }
         return try LlamaGenerator(path: path)
     }

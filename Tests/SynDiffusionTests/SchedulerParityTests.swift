@@ -3,7 +3,7 @@ import SynTensor
 import Testing
 @testable import SynDiffusion
 
-/// Trajectories of every scheduler against diffusers 0.42 (fixtures from Scripts/fixtures_schedulers.py).
+/// Trajectories of every scheduler against diffusers 0.42 (fixtures from Scripts/fixtures/fixtures_schedulers.py).
 @Suite struct SchedulerParityTests {
     /// Set PARITY_DEBUG to print per-step deviations.
     let debug = ProcessInfo.processInfo.environment["PARITY_DEBUG"] != nil

@@ -15,7 +15,7 @@ private func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
 }
 
 /// `synclr images --model` on Stable Diffusion: the one `ImageJob` renders the tiny SD folders of
-/// Scripts/fixtures_sd.py through the parity-tested `StableDiffusion` parts.
+/// Scripts/fixtures/fixtures_sd.py through the parity-tested `StableDiffusion` parts.
 @Suite struct StableDiffusionJobTests {
     /// The job's image k of caption c is what the diffusers-parity path (`StableDiffusion.denoise`,
     /// pipelineMatchesDiffusers) gives for the initial latents of the image's seed, post-processed as

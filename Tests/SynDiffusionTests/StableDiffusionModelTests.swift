@@ -4,7 +4,7 @@ import Testing
 @testable import SynDiffusion
 
 /// The Stable Diffusion UNet, VAE and pipeline against diffusers 0.42.1 on the tiny SD 1.x-style and
-/// SD 2.x-style folders of Scripts/fixtures_sd.py (float16 / bfloat16 / float32 weights).
+/// SD 2.x-style folders of Scripts/fixtures/fixtures_sd.py (float16 / bfloat16 / float32 weights).
 @Suite struct StableDiffusionModelTests {
     @Test(arguments: ["sd1", "sd2"])
     func unetMatchesDiffusers(_ name: String) throws {

@@ -3,7 +3,7 @@ import SynTensor
 import Testing
 @testable import SynDiffusion
 
-/// One string of Fixtures/sd_clip_tokens.json (Scripts/fixtures_sd.py, transformers' CLIPTokenizer).
+/// One string of Fixtures/sd_clip_tokens.json (Scripts/fixtures/fixtures_sd.py, transformers' CLIPTokenizer).
 struct CLIPTokenCase: Decodable, Sendable {
     let text: String
     let ids: [Int]
@@ -16,21 +16,21 @@ struct CLIPTokenFixture: Decodable, Sendable {
     let cases: [CLIPTokenCase]
 }
 
-/// CLIP's BPE vocabulary installed by Scripts/install_models.sh (from the open-clip-torch wheel).
+/// CLIP's BPE vocabulary installed by Scripts/setup/install_models.sh (from the open-clip-torch wheel).
 func clipBPEFile() throws -> URL {
     let url = SynCLRPaths.models.appendingPathComponent("clip-bpe/bpe_simple_vocab_16e6.txt.gz")
     try #require(FileManager.default.fileExists(atPath: url.path),
-                 "CLIP's BPE vocabulary is not installed (\(url.path) is missing): run Scripts/install_models.sh or `make setup`")
+                 "CLIP's BPE vocabulary is not installed (\(url.path) is missing): run Scripts/setup/install_models.sh or `make setup`")
     return url
 }
 
-/// A tiny diffusers folder written by Scripts/fixtures_sd.py.
+/// A tiny diffusers folder written by Scripts/fixtures/fixtures_sd.py.
 func sdFixtureFolder(_ name: String) throws -> URL {
     let url = try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"), "Fixtures/\(name) missing")
     return url
 }
 
-/// The reference tensors of Scripts/fixtures_sd.py for one tiny configuration.
+/// The reference tensors of Scripts/fixtures/fixtures_sd.py for one tiny configuration.
 func sdParity(_ name: String) throws -> SafetensorsFile { try SafetensorsFile(url: fixtureURL(name + "_parity", "safetensors")) }
 
 /// Max |a - b| / max|b| (relative to the reference's largest magnitude).

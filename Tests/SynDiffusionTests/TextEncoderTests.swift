@@ -3,7 +3,7 @@ import SynTensor
 import Testing
 @testable import SynDiffusion
 
-/// One sentence of Fixtures/textenc_tokens.json (Scripts/fixtures_textenc.py, transformers' BertTokenizer).
+/// One sentence of Fixtures/textenc_tokens.json (Scripts/fixtures/fixtures_textenc.py, transformers' BertTokenizer).
 struct TokenCase: Decodable, Sendable {
     let text: String
     let ids: [Int]
@@ -18,12 +18,12 @@ struct TokenFixture: Decodable, Sendable {
 }
 
 /// The installed all-MiniLM-L6-v2 folder; a missing install is a failure with the fix in the message
-/// (CI installs the models through Scripts/setup.sh -> Scripts/install_models.sh).
+/// (CI installs the models through Scripts/setup/setup.sh -> Scripts/setup/install_models.sh).
 func miniLMDirectory() throws -> URL {
     let dir = MiniLMTextEncoder.defaultDirectory
     let file = dir.appendingPathComponent("model.safetensors").path
     try #require(FileManager.default.fileExists(atPath: file),
-                 "all-MiniLM-L6-v2 is not installed (\(file) is missing): run Scripts/install_models.sh or `make setup`")
+                 "all-MiniLM-L6-v2 is not installed (\(file) is missing): run Scripts/setup/install_models.sh or `make setup`")
     return dir
 }
 
@@ -42,7 +42,7 @@ func cosine(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
     return ab / (aa.squareRoot() * bb.squareRoot())
 }
 
-/// WordPiece tokenizer and MiniLM encoder against transformers 5 / torch 2.13 (Scripts/fixtures_textenc.py).
+/// WordPiece tokenizer and MiniLM encoder against transformers 5 / torch 2.13 (Scripts/fixtures/fixtures_textenc.py).
 @Suite struct TextEncoderTests {
     let fixture: TokenFixture
 
@@ -148,7 +148,7 @@ func cosine(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
             Issue.record("loading from an empty folder succeeded")
         } catch let e as TextEncoderError {
             #expect(e == .missingFile(dir.appendingPathComponent("model.safetensors").path))
-            #expect(e.description.contains("Scripts/install_models.sh") && e.description.contains("model.safetensors"))
+            #expect(e.description.contains("Scripts/setup/install_models.sh") && e.description.contains("model.safetensors"))
         }
         #expect(throws: TextEncoderError.self) { try BertTokenizer(directory: dir) }
     }

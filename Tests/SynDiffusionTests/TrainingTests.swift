@@ -78,7 +78,7 @@ private func toyData() throws -> (images: Tensor, labels: [Int], bank: CaptionBa
 
     /// A run that dies between a sample step's grid and its checkpoint (here: the grid cannot be
     /// written) must not leave a checkpoint past the grid, or the resumed run never renders it.
-    /// Found by Scripts/chaos.sh (kill -9 between the two writes lost samples/step-000004.png).
+    /// Found by Scripts/checks/chaos.sh (kill -9 between the two writes lost samples/step-000004.png).
     @Test func aCrashAtASampleStepResumesWithItsGrid() throws {
         let data = try toyData()
         let config = DiffusionTrainConfig(unet: tinyUNetConfig(), steps: 4, batchSize: 4, learningRate: 1e-3, warmupSteps: 1,

@@ -3,7 +3,7 @@ import SynTensor
 import Testing
 @testable import SynDiffusion
 
-/// A parity fixture of Scripts/fixtures_unet.py: weights, inputs, output, loss probe and gradients.
+/// A parity fixture of Scripts/fixtures/fixtures_unet.py: weights, inputs, output, loss probe and gradients.
 struct UNetFixture {
     let file: SafetensorsFile
     let path: String
@@ -69,7 +69,7 @@ func expectClose(_ a: Tensor, _ b: Tensor, atol: Float, rtol: Float, _ what: Str
     #expect(err <= atol + rtol * scale, "\(what): max |diff| \(err) (max |expected| \(scale))", sourceLocation: loc)
 }
 
-/// The UNet blocks against their PyTorch twins (Scripts/unet_torch.py via Scripts/fixtures_unet.py):
+/// The UNet blocks against their PyTorch twins (Scripts/fixtures/unet_torch.py via Scripts/fixtures/fixtures_unet.py):
 /// forward outputs and the gradients of every parameter and differentiable input.
 @Suite struct UNetParityTests {
     @Test func resnetBlock() throws {

@@ -4,13 +4,13 @@ import Testing
 import SynTensor
 import SynTestSupport
 
-/// One safetensors file of Tests/SynRepTests/Fixtures (written by Scripts/fixtures_synrep.py).
+/// One safetensors file of Tests/SynRepTests/Fixtures (written by Scripts/fixtures/fixtures_synrep.py).
 typealias RepFixture = FixtureFile
 
 extension FixtureFile {
     /// Reads `Fixtures/<name>.safetensors` of this test bundle (fixtures are committed: failure is a setup error).
     static func named(_ name: String) -> FixtureFile {
-        named(name, bundle: .module, script: "Scripts/fixtures_synrep.py")
+        named(name, bundle: .module, script: "Scripts/fixtures/fixtures_synrep.py")
     }
 
     /// A scalar stored under `key`.
@@ -52,7 +52,7 @@ enum RepFixtures {
     static let trainStep = RepFixture.named("trainstep")
 }
 
-/// FNV-1a of the UTF-8 bytes (as `fnv1a32` in Scripts/fixtures_synrep.py).
+/// FNV-1a of the UTF-8 bytes (as `fnv1a32` in Scripts/fixtures/fixtures_synrep.py).
 func fnv1a32(_ s: String) -> UInt32 {
     var h: UInt32 = 0x811C_9DC5
     for b in s.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }

@@ -4,7 +4,7 @@ import Testing
 import SynTestSupport
 
 /// The multi-positive contrastive loss, Sinkhorn-Knopp and the iBOT masked-patch loss against
-/// PyTorch transcriptions of the paper's formulas (Scripts/fixtures_synrep.py).
+/// PyTorch transcriptions of the paper's formulas (Scripts/fixtures/fixtures_synrep.py).
 @Suite struct LossParityTests {
     let file = RepFixtures.losses
     let tol = Tolerance(atol: 1e-5, rtol: 1e-4)

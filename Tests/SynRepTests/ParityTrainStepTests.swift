@@ -5,7 +5,7 @@ import SynTestSupport
 
 /// One full SynCLR training step on fixed crops and a fixed mask against PyTorch doing the same:
 /// loss terms, every gradient before clipping, clipping, AdamW with the decay / no-decay groups,
-/// the EMA teacher (Scripts/fixtures_synrep.py, `trainstep_fixture`).
+/// the EMA teacher (Scripts/fixtures/fixtures_synrep.py, `trainstep_fixture`).
 @Suite struct TrainStepParityTests {
     let file = RepFixtures.trainStep
     /// The step whose schedule values are used (inside the LR warm-up and teacher-temperature ramp).

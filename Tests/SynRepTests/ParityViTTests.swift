@@ -4,7 +4,7 @@ import Testing
 import SynTestSupport
 
 /// The SynRep ViT against a PyTorch transcription (itself checked against timm's VisionTransformer
-/// by Scripts/fixtures_synrep.py): 16x16x3 input, patch 4, width 32, depth 2, heads 2.
+/// by Scripts/fixtures/fixtures_synrep.py): 16x16x3 input, patch 4, width 32, depth 2, heads 2.
 @Suite struct ViTParityTests {
     let file = RepFixtures.vit
     let tol = Tolerance(atol: 2e-5, rtol: 1e-4)

@@ -4,14 +4,14 @@ import Testing
 import SynTensor
 import SynTestSupport
 
-/// `.pth` backbones from Fixtures/torch_backbone (written by Scripts/fixtures_torch_backbone.py
+/// `.pth` backbones from Fixtures/torch_backbone (written by Scripts/fixtures/fixtures_torch_backbone.py
 /// with PyTorch and timm): the same weights as a plain state dict, in the layout of the paper's
 /// released checkpoints and as this project's safetensors export, plus a training checkpoint
 /// with a student and a teacher.
 struct TorchBackboneTests {
     static func url(_ name: String) -> URL {
         guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/torch_backbone") else {
-            preconditionFailure("missing fixture Fixtures/torch_backbone/\(name) (run Scripts/fixtures_torch_backbone.py)")
+            preconditionFailure("missing fixture Fixtures/torch_backbone/\(name) (run Scripts/fixtures/fixtures_torch_backbone.py)")
         }
         return url
     }

@@ -5,11 +5,11 @@ import SynTestSupport
 extension FixtureFile {
     /// Loads `Fixtures/<name>.safetensors` of this test bundle or stops with the reason.
     static func named(_ name: String) -> FixtureFile {
-        named(name, bundle: .module, script: "Scripts/fixtures_ops.py")
+        named(name, bundle: .module, script: "Scripts/fixtures/fixtures_ops.py")
     }
 }
 
-/// The committed parity fixture files (Scripts/fixtures_ops.py), each read once.
+/// The committed parity fixture files (Scripts/fixtures/fixtures_ops.py), each read once.
 enum Fixtures {
     /// Elementwise ops, views, creation.
     static let elementwise = FixtureFile.named("elementwise")

@@ -10,7 +10,7 @@ import Testing
 
     @Test func readsEveryDTypeWrittenByPython() throws {
         let file = try SafetensorsFile(url: try fixtureURL("safetensors_dtypes.safetensors"))
-        #expect(file.metadata == ["format": "pt", "producer": "Scripts/fixtures_safetensors.py", "note": "été \"quoted\"\n"])
+        #expect(file.metadata == ["format": "pt", "producer": "Scripts/fixtures/fixtures_safetensors.py", "note": "été \"quoted\"\n"])
         let dtypes: [String: SafetensorsDType] = [
             "F32": .f32, "F16": .f16, "BF16": .bf16, "F64": .f64, "F8_E4M3": .f8E4M3, "F8_E5M2": .f8E5M2,
             "I64": .i64, "I32": .i32, "I16": .i16, "I8": .i8, "U8": .u8, "BOOL": .bool, "SCALAR": .f32, "EMPTY": .f32,

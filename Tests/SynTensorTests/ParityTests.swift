@@ -2,7 +2,7 @@ import Testing
 @testable import SynTensor
 import SynTestSupport
 
-/// Elementwise ops against PyTorch 2.13 (fixtures from Scripts/fixtures_ops.py, elementwise.safetensors).
+/// Elementwise ops against PyTorch 2.13 (fixtures from Scripts/fixtures/fixtures_ops.py, elementwise.safetensors).
 @Suite struct ElementwiseParityTests {
     let file = Fixtures.elementwise
 

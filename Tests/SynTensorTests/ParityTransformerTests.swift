@@ -63,7 +63,7 @@ final class ParityBlock: Module, UnaryLayer {
     }
 }
 
-/// Two blocks, a final norm and a linear head on the mean token (as in Scripts/fixtures_ops.py).
+/// Two blocks, a final norm and a linear head on the mean token (as in Scripts/fixtures/fixtures_ops.py).
 final class ParityTransformer: Module {
     /// The blocks, named `blocks.0`, `blocks.1`.
     let blocks: Sequential

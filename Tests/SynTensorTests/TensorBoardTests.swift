@@ -3,7 +3,7 @@ import Testing
 @testable import SynTensor
 
 /// The event file that TensorBoard's own RecordWriter and torch.utils.tensorboard's summaries
-/// wrote (Scripts/fixtures_tensorboard.py), and what it holds.
+/// wrote (Scripts/fixtures/fixtures_tensorboard.py), and what it holds.
 private struct Reference: Decodable {
     struct Event: Decodable {
         var wall_time: Double

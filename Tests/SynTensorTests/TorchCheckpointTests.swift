@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import SynTensor
 
-// Fixtures: Scripts/fixtures_pth.py (torch 2.13.0+cpu) -> Tests/SynTensorTests/Fixtures/pth/.
+// Fixtures: Scripts/fixtures/fixtures_pth.py (torch 2.13.0+cpu) -> Tests/SynTensorTests/Fixtures/pth/.
 
 /// URL of fixture `Fixtures/pth/<name>`.
 private func pth(_ name: String) throws -> URL {

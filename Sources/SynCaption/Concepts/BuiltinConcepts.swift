@@ -1,6 +1,6 @@
 import Foundation
 
-/// Provenance of one built-in list, as written by Scripts/build_concepts.py.
+/// Provenance of one built-in list, as written by Scripts/setup/build_concepts.py.
 public struct BuiltinListInfo: Sendable, Hashable, Codable {
     /// List name (e.g. `imagenet-1k`).
     public var name: String

@@ -83,7 +83,7 @@ public struct CaptionBackendConfiguration: Codable, Sendable, Hashable {
             return generator
         case .template:
             if kind == nil {
-                note("no language model installed at \(LlamaModelLocation.resolve(model)) (run `make setup` or Scripts/install_models.sh)")
+                note("no language model installed at \(LlamaModelLocation.resolve(model)) (run `make setup` or Scripts/setup/install_models.sh)")
             }
             note("backend: template — captions are filled in from fixed templates, NOT written by a language model; "
                  + "records are labeled \"template (no language model)\"")

@@ -9,7 +9,7 @@ import SynTensor
 /// (as diffusers' `from_single_file(config=...)`), else from the Stable Diffusion 1.x / 2.x
 /// defaults: SD 1.x (a transformers CLIP text encoder) has 8 heads per level, SD 2.x (an
 /// OpenCLIP text encoder) heads of 64 channels, GroupNorm groups 32, VAE scaling 0.18215, and
-/// the CLIP BPE vocabulary installed by Scripts/install_models.sh (SD 2.x pads with "!").
+/// the CLIP BPE vocabulary installed by Scripts/setup/install_models.sh (SD 2.x pads with "!").
 /// SD 2.x's OpenCLIP tower keeps one more layer than its penultimate-layer output uses; that
 /// last layer is dropped, as diffusers' conversion does.
 extension StableDiffusion {
@@ -163,7 +163,7 @@ extension StableDiffusion {
             vaeConfig = v
             let bpe = SynCLRPaths.models.appendingPathComponent("clip-bpe/bpe_simple_vocab_16e6.txt.gz")
             guard FileManager.default.fileExists(atPath: bpe.path) else {
-                throw DiffusionError.missingFile(path: bpe.path, hint: "A single-file checkpoint needs CLIP's BPE vocabulary: run Scripts/install_models.sh, or pass a diffusers folder with a tokenizer/ as the config.")
+                throw DiffusionError.missingFile(path: bpe.path, hint: "A single-file checkpoint needs CLIP's BPE vocabulary: run Scripts/setup/install_models.sh, or pass a diffusers folder with a tokenizer/ as the config.")
             }
             let (vocab, merges) = try CLIPTokenizer.openCLIPVocabulary(bpe)
             tokenizer = try CLIPTokenizer(vocabulary: vocab, merges: merges, pad: openCLIP ? "!" : "<|endoftext|>")

@@ -311,7 +311,7 @@ public enum TextEncoderError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .missingFile(path):
-            return "text encoder file not found: \(path). Install the models with Scripts/install_models.sh (or `make setup`); "
+            return "text encoder file not found: \(path). Install the models with Scripts/setup/install_models.sh (or `make setup`); "
                 + "set SYNCLR_HOME if they live elsewhere."
         case let .invalidVocabulary(m): return "invalid vocabulary: \(m)"
         case let .invalidConfiguration(m): return "invalid text encoder configuration: \(m)"

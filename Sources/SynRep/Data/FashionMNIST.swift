@@ -38,7 +38,7 @@ public enum FashionMNIST {
             let found = FashionMNISTFiles.locate(root: dir, train: split == .train, kind: kind)
             if let u = found.url { return u }
             throw DatasetError.missing(path: found.expected.path,
-                                       hint: "Install Debian's dataset-fashion-mnist (Scripts/setup.sh does) or set SYNCLR_FASHION_MNIST.")
+                                       hint: "Install Debian's dataset-fashion-mnist (Scripts/setup/setup.sh does) or set SYNCLR_FASHION_MNIST.")
         }
         let images = try IDX.readImages(try file("images-idx3"))
         let labels = try IDX.readLabels(try file("labels-idx1"))

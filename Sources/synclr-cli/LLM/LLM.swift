@@ -9,7 +9,7 @@ struct LLM: AsyncParsableCommand {
         abstract: "Complete a prompt with the native GGUF language model; prints only the completion.",
         discussion: """
         The model is --model, else $\(LlamaModelLocation.environmentVariable), else the installed default \
-        (\(LlamaModelLocation.defaultPath); `make setup` or Scripts/install_models.sh installs it).
+        (\(LlamaModelLocation.defaultPath); `make setup` or Scripts/setup/install_models.sh installs it).
         """
     )
 

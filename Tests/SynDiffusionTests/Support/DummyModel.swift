@@ -2,7 +2,7 @@ import Foundation
 import SynTensor
 import SynDiffusion
 
-/// The deterministic stand-in denoiser of Scripts/fixtures_schedulers.py (`dummy_model`):
+/// The deterministic stand-in denoiser of Scripts/fixtures/fixtures_schedulers.py (`dummy_model`):
 /// out = k(t) x + w(t) sin(3x) [+ 0.2 c(t) pooled[b, ch]], with u = t / 1000,
 /// s = sin(pi/2 u), c = cos(pi/2 u), k = s / (0.25 c^2 + s^2), w = 0.05 cos(3u).
 /// Scalars and sin in double rounded once to float, the rest in float, as the script does.

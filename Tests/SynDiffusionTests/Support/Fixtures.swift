@@ -20,7 +20,7 @@ enum ConfigValue: Decodable, Sendable {
 
 typealias Config = [String: ConfigValue]
 
-/// One scheduler trajectory written by Scripts/fixtures_schedulers.py.
+/// One scheduler trajectory written by Scripts/fixtures/fixtures_schedulers.py.
 struct TrajectoryCase: Decodable, Sendable {
     let name: String
     let scheduler: String

@@ -17,7 +17,7 @@ public enum LlamaError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .modelMissing(path):
-            return "no language model at \(path): run `make setup` (or Scripts/install_models.sh) to install SmolLM2-135M-Instruct, "
+            return "no language model at \(path): run `make setup` (or Scripts/setup/install_models.sh) to install SmolLM2-135M-Instruct, "
                 + "or set `model` (or SYNCLR_LLM_MODEL) to a GGUF file"
         case let .unsupportedModel(path, reason): return "\(path): unsupported model: \(reason)"
         case let .invalidModel(path, reason): return "\(path): invalid model: \(reason)"

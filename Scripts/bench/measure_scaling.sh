@@ -2,7 +2,7 @@
 # Interleaved throughput comparison on one machine: `synclr train` as 1 process x T threads
 # against `mpiexec -n R` ranks x (T / R) threads, same global batch and steps; prints each run's
 # images/s (from metrics.jsonl, the first logging window, which holds start-up, left out) and the
-# medians. Usage: Scripts/measure_scaling.sh [rounds] [extra synclr train options...]
+# medians. Usage: Scripts/bench/measure_scaling.sh [rounds] [extra synclr train options...]
 set -euo pipefail
 ROUNDS=${1:-3}; shift || true
 BIN=${BIN:-.build/release/synclr}

@@ -2,7 +2,7 @@
 """Checks a `synclr train` model.safetensors against timm's VisionTransformer (manual; CI never runs it).
 
     synclr embed --checkpoint RUN/model.safetensors --images DIR --out feats.safetensors
-    python3 Scripts/check_timm_model.py RUN/model.safetensors DIR feats.safetensors
+    python3 Scripts/experiments/check_timm_model.py RUN/model.safetensors DIR feats.safetensors
 
 Builds timm's VisionTransformer from the file's `synclr` metadata, loads the weights strictly
 (only SynRep's iBOT `mask_token` is dropped: timm has none), preprocesses DIR's images as SynRep
@@ -22,7 +22,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from fixtures_synrep import import_timm  # noqa: E402
 
 

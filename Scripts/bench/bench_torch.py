@@ -101,9 +101,9 @@ def make(name):
 
 
 def make_unet(name):
-    """The built-in text-to-image UNet (Scripts/unet_torch.py, same layout as SynDiffusion's)."""
+    """The built-in text-to-image UNet (Scripts/fixtures/unet_torch.py, same layout as SynDiffusion's)."""
     import os
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
     import unet_torch
 
     model = unet_torch.UNet2DCondition()

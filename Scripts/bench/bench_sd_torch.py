@@ -7,7 +7,7 @@ then times `repeats` guided DDIM steps (batch 2: unconditional + conditional, 77
 (VmHWM) over the steps, reset with /proc/self/clear_refs after the model is built. Prints one JSON
 line: {"seconds": [...], "peak_rss_mb": ..., "params": ...}.
 
-Usage: python3 Scripts/bench_sd_torch.py --size 512 --repeats 3 --threads 2
+Usage: python3 Scripts/bench/bench_sd_torch.py --size 512 --repeats 3 --threads 2
 """
 import argparse
 import json

@@ -3,7 +3,7 @@
 # scores it on Fashion-MNIST's held-out validation split (fashion-mnist:val: 10,000 training
 # images set aside), never on the test set.
 #
-#   Scripts/ablate.sh DATA OUT NAME [synclr train flags...]
+#   Scripts/experiments/ablate.sh DATA OUT NAME [synclr train flags...]
 #
 # DATA: a folder with manifest.jsonl (e.g. runs/demo/images); OUT/NAME/ gets the model,
 # metrics.jsonl and eval.json; OUT/results.tsv gets one line per variant:
