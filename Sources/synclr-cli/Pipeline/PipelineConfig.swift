@@ -128,8 +128,8 @@ struct PipelineConfig: Codable, Equatable {
         return c
     }
 
-    /// The measured experiment of Docs/results.md: six recipes, three seeds each (sized for
-    /// 90 minutes on 2 cores).
+    /// The measured experiment of Docs/results.md: six recipes, three seeds each (meant to
+    /// fit 90 minutes on 2 quiet cores; not yet timed alone).
     static var paperSmall: PipelineConfig {
         var c = PipelineConfig()
         c.captions.count = 600
