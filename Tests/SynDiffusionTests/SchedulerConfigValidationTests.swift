@@ -89,3 +89,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 }
+
+/// A damaged single-file Stable Diffusion checkpoint is an error naming the tensor, not a trap on `shape[i]`.
+@Suite struct DamagedSingleFileCheckpointTests {
+    @Test func wrongRankTensorsAreRefusedNamingThem() throws {
+        let source = try SafetensorsFile(url: fixtureURL("sd1_ldm", "safetensors"))
+        var tensors: [String: Tensor] = [:]
+        for name in source.names { tensors[name] = try source.tensor(name) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synclr-damaged-sd-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = try #require(source.names.first { $0.hasSuffix("token_embedding.weight") })
+        for (victim, expected) in [(token, "expected [vocabulary, width]"),
+                                   ("model.diffusion_model.input_blocks.0.0.weight", "expected 4 dimensions"),
+                                   ("model.diffusion_model.time_embed.0.weight", "expected 2 dimensions")] {
+            #expect(tensors[victim] != nil, "\(victim) not in the fixture")
+            var damaged = tensors
+            damaged[victim] = Tensor(shape: [3], data: [1, 2, 3])
+            let url = dir.appendingPathComponent("damaged.safetensors")
+            try Safetensors.save(damaged, to: url)
+            let e: String
+            do { _ = try StableDiffusion(singleFile: url); e = "no error" } catch { e = "\(error)" }
+            #expect(e.contains(url.path) && e.contains(expected), "\(victim): \(e)")
+        }
+    }
+}
