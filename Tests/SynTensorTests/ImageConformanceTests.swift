@@ -258,7 +258,7 @@ struct PixelDifference: CustomStringConvertible {
                 refused += 1
             }
         }
-        #expect(refused > 35 * 8)
+        #expect(refused == 817)
     }
 
     // MARK: JPEG
