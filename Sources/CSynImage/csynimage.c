@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     jmp_buf jump;
     char text[200];
+    char warning[120]; /* the last warning, for errors whose own text gives no reason */
 } csyn_png_error;
 
 static void csyn_png_read(png_structp png, png_bytep out, png_size_t length) {
@@ -63,13 +64,28 @@ static void csyn_png_read(png_structp png, png_bytep out, png_size_t length) {
 
 static void csyn_png_fail(png_structp png, png_const_charp text) {
     csyn_png_error *err = (csyn_png_error *)png_get_error_ptr(png);
-    snprintf(err->text, sizeof err->text, "%s", text ? text : "PNG error");
+    /* libpng checks IHDR field by field with a warning each ("Invalid bit depth in IHDR"), then
+       fails with a bare "Invalid IHDR data": the warnings are the reason, so they are kept. */
+    if (text && strcmp(text, "Invalid IHDR data") == 0 && err->warning[0]) {
+        snprintf(err->text, sizeof err->text, "%s: %s", text, err->warning);
+    } else {
+        snprintf(err->text, sizeof err->text, "%s", text ? text : "PNG error");
+    }
     longjmp(err->jump, 1);
 }
 
 static void csyn_png_warn(png_structp png, png_const_charp text) {
-    (void)png;
-    (void)text; /* ancillary-chunk problems (bad CRC in tEXt, odd iCCP profile): ignored */
+    /* Ancillary-chunk problems (bad CRC in tEXt, odd iCCP profile) do not stop the decode; the
+       last warning is remembered for csyn_png_fail. */
+    csyn_png_error *err = (csyn_png_error *)png_get_error_ptr(png);
+    if (text) {
+        size_t used = strlen(err->warning);
+        if (used > 0 && used + 2 < sizeof err->warning) {
+            snprintf(err->warning + used, sizeof err->warning - used, ", %s", text);
+        } else if (used == 0) {
+            snprintf(err->warning, sizeof err->warning, "%s", text);
+        }
+    }
 }
 
 /* The header's pixel count against the caller's limit, checked before any pixel memory is allocated. */
@@ -109,6 +125,7 @@ int csyn_png_decode(const void *data, size_t size, size_t max_pixels, csyn_image
     }
     csyn_png_error err;
     err.text[0] = 0;
+    err.warning[0] = 0;
     csyn_png_source src = {(const unsigned char *)data, size, 0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, csyn_png_fail, csyn_png_warn);
     if (!png) {

@@ -286,6 +286,29 @@ private func hexBytes(_ s: String) -> [UInt8] {
         return out
     }
 
+    @Test func arrayLengthBeyondIntMaxIsAnErrorNotATrap() throws {
+        // synclr-fuzz finding 3 (Docs/reliability.md): a uint32 array claiming 2^61 elements needs
+        // 2^63 bytes, which fits UInt64 but not Int; converting it for the error message trapped.
+        var w = GGUFWriter(alignment: 32)
+        w.set("arr", .array(elementType: .uint32, values: [.uint32(7)]))
+        try w.addTensor("t", dims: [2], floats: [1, 2])
+        let good = try w.serialized()
+        let header = cat(gstr("arr"), le32(9), le32(4))
+        let huge: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0x20]  // 2^61, little endian
+        try expectError(try patched(good, find: cat(header, [1, 0, 0, 0, 0, 0, 0, 0]), replace: cat(header, huge)),
+                        contains: "2305843009213693952-element uint32 array of metadata \"arr\"")
+    }
+
+    @Test func emptyTensorWithHugeOtherDimensionsIsRefused() throws {
+        // Zero elements, but strides over the other dimensions would overflow (as IDX's finding 2).
+        var w = GGUFWriter(alignment: 32)
+        try w.addTensor("z", dims: [0, 2], floats: [])
+        let good = try w.serialized()
+        let dims = cat(gstr("z"), le32(2), le32(0), le32(0), le32(2), le32(0))
+        let huge = cat(gstr("z"), le32(2), le32(0), le32(0), le32(0), le32(0x4000_0000))  // [0, 2^62]
+        try expectError(try patched(good, find: dims, replace: huge), contains: "element count overflows")
+    }
+
     @Test func zeroSizeTensorDoesNotHideAnOverlap() throws {
         // "a" covers bytes 0..<64; "b" is moved to 40 (inside "a"), the empty "z" to 32, between them
         // in offset order: comparing only neighbours that both hold bytes used to miss the overlap.

@@ -158,6 +158,9 @@ public final class ImageJob<Predictor: NoisePredictor> {
             throw DiffusionError.invalidJob(path: directory.path,
                                             reason: "`steps` \(options.steps) exceeds the model's \(trainSteps) training timesteps (steps must be in 1...\(trainSteps))")
         }
+        if let p = model.space.stepsProblem(options.steps, sampler: options.sampler) {
+            throw DiffusionError.invalidJob(path: directory.path, reason: p)
+        }
         if let size = options.size, model.space.imageShape.dropFirst() != [size, size] {
             throw DiffusionError.invalidJob(path: directory.path,
                                             reason: "`size` \(size) differs from the model's images (\(model.space.imageShape.dropFirst().map(String.init).joined(separator: "x")))")

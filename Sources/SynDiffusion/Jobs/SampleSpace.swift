@@ -16,18 +16,30 @@ public struct SampleSpace {
     public let maxBatch: Int
     private let makeScheduler: (SamplerKind, DynamicThresholding?) throws -> any NoiseScheduler
     private let decodeSamples: (Tensor) -> Tensor
+    private let checkSteps: (Int, SamplerKind) -> String?
 
     /// A space from its parts: `scheduler` builds a sampler configured for the model, `decode` maps
-    /// final samples [B, ...] to images [B, C, H, W] in [-1, 1] (before clamping).
+    /// final samples [B, ...] to images [B, C, H, W] in [-1, 1] (before clamping), `stepsProblem`
+    /// says why a step count cannot run with a sampler (nil: any count in 1...trainTimesteps can).
     public init(shape: [Int], imageShape: [Int], trainTimesteps: Int, maxBatch: Int = .max,
                 scheduler: @escaping (SamplerKind, DynamicThresholding?) throws -> any NoiseScheduler,
-                decode: @escaping (Tensor) -> Tensor) {
+                decode: @escaping (Tensor) -> Tensor, stepsProblem: ((Int, SamplerKind) -> String?)? = nil) {
         self.shape = shape
         self.imageShape = imageShape
         self.trainTimesteps = trainTimesteps
         self.maxBatch = max(1, maxBatch)
         self.makeScheduler = scheduler
         self.decodeSamples = decode
+        self.checkSteps = stepsProblem ?? { _, _ in nil }
+    }
+
+    /// Why `steps` steps of `sampler` cannot run in this space (out of 1...trainTimesteps, or a
+    /// scheduler config whose timesteps would leave the trained range), or nil.
+    public func stepsProblem(_ steps: Int, sampler: SamplerKind) -> String? {
+        guard steps >= 1, steps <= trainTimesteps else {
+            return "`steps` \(steps) must be in 1...\(trainTimesteps) (the model's training timesteps)"
+        }
+        return checkSteps(steps, sampler)
     }
 
     /// The sampler `kind` for this model (with dynamic thresholding of x0 when given).
@@ -76,7 +88,8 @@ public struct SampleSpace {
                 withNoGrad {
                     Tensor.concatenate((0..<z.shape[0]).map { vae.decode(z.narrow(0, start: $0, length: 1) / scale) }, axis: 0)
                 }
-            })
+            },
+            stepsProblem: { scheduler.stepsProblem($0, sampler: $1) })
     }
 }
 

@@ -38,6 +38,7 @@ public struct TextToImage<Predictor: NoisePredictor> {
     public func generate(conditioning: Conditioning, unconditional: Conditioning?, seeds: [UInt64],
                          guidance: ClassifierFreeGuidance, steps: Int, sampler: SamplerKind,
                          thresholding: DynamicThresholding? = nil, onStep: ((Int) -> Void)? = nil) throws -> Tensor {
+        if let p = space.stepsProblem(steps, sampler: sampler) { throw DiffusionError.invalidParameter(p) }
         let scheduler = try space.scheduler(sampler, thresholding: thresholding)
         var generators = seeds.map { RandomGenerator(seed: $0) }
         let x0 = randnPerItem([seeds.count] + space.shape, generators: &generators)

@@ -109,7 +109,9 @@ public struct DPMSolverMultistepScheduler: NoiseScheduler, Sendable {
         }
         let table = ac.map { ((1 - $0) / $0).squareRoot() }
         let last: Float = finalSigma == .zero ? 0 : table[0]
-        sigmas = steps.map { table[$0] } + [last]
+        // diffusers reads sigmas with np.interp, which clamps: a "leading" timestep pushed past the
+        // last one by steps_offset takes the last sigma (an index here would trap).
+        sigmas = steps.map { table[Swift.min(Swift.max($0, 0), table.count - 1)] } + [last]
         timesteps = steps.map(Float.init)
         history = Array(repeating: nil, count: solverOrder)
         lowerOrderNums = 0

@@ -64,7 +64,7 @@ extension StableDiffusion {
             let p = "cond_stage_model.model."
             let blocks = Set(textKeys.compactMap { k -> Int? in
                 guard k.hasPrefix(p + "transformer.resblocks.") else { return nil }
-                return Int(k.dropFirst((p + "transformer.resblocks.").count).split(separator: ".")[0])
+                return k.dropFirst((p + "transformer.resblocks.").count).split(separator: ".").first.flatMap { Int($0) }
             })
             guard let count = blocks.max().map({ $0 + 1 }), count >= 2 else { throw fail("the OpenCLIP text encoder has no transformer.resblocks") }
             for k in textKeys {
@@ -85,6 +85,7 @@ extension StableDiffusion {
                     switch parts[3] {
                     case "attn.in_proj_weight", "attn.in_proj_bias":
                         let t = try tensor(k)
+                        guard t.rank >= 1, t.shape[0] % 3 == 0 else { throw fail("tensor \(k) has shape \(t.shape), expected 3 x width rows (q, k, v)") }
                         let D = t.shape[0] / 3, kind = parts[3].hasSuffix("weight") ? "weight" : "bias"
                         for (j, n) in ["q_proj", "k_proj", "v_proj"].enumerated() {
                             text[q + "self_attn.\(n).\(kind)"] = t.narrow(0, start: j * D, length: D).contiguous()
@@ -135,16 +136,20 @@ extension StableDiffusion {
             tokenizer = try CLIPTokenizer(directory: config.appendingPathComponent("tokenizer"))
             sched = try SDSchedulerConfiguration(contentsOf: config.appendingPathComponent("scheduler/scheduler_config.json"))
         } else {
-            let tok = try shape(openCLIP ? "cond_stage_model.model.token_embedding.weight" : textKeys.first { $0.hasSuffix("token_embedding.weight") } ?? "")
+            let tokName = openCLIP ? "cond_stage_model.model.token_embedding.weight" : textKeys.first { $0.hasSuffix("token_embedding.weight") } ?? ""
+            let tok = try shape(tokName)
+            guard tok.count == 2 else { throw fail("tensor \(tokName) has shape \(tok), expected [vocabulary, width]") }
             let D = tok[1]
             let layers = Set(text.keys.compactMap { k -> Int? in
-                k.hasPrefix("encoder.layers.") ? Int(k.dropFirst("encoder.layers.".count).split(separator: ".")[0]) : nil
+                k.hasPrefix("encoder.layers.") ? k.dropFirst("encoder.layers.".count).split(separator: ".").first.flatMap { Int($0) } : nil
             }).count
             guard let fc1 = text["encoder.layers.0.mlp.fc1.weight"], let pos = text["embeddings.position_embedding.weight"] else {
                 throw fail("the text encoder lacks its first layer or position embedding")
             }
-            textConfig = CLIPTextConfiguration(vocabSize: tok[0], hiddenSize: D, intermediateSize: fc1.shape[0], layers: layers,
-                                               heads: Swift.max(1, D / 64), maxPositions: pos.shape[0],
+            let fc1Shape = try Self.dims(fc1, "encoder.layers.0.mlp.fc1.weight", rank: 2, fail: fail)
+            let posShape = try Self.dims(pos, "embeddings.position_embedding.weight", rank: 2, fail: fail)
+            textConfig = CLIPTextConfiguration(vocabSize: tok[0], hiddenSize: D, intermediateSize: fc1Shape[0], layers: layers,
+                                               heads: Swift.max(1, D / 64), maxPositions: posShape[0],
                                                hiddenAct: openCLIP ? "gelu" : "quick_gelu", eosTokenID: tok[0] - 1)
             unetConfig = try Self.inferredUNetConfig(unetDict, openCLIP: openCLIP, fail: fail)
             if let p = unetConfig.problems.first { throw fail(p + " (Stable Diffusion defaults; pass a diffusers folder as the config for other shapes)") }
@@ -286,19 +291,30 @@ extension StableDiffusion {
         return out
     }
 
+    /// `t`'s shape when it has `rank` dimensions, else an error naming tensor `name` (a damaged
+    /// file must fail here, not trap on `shape[i]`).
+    static func dims(_ t: Tensor, _ name: String, rank: Int, fail: (String) -> DiffusionError) throws -> [Int] {
+        guard t.rank == rank else { throw fail("tensor \(name) has shape \(t.shape), expected \(rank) dimensions") }
+        return t.shape
+    }
+
     /// A UNet config from converted weights with SD 1.x (8 heads) or SD 2.x (64-channel heads) attention.
     static func inferredUNetConfig(_ w: [String: Tensor], openCLIP: Bool, fail: (String) -> DiffusionError) throws -> SDUNetConfiguration {
         var c = SDUNetConfiguration()
         guard let convIn = w["conv_in.weight"], let convOut = w["conv_out.weight"], let t1 = w["time_embedding.linear_1.weight"] else {
             throw fail("the UNet lacks conv_in, conv_out or the time embedding")
         }
-        c.inChannels = convIn.shape[1]
-        c.outChannels = convOut.shape[0]
-        c.timeEmbedDim = t1.shape[0]
+        c.inChannels = try dims(convIn, "conv_in.weight", rank: 4, fail: fail)[1]
+        c.outChannels = try dims(convOut, "conv_out.weight", rank: 4, fail: fail)[0]
+        c.timeEmbedDim = try dims(t1, "time_embedding.linear_1.weight", rank: 2, fail: fail)[0]
         var levels = 0
         while w["down_blocks.\(levels).resnets.0.conv1.weight"] != nil { levels += 1 }
         guard levels > 0 else { throw fail("the UNet has no down blocks") }
-        c.blockOutChannels = (0..<levels).map { w["down_blocks.\($0).resnets.0.conv1.weight"]!.shape[0] }
+        c.blockOutChannels = try (0..<levels).map { i in
+            let name = "down_blocks.\(i).resnets.0.conv1.weight"
+            guard let t = w[name] else { throw fail("the UNet lacks \(name)") }
+            return try dims(t, name, rank: 4, fail: fail)[0]
+        }
         c.layersPerBlock = (0..<levels).map { i in (0..<16).filter { w["down_blocks.\(i).resnets.\($0).conv1.weight"] != nil }.count }
         c.downAttention = (0..<levels).map { w["down_blocks.\($0).attentions.0.proj_in.weight"] != nil }
         c.upAttention = (0..<levels).map { w["up_blocks.\($0).attentions.0.proj_in.weight"] != nil }
@@ -306,8 +322,9 @@ extension StableDiffusion {
         guard let key = w.keys.first(where: { $0.hasSuffix("attn2.to_k.weight") }), let projIn = w.keys.first(where: { $0.hasSuffix("proj_in.weight") }) else {
             throw fail("the UNet has no cross-attention")
         }
-        c.crossAttentionDim = w[key]!.shape[1]
-        c.linearProjection = w[projIn]!.rank == 2
+        guard let toK = w[key], let projInWeight = w[projIn] else { throw fail("the UNet has no cross-attention") }
+        c.crossAttentionDim = try dims(toK, key, rank: 2, fail: fail)[1]
+        c.linearProjection = projInWeight.rank == 2
         let firstAttention = c.midBlock ? "mid_block.attentions.0." : (0..<levels).first { c.downAttention[$0] }.map { "down_blocks.\($0).attentions.0." } ?? ""
         c.transformerLayers = (0..<64).filter { i in w.keys.contains { $0.hasPrefix(firstAttention + "transformer_blocks.\(i).") } }.count
         c.heads = c.blockOutChannels.map { openCLIP ? Swift.max(1, $0 / 64) : 8 }

@@ -58,8 +58,7 @@ public struct SDSchedulerConfiguration: Sendable {
         let c = try readJSONObject(url)
         func fail(_ why: String) -> DiffusionError { DiffusionError.badCheckpoint(path: url.path, reason: why) }
         func num(_ k: String) -> Double? { (c[k] as? NSNumber)?.doubleValue }
-        trainSteps = Int(num("num_train_timesteps") ?? 1000)
-        guard trainSteps > 1 else { throw fail("num_train_timesteps must be at least 2") }
+        trainSteps = try Self.integer(c, "num_train_timesteps", default: 1000, in: 2...Self.maxTrainSteps, fail: fail)
         let start = num("beta_start") ?? 0.0001, end = num("beta_end") ?? 0.02
         if let trained = c["trained_betas"] as? [NSNumber] {
             guard trained.count == trainSteps else { throw fail("trained_betas has \(trained.count) values for \(trainSteps) steps") }
@@ -81,7 +80,7 @@ public struct SDSchedulerConfiguration: Sendable {
         } else {
             timestepSpacing = nil
         }
-        stepsOffset = Int(num("steps_offset") ?? 0)
+        stepsOffset = try Self.integer(c, "steps_offset", default: 0, in: 0...(trainSteps - 1), fail: fail)
         setAlphaToOne = c["set_alpha_to_one"] as? Bool ?? true
         clipSample = c["clip_sample"] as? Bool ?? true
         clipSampleRange = Float(num("clip_sample_range") ?? 1)
@@ -102,6 +101,44 @@ public struct SDSchedulerConfiguration: Sendable {
         }
         raw = r
         path = url.path
+    }
+
+    /// Largest `num_train_timesteps` accepted (diffusers' models use 1000; the beta tables are this long).
+    static let maxTrainSteps = 100_000
+
+    /// The integer `key` of a config (`fallback` when absent), refused naming the key unless it is a
+    /// whole number in `range` (a JSON number such as 1e30 or 2.5 must not reach `Int(_:)`, which traps or truncates).
+    static func integer(_ c: [String: Any], _ key: String, default fallback: Int, in range: ClosedRange<Int>,
+                        fail: (String) -> DiffusionError) throws -> Int {
+        guard let value = c[key], !(value is NSNull) else { return fallback }
+        guard let n = (value as? NSNumber)?.doubleValue, let i = Int(exactly: n), range.contains(i) else {
+            throw fail("\(key) \(value) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return i
+    }
+
+    /// The timestep spacing sampler `kind` uses with this file (its `timestep_spacing`, else the
+    /// sampler's diffusers default: "leading" for DDIM and DDPM, "linspace" for DPM-Solver++ and Euler).
+    func spacing(for kind: SamplerKind) -> TimestepSpacing {
+        timestepSpacing ?? (kind == .ddim || kind == .ddpm ? .leading : .linspace)
+    }
+
+    /// Why `steps` inference steps of sampler `kind` cannot run with this file, or nil. Besides
+    /// 1...trainSteps: "leading" spacing adds `steps_offset` to multiples of trainSteps / steps, so
+    /// DDIM or DDPM with Stable Diffusion 1.5's config (offset 1) and 1000 steps would ask for
+    /// alpha-bar of timestep 1000 of 0...999 (diffusers fails there with an IndexError; the
+    /// schedulers here would trap). DPM-Solver++ and Euler interpolate their sigmas, clamped, and run.
+    public func stepsProblem(_ steps: Int, sampler kind: SamplerKind) -> String? {
+        guard steps >= 1, steps <= trainSteps else { return "`steps` must be in 1...\(trainSteps), got \(steps)" }
+        func largest(_ n: Int) -> Int {
+            guard spacing(for: kind) == .leading, kind == .ddim || kind == .ddpm else { return trainSteps - 1 }
+            return (n - 1) * (trainSteps / n) + stepsOffset
+        }
+        if largest(steps) < trainSteps { return nil }
+        let allowed = (1...steps).last { largest($0) < trainSteps }
+        return "`steps` \(steps) with \(kind.rawValue) and \(path) (timestep_spacing leading, steps_offset \(stepsOffset)) would reach "
+            + "timestep \(largest(steps)), beyond the \(trainSteps) training timesteps 0...\(trainSteps - 1); "
+            + (allowed.map { "use at most \($0) steps" } ?? "no step count works") + " or set timestep_spacing to trailing"
     }
 
     private func string(_ k: String) -> String? { if case let .string(s)? = raw[k] { return s }; return nil }
@@ -126,8 +163,10 @@ public struct SDSchedulerConfiguration: Sendable {
                                  clipSampleRange: clipSampleRange, thresholding: thresholding, setAlphaToOne: setAlphaToOne)
         case .dpmpp:
             if let a = string("algorithm_type"), a != "dpmsolver++" { throw fail("algorithm_type \(a) is not supported (dpmsolver++)") }
-            let order = number("solver_order").map { Int($0) } ?? 2
-            guard (1...3).contains(order) else { throw fail("solver_order \(order) must be 1, 2 or 3") }
+            let order = try number("solver_order").map { n -> Int in
+                guard let i = Int(exactly: n), (1...3).contains(i) else { throw fail("solver_order \(n) must be 1, 2 or 3") }
+                return i
+            } ?? 2
             let st = string("solver_type") ?? "midpoint"
             guard let solver = DPMSolverMultistepScheduler.SolverType(rawValue: st) else { throw fail("solver_type \(st) is not supported") }
             let fs = string("final_sigmas_type") ?? "zero"
@@ -225,8 +264,8 @@ public final class StableDiffusion {
         guard latents.shape[2] % factor == 0, latents.shape[3] % factor == 0 else {
             throw DiffusionError.badData(path: "latents", reason: "latent height and width must be multiples of \(factor), got \(latents.shape)")
         }
-        guard steps >= 1, steps <= scheduler.trainSteps else {
-            throw DiffusionError.badData(path: "steps", reason: "steps must be in 1...\(scheduler.trainSteps), got \(steps)")
+        if let problem = scheduler.stepsProblem(steps, sampler: sampler) {
+            throw DiffusionError.badData(path: "steps", reason: problem)
         }
         let B = latents.shape[0]
         var sched = try scheduler.scheduler(sampler)

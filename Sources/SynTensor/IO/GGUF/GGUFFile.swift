@@ -229,7 +229,7 @@ public final class GGUFFile: @unchecked Sendable {
                 let (total, overflow) = n.multipliedReportingOverflow(by: minSize)
                 if overflow || total > UInt64(remaining) {
                     throw GGUFError.truncated(path: path, what: "\(n)-element \(elementType) array of metadata \"\(key)\"",
-                                              offset: offset, needed: overflow ? Int.max : Int(total), fileSize: bytes.count)
+                                              offset: offset, needed: overflow ? Int.max : Int(clamping: total), fileSize: bytes.count)
                 }
                 var values: [GGUFValue] = []
                 values.reserveCapacity(Int(n))
@@ -295,14 +295,18 @@ public final class GGUFFile: @unchecked Sendable {
                     throw GGUFError.unknownTensorType(path: path, tensor: name, raw: rawType)
                 }
                 if !seen.insert(name).inserted { throw GGUFError.duplicateTensor(path: path, tensor: name) }
-                var count: Int64 = 1
+                // The non-zero dimensions are bounded too: a zero dimension makes the element count 0,
+                // but strides are products of the other dimensions (as in IDX, fuzzing finding 2).
+                var count: Int64 = 1, nonZero: Int64 = 1
                 for d in dims64 {
                     if d < 0 { throw GGUFError.invalidShape(path: path, tensor: name, shape: dims64, reason: "negative dimension") }
                     let (c, o) = count.multipliedReportingOverflow(by: d)
-                    if o || c > Int64(Int32.max) * 1024 {
+                    let (z, oz) = nonZero.multipliedReportingOverflow(by: Swift.max(d, 1))
+                    if o || oz || c > Int64(Int32.max) * 1024 || z > Int64(Int32.max) * 1024 {
                         throw GGUFError.invalidShape(path: path, tensor: name, shape: dims64, reason: "element count overflows")
                     }
                     count = c
+                    nonZero = z
                 }
                 let inner = dims64.first ?? 1
                 if inner % Int64(type.blockSize) != 0 {
