@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import SynTensor
 
-/// The test images of Debian's golang-1.19-src, which Scripts/setup.sh installs (CI runs it).
+/// The test images of Debian's golang-1.19-src, which Scripts/setup/setup.sh installs (CI runs it).
 enum GoTestImages {
     static let root = URL(fileURLWithPath: "/usr/share/go-1.19/src/image")
 
@@ -10,7 +10,7 @@ enum GoTestImages {
         let path: String
         var description: String {
             "\(path) is missing: the image conformance tests need Debian's golang-1.19-src (PngSuite with its .sng "
-                + "pixel dumps, corrupt PNGs, JPEG test images). Run Scripts/setup.sh (or `make setup`) to install it."
+                + "pixel dumps, corrupt PNGs, JPEG test images). Run Scripts/setup/setup.sh (or `make setup`) to install it."
         }
     }
 
@@ -314,7 +314,7 @@ struct PixelDifference: CustomStringConvertible {
     }
 
     @Test func everyJPEGTestImageDecodesToPillowsPixelsExactly() throws {
-        // Pillow (its own libjpeg-turbo build) decoded each file; Scripts/fixtures_go_jpeg.py kept
+        // Pillow (its own libjpeg-turbo build) decoded each file; Scripts/fixtures/fixtures_go_jpeg.py kept
         // the FNV-1a hash and sum of its pixels in the layout ImageIO yields.
         struct Entry: Decodable { let width: Int, height: Int, channels: Int, fnv1a64: String, sum: Int }
         struct Fixture: Decodable { let files: [String: Entry] }
