@@ -352,6 +352,22 @@ def nn_ops():
       lambda q, k, v, keep: sdpa(q, k, v, attn_mask=keep.bool()), diff=[0, 1, 2])
     c("sdpa_fully_masked_row", lambda: qkv() + [torch.tensor([[1.0, 1, 0, 1, 1], [0, 0, 0, 0, 0], [1, 1, 1, 0, 0]])],
       lambda q, k, v, keep: sdpa(q, k, v, attn_mask=keep.bool()), diff=[0, 1, 2])
+    # Token counts that are not multiples of the tiled kernel's blocks (queries in blocks of <= 64,
+    # keys in blocks of <= 128), peaked scores so the online softmax's rescaling matters, and
+    # cross-attention with different query/key lengths and value width.
+    c("sdpa_tiled", lambda: [r(1, 2, 150, 8) * 2, r(1, 2, 150, 8) * 2, r(1, 2, 150, 8)], lambda q, k, v: sdpa(q, k, v))
+    c("sdpa_cross_tiled", lambda: [r(2, 1, 70, 8) * 2, r(2, 1, 131, 8) * 2, r(2, 1, 131, 12)], lambda q, k, v: sdpa(q, k, v))
+
+    def interleaved_attention(q, k, v, heads):
+        B, N, D = q.shape
+        L, Dv = k.shape[1], v.shape[2]
+        split = lambda t, n, w: t.reshape(B, n, heads, w // heads).transpose(1, 2)
+        o = sdpa(split(q, N, D), split(k, L, D), split(v, L, Dv))
+        return o.transpose(1, 2).reshape(B, N, Dv)
+
+    c("multi_head_attention_tiled", lambda: [r(2, 70, 16) * 2, r(2, 131, 16) * 2, r(2, 131, 24)],
+      lambda q, k, v: interleaved_attention(q, k, v, 2))
+    c("packed_self_attention_tiled", lambda: [r(2, 150, 48) * 2], lambda x: packed_attention(x, 2))
 
     # nn.MultiheadAttention (batch_first) through its functional form, so weights are differentiable inputs.
     def mha(q, k, v, w_in, b_in, w_out, b_out, mask=None, separate=None):
