@@ -308,14 +308,14 @@ INLINE int backward_impl(const int maxnv, const float *q, int64_t ldq, const flo
                    int64_t lddq, float *dk, int64_t lddk, float *dv_out, int64_t lddv, int64_t nq, int64_t nk, \
                    int64_t d, int64_t dv, float scale
 
-static int forward_portable(FWD_PARAMS) { return forward_impl(1, FWD_ARGS); }
-static int backward_portable(BWD_PARAMS) { return backward_impl(1, BWD_ARGS); }
+static int att_forward_portable(FWD_PARAMS) { return forward_impl(1, FWD_ARGS); }
+static int att_backward_portable(BWD_PARAMS) { return backward_impl(1, BWD_ARGS); }
 
 #if CSYN_ATT_X86
-__attribute__((target("avx2,fma"))) static int forward_avx2(FWD_PARAMS) { return forward_impl(2, FWD_ARGS); }
-__attribute__((target("avx2,fma"))) static int backward_avx2(BWD_PARAMS) { return backward_impl(2, BWD_ARGS); }
-__attribute__((target("avx512f,avx2,fma"))) static int forward_avx512(FWD_PARAMS) { return forward_impl(4, FWD_ARGS); }
-__attribute__((target("avx512f,avx2,fma"))) static int backward_avx512(BWD_PARAMS) { return backward_impl(4, BWD_ARGS); }
+__attribute__((target("avx2,fma"))) static int att_forward_avx2(FWD_PARAMS) { return forward_impl(2, FWD_ARGS); }
+__attribute__((target("avx2,fma"))) static int att_backward_avx2(BWD_PARAMS) { return backward_impl(2, BWD_ARGS); }
+__attribute__((target("avx512f,avx2,fma"))) static int att_forward_avx512(FWD_PARAMS) { return forward_impl(4, FWD_ARGS); }
+__attribute__((target("avx512f,avx2,fma"))) static int att_backward_avx512(BWD_PARAMS) { return backward_impl(4, BWD_ARGS); }
 #endif
 
 int csyn_attention_simd(void) {
@@ -336,21 +336,21 @@ int csyn_attention_simd(void) {
 int csyn_flash_attention_forward(FWD_PARAMS) {
 #if CSYN_ATT_X86
     switch (csyn_attention_simd()) {
-    case 2: return forward_avx512(FWD_ARGS);
-    case 1: return forward_avx2(FWD_ARGS);
+    case 2: return att_forward_avx512(FWD_ARGS);
+    case 1: return att_forward_avx2(FWD_ARGS);
     default: break;
     }
 #endif
-    return forward_portable(FWD_ARGS);
+    return att_forward_portable(FWD_ARGS);
 }
 
 int csyn_flash_attention_backward(BWD_PARAMS) {
 #if CSYN_ATT_X86
     switch (csyn_attention_simd()) {
-    case 2: return backward_avx512(BWD_ARGS);
-    case 1: return backward_avx2(BWD_ARGS);
+    case 2: return att_backward_avx512(BWD_ARGS);
+    case 1: return att_backward_avx2(BWD_ARGS);
     default: break;
     }
 #endif
-    return backward_portable(BWD_ARGS);
+    return att_backward_portable(BWD_ARGS);
 }
