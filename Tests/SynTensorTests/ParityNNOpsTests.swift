@@ -119,6 +119,16 @@ import SynTestSupport
         }
     }
 
+    /// The tiled kernel (Sources/CSynKernels/attention.c) forward and gradients on token counts that
+    /// are not multiples of its blocks, cross-attention with different query/key lengths, and both
+    /// multi-head layouts (heads interleaved in the features; packed qkv).
+    @Test func tiledAttention() {
+        checkParity(file, "sdpa_tiled") { Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2]) }
+        checkParity(file, "sdpa_cross_tiled") { Tensor.scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2]) }
+        checkParity(file, "multi_head_attention_tiled") { Tensor.multiHeadAttention(query: $0[0], key: $0[1], value: $0[2], heads: 2) }
+        checkParity(file, "packed_self_attention_tiled") { $0[0].packedSelfAttention(heads: 2) }
+    }
+
     @Test func fusedAttentionAndLinear() {
         checkParity(file, "packed_self_attention") { $0[0].packedSelfAttention(heads: 2) }
         checkParity(file, "linear") { $0[0].linear(weight: $0[1], bias: $0[2]) }

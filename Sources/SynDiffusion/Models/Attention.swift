@@ -37,6 +37,8 @@ public final class Attention: Module {
     /// key mask broadcastable to [B, heads, N, L] (see `keyMask(_:)`).
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, mask: Tensor? = nil) -> Tensor {
         let ctx = context ?? x
+        // Unmasked: the tiled kernel reads the heads straight out of the projections.
+        guard let mask else { return toOut(Tensor.multiHeadAttention(query: toQ(x), key: toK(ctx), value: toV(ctx), heads: heads)) }
         let B = x.shape[0], N = x.shape[1], L = ctx.shape[1], D = toQ.outFeatures, d = D / heads
         let q = toQ(x).reshaped([B, N, heads, d]).permuted([0, 2, 1, 3])
         let k = toK(ctx).reshaped([B, L, heads, d]).permuted([0, 2, 1, 3])

@@ -39,15 +39,13 @@ public final class SDResnetBlock: Module {
 }
 
 /// Multi-head attention with diffusers' `Attention` names (`to_q`, `to_k`, `to_v` without bias,
-/// `to_out.0` with bias) and head dimension `headDim`. The softmax(q k^T / sqrt(d)) v product is
-/// computed over blocks of queries so at most `scoreBudget` scores exist at once: a 64x64 latent
-/// (4,096 tokens) never holds a 4,096 x 4,096 matrix per head. Inference only.
+/// `to_out.0` with bias) and head dimension `headDim`. The softmax(q k^T / sqrt(d)) v product runs in
+/// `Tensor.multiHeadAttention`'s tiled kernel (key blocks with an online softmax), so a 64x64 latent
+/// (4,096 tokens) never holds a 4,096 x 4,096 matrix per head.
 /// Reference: Vaswani et al. 2017 (scaled dot-product attention); Rombach et al. 2022 (cross-attention conditioning).
 public final class SDAttention: Module {
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
     let heads: Int, headDim: Int
-    /// Largest number of attention scores materialized at once (all heads and batch items).
-    nonisolated(unsafe) public static var scoreBudget = 1 << 24
 
     init(queryDim: Int, contextDim: Int?, heads: Int, headDim: Int, bias: Bool = false) {
         let inner = heads * headDim
@@ -65,21 +63,8 @@ public final class SDAttention: Module {
     /// x [B, N, queryDim] attending to `context` [B, L, contextDim] (itself when nil).
     func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
         let ctx = context ?? x
-        let B = x.shape[0], N = x.shape[1], L = ctx.shape[1], H = heads, d = headDim
-        let q = (toQ(x) * (1 / Float(d).squareRoot())).reshaped([B, N, H, d]).permuted([0, 2, 1, 3]).contiguous()
-        let k = toK(ctx).reshaped([B, L, H, d]).permuted([0, 2, 3, 1]).contiguous()
-        let v = toV(ctx).reshaped([B, L, H, d]).permuted([0, 2, 1, 3]).contiguous()
-        let block = Swift.max(1, Swift.min(N, Self.scoreBudget / Swift.max(1, B * H * L)))
-        var parts: [Tensor] = []
-        var start = 0
-        while start < N {
-            let n = Swift.min(block, N - start)
-            let qs = block >= N ? q : q.narrow(2, start: start, length: n)
-            parts.append(qs.matmul(k).softmax(axis: -1).matmul(v))
-            start += n
-        }
-        let o = parts.count == 1 ? parts[0] : Tensor.concatenate(parts, axis: 2)
-        return toOut(o.permuted([0, 2, 1, 3]).reshaped([B, N, H * d]))
+        let o = Tensor.multiHeadAttention(query: toQ(x), key: toK(ctx), value: toV(ctx), heads: heads)
+        return toOut(o)
     }
 }
 

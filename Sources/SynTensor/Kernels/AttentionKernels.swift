@@ -1,86 +1,65 @@
+import CSynKernels
 import Foundation
 
-/// Fused multi-head self-attention over a packed qkv buffer, parallel over (batch, head) pairs.
-///
-/// qkv: [B, N, 3, H, d] (the output of one qkv Linear, i.e. [B, N, 3D] with D = H d)
-/// out: [B, N, H, d] (= [B, N, D], ready for the output projection)
-/// probs: [B, H, N, N] softmax(q k^T * scale), kept for backward.
-///
-/// Each (b, h) reads q, k, v straight out of qkv with leading dimension 3D and writes its output
-/// slice with leading dimension D, so no head split/merge copies are made. Per-pair GEMMs are
-/// small; OpenBLAS runs them single-threaded and we spread pairs over our threads instead.
-func attentionForward(qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                      B: Int, N: Int, H: Int, d: Int, scale: Float) {
-    let D = H * d, ld = 3 * D
-    let qs = SendablePointer(UnsafeMutablePointer(mutating: qkv)), os = SendablePointer(out), ps = SendablePointer(probs)
-    let pairs = B * H
+/// Where one operand of a multi-head attention lives: element (b, h, row, col) is at
+/// `b * batch + h * head + row * row + col` floats from the base pointer (columns contiguous).
+struct HeadLayout {
+    var batch: Int
+    var head: Int
+    var row: Int
+}
+
+/// Shapes of a batched multi-head attention: B x H heads, nq queries and nk keys of width d,
+/// values of width dv.
+struct AttentionGeometry {
+    var B: Int, H: Int, nq: Int, nk: Int, d: Int, dv: Int
+    var scale: Float
+    var q: HeadLayout, k: HeadLayout, v: HeadLayout, o: HeadLayout
+}
+
+/// Tiled (flash-style) attention forward over all B x H heads with the C kernel of
+/// Sources/CSynKernels/attention.c, parallel over heads. Writes o and lse [B, H, nq] (each query row's
+/// log-sum-exp, which the backward needs); nothing of size nq x nk is allocated.
+func flashAttentionForward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                           o: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>, _ g: AttentionGeometry) {
+    let pairs = g.B * g.H
+    let qs = SendablePointer(UnsafeMutablePointer(mutating: q)), ks = SendablePointer(UnsafeMutablePointer(mutating: k))
+    let vs = SendablePointer(UnsafeMutablePointer(mutating: v)), os = SendablePointer(o), ls = SendablePointer(lse)
     let chunks = Swift.min(Threading.count, pairs)
     parallelFor(chunks) { c in
         for pair in (pairs * c / chunks)..<(pairs * (c + 1) / chunks) {
-            let b = pair / H, h = pair % H
-            let base = qs.p + b * N * ld + h * d
-            let q = base, k = base + D, v = base + 2 * D
-            let p = ps.p + pair * N * N
-            // S = scale * Q K^T : [N, d] x [d, N]
-            sgemm(GEMMOperand(pointer: q, ld: Int32(ld), trans: false), GEMMOperand(pointer: k, ld: Int32(ld), trans: true),
-                  p, m: N, n: N, k: d, alpha: scale, split: false)
-            softmaxRowsInPlace(p, rows: N, n: N)
-            // O = P V : [N, N] x [N, d] into out[b, :, h, :] with ld D
-            sgemm(GEMMOperand(pointer: p, ld: Int32(N), trans: false), GEMMOperand(pointer: v, ld: Int32(ld), trans: false),
-                  os.p + b * N * D + h * d, m: N, n: d, k: N, ldc: D, split: false)
+            let b = pair / g.H, h = pair % g.H
+            let rc = csyn_flash_attention_forward(
+                qs.p + b * g.q.batch + h * g.q.head, Int64(g.q.row), ks.p + b * g.k.batch + h * g.k.head, Int64(g.k.row),
+                vs.p + b * g.v.batch + h * g.v.head, Int64(g.v.row), os.p + b * g.o.batch + h * g.o.head, Int64(g.o.row),
+                ls.p + pair * g.nq, Int64(g.nq), Int64(g.nk), Int64(g.d), Int64(g.dv), g.scale)
+            precondition(rc == 0, "attention: out of memory for the per-head scratch of \(g.nq) x \(g.nk) tokens")
         }
     }
 }
 
-/// Backward of `attentionForward`. With P = softmax(S), O = P V:
-///   dV = P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(dP * P)) * scale;  dQ = dS K;  dK = dS^T Q.
-/// dqkv: [B, N, 3D], fully overwritten. scratch: [threads, N, N].
-func attentionBackward(dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                       dqkv: UnsafeMutablePointer<Float>, B: Int, N: Int, H: Int, d: Int, scale: Float) {
-    let D = H * d, ld = 3 * D
-    let pairs = B * H
+/// Backward of `flashAttentionForward`: from the forward's inputs, o, lse and the output gradient
+/// `dout` (laid out as o), overwrites dq, dk, dv (laid out by `dq`, `dk`, `dvLayout`).
+func flashAttentionBackward(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                            o: UnsafePointer<Float>, lse: UnsafePointer<Float>, dout: UnsafePointer<Float>,
+                            dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                            _ g: AttentionGeometry, dq dqL: HeadLayout, dk dkL: HeadLayout, dv dvL: HeadLayout) {
+    let pairs = g.B * g.H
+    func mut(_ p: UnsafePointer<Float>) -> SendablePointer { SendablePointer(UnsafeMutablePointer(mutating: p)) }
+    let qs = mut(q), ks = mut(k), vs = mut(v), os = mut(o), ls = mut(lse), gs = mut(dout)
+    let dqs = SendablePointer(dq), dks = SendablePointer(dk), dvs = SendablePointer(dv)
     let chunks = Swift.min(Threading.count, pairs)
-    let scratch = TensorStorage(uninitializedCount: chunks * N * N)
-    let gs = SendablePointer(UnsafeMutablePointer(mutating: dout)), qs = SendablePointer(UnsafeMutablePointer(mutating: qkv))
-    let ps = SendablePointer(UnsafeMutablePointer(mutating: probs)), ds = SendablePointer(dqkv), ss = SendablePointer(scratch.pointer)
     parallelFor(chunks) { c in
-        let dP = ss.p + c * N * N
         for pair in (pairs * c / chunks)..<(pairs * (c + 1) / chunks) {
-            let b = pair / H, h = pair % H
-            let base = qs.p + b * N * ld + h * d
-            let q = base, k = base + D, v = base + 2 * D
-            let dbase = ds.p + b * N * ld + h * d
-            let dq = dbase, dk = dbase + D, dv = dbase + 2 * D
-            let p = ps.p + pair * N * N
-            let dO = GEMMOperand(pointer: gs.p + b * N * D + h * d, ld: Int32(D), trans: false)
-            // dV = P^T dO : [N, N]^T x [N, d]
-            sgemm(GEMMOperand(pointer: p, ld: Int32(N), trans: true), dO, dv, m: N, n: d, k: N, ldc: ld, split: false)
-            // dP = dO V^T : [N, d] x [d, N]
-            sgemm(dO, GEMMOperand(pointer: v, ld: Int32(ld), trans: true), dP, m: N, n: N, k: d, split: false)
-            // dS = P * (dP - rowsum(dP * P)) * scale, in place in dP
-            for r in 0..<N {
-                let pr = p + r * N, gr = dP + r * N
-                let dot = rowDot(pr, gr, N)
-                for j in 0..<N { gr[j] = pr[j] * (gr[j] - dot) * scale }
-            }
-            // dQ = dS K : [N, N] x [N, d];  dK = dS^T Q : [N, N]^T x [N, d]
-            sgemm(GEMMOperand(pointer: dP, ld: Int32(N), trans: false), GEMMOperand(pointer: k, ld: Int32(ld), trans: false),
-                  dq, m: N, n: d, k: N, ldc: ld, split: false)
-            sgemm(GEMMOperand(pointer: dP, ld: Int32(N), trans: true), GEMMOperand(pointer: q, ld: Int32(ld), trans: false),
-                  dk, m: N, n: d, k: N, ldc: ld, split: false)
+            let b = pair / g.H, h = pair % g.H
+            let rc = csyn_flash_attention_backward(
+                qs.p + b * g.q.batch + h * g.q.head, Int64(g.q.row), ks.p + b * g.k.batch + h * g.k.head, Int64(g.k.row),
+                vs.p + b * g.v.batch + h * g.v.head, Int64(g.v.row), os.p + b * g.o.batch + h * g.o.head, Int64(g.o.row),
+                ls.p + pair * g.nq, gs.p + b * g.o.batch + h * g.o.head, Int64(g.o.row),
+                dqs.p + b * dqL.batch + h * dqL.head, Int64(dqL.row), dks.p + b * dkL.batch + h * dkL.head, Int64(dkL.row),
+                dvs.p + b * dvL.batch + h * dvL.head, Int64(dvL.row),
+                Int64(g.nq), Int64(g.nk), Int64(g.d), Int64(g.dv), g.scale)
+            precondition(rc == 0, "attention backward: out of memory for the per-head scratch of \(g.nq) x \(g.nk) tokens")
         }
-    }
-    withExtendedLifetime(scratch) {}
-}
-
-/// Softmax of each row of a dense [rows, n] buffer, in place (single-threaded; callers parallelize).
-@inline(__always)
-func softmaxRowsInPlace(_ p: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-    for r in 0..<rows {
-        let row = p + r * n
-        let m = rowMax(row, n)
-        for j in 0..<n { row[j] = fastExp(row[j] - m) }
-        let inv = 1 / rowSum(row, n)
-        for j in 0..<n { row[j] *= inv }
     }
 }

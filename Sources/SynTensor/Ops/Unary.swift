@@ -1,3 +1,4 @@
+import CSynKernels
 import Foundation
 
 extension Tensor {
@@ -84,8 +85,22 @@ extension Tensor {
             let out = mapUnary(x, GeluTanhF())
             return Tensor.record(out, inputs: [x], op: "gelu_tanh") { g in [mapBinary(g, x, GeluTanhGradF())] }
         }
-        let out = mapUnary(x, GeluF())
-        return Tensor.record(out, inputs: [x], op: "gelu") { g in [mapBinary(g, x, GeluGradF())] }
+        let xc = x.contiguous()
+        let out = Tensor(uninitializedShape: x.shape)
+        let n = out.count
+        let src = SendablePointer(xc.basePointer), dst = SendablePointer(out.basePointer)
+        withExtendedLifetime(xc) {
+            parallelRows(rows: n, work: n * 4) { r in csyn_gelu_forward(src.p + r.lowerBound, dst.p + r.lowerBound, Int64(r.count)) }
+        }
+        return Tensor.record(out, inputs: [x], op: "gelu") { g in
+            guard g.shape == xc.shape, g.isContiguous else { return [mapBinary(g, xc, GeluGradF())] }
+            let dx = Tensor(uninitializedShape: xc.shape)
+            let gp = SendablePointer(g.basePointer), dp = SendablePointer(dx.basePointer)
+            parallelRows(rows: n, work: n * 4) { r in
+                csyn_gelu_backward(gp.p + r.lowerBound, src.p + r.lowerBound, dp.p + r.lowerBound, Int64(r.count))
+            }
+            return withExtendedLifetime(g) { [dx] }
+        }
     }
 }
 
