@@ -258,6 +258,13 @@ def nn_ops():
     c("rms_norm_plain", lambda: [r(2, 3, 8)], lambda x: F.rms_norm(x, (8,), None, 1e-6))
     c("group_norm", lambda: [r(2, 6, 3, 3), r(6), r(6)], lambda x, w, b: F.group_norm(x, 3, w, b, 1e-5))
     c("group_norm_plain_3d", lambda: [r(2, 4, 5) * 3], lambda x: F.group_norm(x, 2, None, None, 1e-5))
+    # GroupNorm followed by SiLU (SynTensor fuses the pair): planes of 35 (vector blocks + a tail)
+    # and 64 floats, wide inputs so the sigmoid sees both signs and large magnitudes.
+    c("group_norm_silu", lambda: [r(2, 8, 5, 7) * 2 + 0.5, r(8), r(8)],
+      lambda x, w, b: F.silu(F.group_norm(x, 4, w, b, 1e-5)))
+    c("group_norm_silu_wide", lambda: [r(3, 16, 8, 8), r(16) * 4, r(16) * 3],
+      lambda x, w, b: F.silu(F.group_norm(x, 8, w, b, 1e-5)))
+    c("group_norm_silu_plain", lambda: [r(2, 4, 3, 3) * 5], lambda x: F.silu(F.group_norm(x, 2, None, None, 1e-5)))
     c("normalize_neg1", lambda: [r(2, 3, 4)], lambda x: F.normalize(x, dim=-1))
     c("normalize_axis0", lambda: [r(2, 3, 4)], lambda x: F.normalize(x, dim=0))
     c("normalize_axis1", lambda: [r(2, 3, 4)], lambda x: F.normalize(x, dim=1))

@@ -82,6 +82,11 @@ public final class GroupNorm: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.groupNorm(groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
     }
+
+    /// SiLU of the normalized x, fused into one pass (`Tensor.groupNormSiLU`).
+    public func silu(_ x: Tensor) -> Tensor {
+        x.groupNormSiLU(groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
+    }
 }
 
 /// Lookup table of `count` vectors of size `dim` (PyTorch `nn.Embedding`, N(0, 1) init).
