@@ -281,6 +281,14 @@ def nn_ops():
     c("conv2d_patch", lambda: [r(1, 2, 8, 8), r(3, 2, 4, 4), r(3)], lambda x, w, b: F.conv2d(x, w, b, stride=4))
     # The direct (padded-plane) path: channel counts that are not multiples of its 8-channel blocks,
     # more positions than one 48-position block, 1x1, no padding, uneven padding and kernels.
+    # conv2d with a per-image, per-channel shift and a residual added (SynTensor adds them in the
+    # direct convolution's output pass; the strided case takes the separate adds).
+    c("conv2d_shift_residual", lambda: [r(2, 3, 6, 5), r(4, 3, 3, 3), r(4), r(2, 4), r(2, 4, 6, 5)],
+      lambda x, w, b, s, res: F.conv2d(x, w, b, padding=1) + s[:, :, None, None] + res)
+    c("conv2d_shift_residual_1x1", lambda: [r(2, 5, 4, 4), r(3, 5, 1, 1), r(2, 3), r(2, 3, 4, 4)],
+      lambda x, w, s, res: F.conv2d(x, w) + s[:, :, None, None] + res)
+    c("conv2d_shift_residual_strided", lambda: [r(2, 3, 7, 6), r(4, 3, 3, 3), r(4), r(2, 4), r(2, 4, 4, 3)],
+      lambda x, w, b, s, res: F.conv2d(x, w, b, stride=2, padding=1) + s[:, :, None, None] + res)
     c("conv2d_direct_3x3", lambda: [r(2, 9, 7, 10), r(11, 9, 3, 3), r(11)], lambda x, w, b: F.conv2d(x, w, b, padding=1))
     c("conv2d_direct_1x1", lambda: [r(3, 12, 5, 6), r(17, 12, 1, 1), r(17)], lambda x, w, b: F.conv2d(x, w, b))
     c("conv2d_direct_valid", lambda: [r(2, 5, 6, 9), r(3, 5, 3, 2)], lambda x, w: F.conv2d(x, w))

@@ -156,6 +156,13 @@ public final class Conv2d: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
+
+    /// `self(x) + channelShift.reshaped([N, O, 1, 1]) + residual` with the adds done as the
+    /// convolution writes its output (`Tensor.conv2d(weight:bias:stride:padding:dilation:groups:channelShift:residual:)`).
+    public func callAsFunction(_ x: Tensor, channelShift: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
+        x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                 channelShift: channelShift, residual: residual)
+    }
 }
 
 /// Randomly zeroes activations in training mode (PyTorch `nn.Dropout`).
