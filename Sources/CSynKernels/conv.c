@@ -8,7 +8,7 @@
 #include <immintrin.h>
 
 __attribute__((target("avx512f")))
-static void block_avx512(const float *in, int64_t c_in, int64_t in_plane, const float *wb,
+static void block_avx512(const float *in, int64_t c_in, int64_t channel_stride, const float *wb,
                          const int64_t *offsets, int64_t taps, float *out, int64_t out_plane, int64_t ob_count,
                          int64_t p0) {
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
@@ -16,7 +16,7 @@ static void block_avx512(const float *in, int64_t c_in, int64_t in_plane, const 
     __m512 a40 = a00, a41 = a00, a42 = a00, a50 = a00, a51 = a00, a52 = a00;
     __m512 a60 = a00, a61 = a00, a62 = a00, a70 = a00, a71 = a00, a72 = a00;
     for (int64_t c = 0; c < c_in; c++) {
-        const float *plane = in + c * in_plane + p0;
+        const float *plane = in + c * channel_stride + p0;
         const float *wc = wb + c * taps * CSYN_CONV_OB;
         for (int64_t t = 0; t < taps; t++) {
             const float *s = plane + offsets[t];
@@ -40,14 +40,14 @@ static void block_avx512(const float *in, int64_t c_in, int64_t in_plane, const 
 
 // Portable path: the same blocking and summation order, in plain C (the compiler vectorizes the
 // inner position loop).
-static void block_portable(const float *in, int64_t c_in, int64_t in_plane, const float *wb,
+static void block_portable(const float *in, int64_t c_in, int64_t channel_stride, const float *wb,
                            const int64_t *offsets, int64_t taps, float *out, int64_t out_plane, int64_t ob_count,
                            int64_t p0) {
     float acc[CSYN_CONV_OB][CSYN_CONV_PB];
     for (int j = 0; j < CSYN_CONV_OB; j++)
         for (int i = 0; i < CSYN_CONV_PB; i++) acc[j][i] = 0;
     for (int64_t c = 0; c < c_in; c++) {
-        const float *plane = in + c * in_plane + p0;
+        const float *plane = in + c * channel_stride + p0;
         const float *wc = wb + c * taps * CSYN_CONV_OB;
         for (int64_t t = 0; t < taps; t++) {
             const float *s = plane + offsets[t];
@@ -73,15 +73,15 @@ int csyn_conv_avx512(void) {
 #endif
 }
 
-void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
-                      const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
-                      float *out, int64_t out_plane, int64_t positions,
-                      int64_t task0, int64_t task1) {
+void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_stride, int64_t image_stride,
+                              const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
+                              float *out, int64_t out_plane, int64_t positions,
+                              int64_t task0, int64_t task1) {
     const int64_t blocks = (o_out + CSYN_CONV_OB - 1) / CSYN_CONV_OB;
     const int wide = csyn_conv_avx512();
     for (int64_t task = task0; task < task1; task++) {
         const int64_t n = task / blocks, ob = task % blocks;
-        const float *img = in + n * c_in * in_plane;
+        const float *img = in + n * image_stride;
         const float *wb = w + ob * c_in * taps * CSYN_CONV_OB;
         float *o = out + (n * o_out + ob * CSYN_CONV_OB) * out_plane;
         int64_t count = o_out - ob * CSYN_CONV_OB;
@@ -89,11 +89,19 @@ void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
         for (int64_t p0 = 0; p0 < positions; p0 += CSYN_CONV_PB) {
 #if defined(__x86_64__)
             if (wide) {
-                block_avx512(img, c_in, in_plane, wb, offsets, taps, o, out_plane, count, p0);
+                block_avx512(img, c_in, channel_stride, wb, offsets, taps, o, out_plane, count, p0);
                 continue;
             }
 #endif
-            block_portable(img, c_in, in_plane, wb, offsets, taps, o, out_plane, count, p0);
+            block_portable(img, c_in, channel_stride, wb, offsets, taps, o, out_plane, count, p0);
         }
     }
+}
+
+void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
+                      const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
+                      float *out, int64_t out_plane, int64_t positions,
+                      int64_t task0, int64_t task1) {
+    csyn_conv_planes_strided(in, c_in, in_plane, c_in * in_plane, w, o_out, offsets, taps, out, out_plane, positions,
+                             task0, task1);
 }

@@ -111,6 +111,7 @@ import Testing
         checkGradients([x, w]) { $0[0].rmsNorm(weight: $0[1]) }
         let img = testTensor([2, 4, 2, 3], seed: 20), gw = testTensor([4], seed: 21), gb = testTensor([4], seed: 22)
         checkGradients([img, gw, gb]) { $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2]) }
+        checkGradients([img, gw, gb]) { $0[0].groupNormSiLU(groups: 2, weight: $0[1], bias: $0[2]) }
         checkGradients([x]) { $0[0].l2Normalized(axis: -1) }
         checkGradients([x]) { $0[0].l2Normalized(axis: 0) }
     }

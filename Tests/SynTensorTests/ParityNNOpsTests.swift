@@ -25,6 +25,30 @@ import SynTestSupport
         checkParity(file, "normalize_eps") { $0[0].l2Normalized(axis: -1, eps: 0.5) }
     }
 
+    /// The fused GroupNorm + SiLU kernel (`groupNormSiLU`, CSynKernels' norm.c) against PyTorch's
+    /// `F.silu(F.group_norm(...))`, forward and gradients of x, weight and bias.
+    @Test func groupNormSiLU() {
+        checkParity(file, "group_norm_silu") { $0[0].groupNormSiLU(groups: 4, weight: $0[1], bias: $0[2], eps: 1e-5) }
+        checkParity(file, "group_norm_silu_wide") { $0[0].groupNormSiLU(groups: 8, weight: $0[1], bias: $0[2], eps: 1e-5) }
+        checkParity(file, "group_norm_silu_plain") { $0[0].groupNormSiLU(groups: 2, weight: nil, bias: nil, eps: 1e-5) }
+    }
+
+    /// At a UNet shape (planes of 256 floats, all in the vector path) the fused kernel matches
+    /// `groupNorm(...).silu()` in value and in the gradients of x, weight and bias.
+    @Test func groupNormSiLUMatchesUnfused() {
+        var g = RandomGenerator(seed: 91)
+        let x = (Tensor.randn([4, 32, 16, 16], generator: &g) * 2).requiringGrad()
+        let w = (Tensor.randn([32], generator: &g) + 1).requiringGrad(), b = Tensor.randn([32], generator: &g).requiringGrad()
+        let probe = Tensor.randn([4, 32, 16, 16], generator: &g)
+        let fused = x.groupNormSiLU(groups: 8, weight: w, bias: b)
+        let plain = x.groupNorm(groups: 8, weight: w, bias: b).silu()
+        _ = expectClose(fused, plain, .standard, "fused forward")
+        let gf = (fused * probe).sum().backward(), gp = (plain * probe).sum().backward()
+        for (name, t) in [("x", x), ("weight", w), ("bias", b)] {
+            _ = expectClose(gf[t]!, gp[t]!, Tolerance(atol: 1e-4, rtol: 1e-4), "fused grad of \(name)")
+        }
+    }
+
     @Test func conv2d() {
         checkParity(file, "conv2d_basic") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1)) }
         checkParity(file, "conv2d_stride") { $0[0].conv2d(weight: $0[1], stride: (2, 2), padding: (1, 0)) }
@@ -43,6 +67,37 @@ import SynTestSupport
         checkParity(file, "conv2d_direct_1x1") { $0[0].conv2d(weight: $0[1], bias: $0[2]) }
         checkParity(file, "conv2d_direct_valid") { $0[0].conv2d(weight: $0[1]) }
         checkParity(file, "conv2d_direct_uneven_pad") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (2, 0)) }
+    }
+
+    /// Convolution with the shift and residual adds fused into its output pass, against PyTorch
+    /// (direct 3x3 and 1x1 paths, and the strided path that adds them separately), forward and all gradients.
+    @Test func conv2dShiftResidual() {
+        checkParity(file, "conv2d_shift_residual") {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1), channelShift: $0[3], residual: $0[4])
+        }
+        checkParity(file, "conv2d_shift_residual_1x1") { $0[0].conv2d(weight: $0[1], channelShift: $0[2], residual: $0[3]) }
+        checkParity(file, "conv2d_shift_residual_strided") {
+            $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (2, 2), padding: (1, 1), channelShift: $0[3], residual: $0[4])
+        }
+    }
+
+    /// At a UNet shape (batch 8, 32x32, 16 -> 24 channels) the fused epilogue and the channel-major
+    /// weight gradient match the separate adds on the im2col path, in value and in every gradient.
+    @Test func conv2dFusedMatchesUnfused() {
+        var g = RandomGenerator(seed: 92)
+        let x = Tensor.randn([8, 16, 32, 32], generator: &g).requiringGrad()
+        let w = (Tensor.randn([24, 16, 3, 3], generator: &g) * 0.1).requiringGrad(), b = Tensor.randn([24], generator: &g).requiringGrad()
+        let shift = Tensor.randn([8, 24], generator: &g).requiringGrad(), res = Tensor.randn([8, 24, 32, 32], generator: &g).requiringGrad()
+        let probe = Tensor.randn([8, 24, 32, 32], generator: &g)
+        let fused = x.conv2d(weight: w, bias: b, padding: (1, 1), channelShift: shift, residual: res)
+        Convolution.direct = false
+        let plain = x.conv2d(weight: w, bias: b, padding: (1, 1)) + shift.reshaped([8, 24, 1, 1]) + res
+        Convolution.direct = true
+        _ = expectClose(fused, plain, Tolerance(atol: 1e-4, rtol: 1e-4), "fused forward")
+        let gf = (fused * probe).sum().backward(), gp = (plain * probe).sum().backward()
+        for (name, t) in [("x", x), ("weight", w), ("bias", b), ("shift", shift), ("residual", res)] {
+            _ = expectClose(gf[t]!, gp[t]!, Tolerance(atol: 1e-3, rtol: 1e-4), "fused grad of \(name)")
+        }
     }
 
     @Test func pooling() {

@@ -25,6 +25,14 @@ void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
                       float *out, int64_t out_plane, int64_t positions,
                       int64_t task0, int64_t task1);
 
+/// `csyn_conv_planes` with input channel c of image n at in + c * channel_stride + n * image_stride
+/// (e.g. planes stored channel-major, [c_in][N][plane], so a weight gradient can treat all images
+/// of a channel as one row).
+void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_stride, int64_t image_stride,
+                              const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
+                              float *out, int64_t out_plane, int64_t positions,
+                              int64_t task0, int64_t task1);
+
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
 

@@ -40,12 +40,10 @@ public final class ResnetBlock2D: Module {
 
     /// x [B, Cin, H, W], emb [B, E] -> [B, Cout, H, W].
     public func callAsFunction(_ x: Tensor, emb: Tensor) -> Tensor {
-        var h = conv1(norm1(x).silu())
-        let t = timeEmbProj(emb.silu())
-        h = h + t.reshaped([t.shape[0], t.shape[1], 1, 1])
-        h = conv2(norm2(h).silu())
+        // The timestep bias and the skip connection are added inside the convolutions' output pass.
+        let h = conv1(norm1.silu(x), channelShift: timeEmbProj(emb.silu()))
         let skip = convShortcut.map { $0(x) } ?? x
-        return skip + h
+        return conv2(norm2.silu(h), residual: skip)
     }
 }
 

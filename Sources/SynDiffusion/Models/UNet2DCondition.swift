@@ -104,6 +104,6 @@ public final class UNet2DCondition: Module, NoisePredictor {
         h = midBlock(h, emb: emb, context: tokens, keyMask: keyMask)
         for block in upBlocks { h = block(h, emb: emb, context: tokens, keyMask: keyMask, skips: &skips) }
         precondition(skips.isEmpty, "UNet skip bookkeeping left \(skips.count) tensors")
-        return convOut(convNormOut(h).silu())
+        return convOut(convNormOut.silu(h))
     }
 }

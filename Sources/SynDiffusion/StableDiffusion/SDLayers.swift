@@ -28,12 +28,12 @@ public final class SDResnetBlock: Module {
     }
 
     func callAsFunction(_ x: Tensor, emb: Tensor?) -> Tensor {
-        var h = conv1(norm1(x).silu())
+        var h = conv1(norm1.silu(x))
         if let timeEmbProj, let emb {
             let t = timeEmbProj(emb.silu())
             h = h + t.reshaped([t.shape[0], t.shape[1], 1, 1])
         }
-        h = conv2(norm2(h).silu())
+        h = conv2(norm2.silu(h))
         return (shortcut.map { $0(x) } ?? x) + h
     }
 }

@@ -298,7 +298,7 @@ public final class SDUNet: Module, NoisePredictor {
                 let size: (Int, Int)? = i < upBlocks.count - 1 && next >= 0 ? (skips[next].shape[2], skips[next].shape[3]) : nil
                 h = block(h, emb: emb, context: context, skips: &skips, upsampleSize: size)
             }
-            return convOut(normOut(h).silu())
+            return convOut(normOut.silu(h))
         }
     }
 }

@@ -158,7 +158,7 @@ final class SDVAECoder: Module {
         if midFirst { h = mid(h) }
         for l in levels { h = l(h) }
         if !midFirst { h = mid(h) }
-        return convOut(normOut(h).silu())
+        return convOut(normOut.silu(h))
     }
 }
 

@@ -21,15 +21,18 @@ struct PlaneConv {
     }
 
     /// Copies planes [count, h, w] into zero-padded planes of `rows` x `pitch` floats (top/left
-    /// padding `top`, `left`), followed by zeroed slack for the kernel's block over-reads.
-    static func pad(_ src: UnsafePointer<Float>, count: Int, h: Int, w: Int, top: Int, left: Int, rows: Int, pitch: Int) -> Tensor {
+    /// padding `top`, `left`), followed by zeroed slack for the kernel's block over-reads. With
+    /// `channelMajor` = channels per image, planes [images][channels] are stored as [channels][images].
+    static func pad(_ src: UnsafePointer<Float>, count: Int, h: Int, w: Int, top: Int, left: Int, rows: Int, pitch: Int,
+                    channelMajor: Int? = nil) -> Tensor {
         let plane = rows * pitch
         let slack = Int(CSYN_CONV_PB) + 2 * pitch + 16
         let out = Tensor(uninitializedShape: [count * plane + slack])
         let s = UncheckedBox(src), d = SendablePointer(out.basePointer)
         parallelRows(rows: count, work: count * plane) { range in
             for i in range {
-                let dst = d.p + i * plane, from = s.value + i * h * w
+                let slot = channelMajor.map { (i % $0) * (count / $0) + i / $0 } ?? i
+                let dst = d.p + slot * plane, from = s.value + i * h * w
                 dst.update(repeating: 0, count: top * pitch)
                 for y in 0..<h {
                     let r = dst + (top + y) * pitch
@@ -58,8 +61,9 @@ struct PlaneConv {
     }
 
     /// Runs the kernel over all images: planes of `inner` channels -> `outer` channels, `positions` per plane.
-    static func run(_ input: UnsafePointer<Float>, inner: Int, inPlane: Int, packed: [Float], outer: Int, offsets: [Int64],
-                    images: Int, positions: Int) -> (Tensor, Int) {
+    /// Input channel c of image n is read at input + c * channelStride + n * imageStride.
+    static func run(_ input: UnsafePointer<Float>, inner: Int, channelStride: Int, imageStride: Int, packed: [Float], outer: Int,
+                    offsets: [Int64], images: Int, positions: Int) -> (Tensor, Int) {
         let pb = Int(CSYN_CONV_PB)
         let outPlane = (positions + pb - 1) / pb * pb
         let out = Tensor(uninitializedShape: [images * outer * outPlane])
@@ -70,44 +74,62 @@ struct PlaneConv {
             offsets.withUnsafeBufferPointer { off in
                 let wb = UncheckedBox(w.baseAddress!), ob = UncheckedBox(off.baseAddress!)
                 parallelRows(rows: tasks, work: tasks * inner * offsets.count * outPlane) { r in
-                    csyn_conv_planes(inp.value, Int64(inner), Int64(inPlane), wb.value, Int64(outer), ob.value, Int64(offsets.count),
-                                     o.p, Int64(outPlane), Int64(positions), Int64(r.lowerBound), Int64(r.upperBound))
+                    csyn_conv_planes_strided(inp.value, Int64(inner), Int64(channelStride), Int64(imageStride), wb.value, Int64(outer),
+                                             ob.value, Int64(offsets.count), o.p, Int64(outPlane), Int64(positions),
+                                             Int64(r.lowerBound), Int64(r.upperBound))
                 }
             }
         }
         return (out, outPlane)
     }
 
-    /// Copies rows of `w` valid values from planes of pitch `pitch` into dense [count, h, w] (+ bias per channel).
+    /// Copies rows of `w` valid values from planes of pitch `pitch` into dense [count, h, w], adding
+    /// bias[plane % channels] + shift[plane] (each optional) to every value of a plane and then the
+    /// dense `residual` [count, h, w] (the order of the separate adds, so results are identical).
     static func extract(_ src: UnsafePointer<Float>, srcPlane: Int, pitch: Int, count: Int, h: Int, w: Int,
-                        channels: Int, bias: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>) {
-        let s = UncheckedBox(src), d = SendablePointer(dst), b = UncheckedBox(bias)
+                        channels: Int, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>? = nil,
+                        residual: UnsafePointer<Float>? = nil, into dst: UnsafeMutablePointer<Float>) {
+        let s = UncheckedBox(src), d = SendablePointer(dst), b = UncheckedBox(bias), sh = UncheckedBox(shift)
+        let res = UncheckedBox(residual)
         parallelRows(rows: count, work: count * h * w) { range in
             for i in range {
                 let from = s.value + i * srcPlane, to = d.p + i * h * w
-                if let bp = b.value {
-                    let v = bp[i % channels]
-                    for y in 0..<h {
-                        let f = from + y * pitch, t = to + y * w
-                        for x in 0..<w { t[x] = f[x] + v }
-                    }
-                } else {
+                if b.value == nil && sh.value == nil && res.value == nil {
                     for y in 0..<h { (to + y * w).update(from: from + y * pitch, count: w) }
+                    continue
+                }
+                for y in 0..<h {
+                    let f = from + y * pitch, t = to + y * w
+                    for x in 0..<w { t[x] = f[x] }
+                    if let bp = b.value {
+                        let v = bp[i % channels]
+                        for x in 0..<w { t[x] += v }
+                    }
+                    if let sp = sh.value {
+                        let v = sp[i]
+                        for x in 0..<w { t[x] += v }
+                    }
+                    if let rp = res.value {
+                        let r = rp + i * h * w + y * w
+                        for x in 0..<w { t[x] += r[x] }
+                    }
                 }
             }
         }
     }
 
-    /// y [N, O, Ho, Wo] and the padded input (kept for the weight gradient).
-    func forward(x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?) -> (Tensor, Tensor) {
-        let xp = Self.pad(x, count: N * C, h: H, w: W, top: ph, left: pw, rows: H + 2 * ph, pitch: row)
+    /// y [N, O, Ho, Wo] and the padded input, stored channel-major ([C][N][plane], so the weight
+    /// gradient reads each channel of all images as one row).
+    func forward(x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                 shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) -> (Tensor, Tensor) {
+        let xp = Self.pad(x, count: N * C, h: H, w: W, top: ph, left: pw, rows: H + 2 * ph, pitch: row, channelMajor: C)
         let packed = Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
         let offsets = (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) }
-        let (out, outPlane) = Self.run(xp.basePointer, inner: C, inPlane: inPlane, packed: packed, outer: O, offsets: offsets,
-                                       images: N, positions: Ho * row)
+        let (out, outPlane) = Self.run(xp.basePointer, inner: C, channelStride: N * inPlane, imageStride: inPlane, packed: packed,
+                                       outer: O, offsets: offsets, images: N, positions: Ho * row)
         let y = Tensor(uninitializedShape: [N, O, Ho, Wo])
         Self.extract(out.basePointer, srcPlane: outPlane, pitch: row, count: N * O, h: Ho, w: Wo, channels: O, bias: bias,
-                     into: y.basePointer)
+                     shift: shift, residual: residual, into: y.basePointer)
         return (y, xp)
     }
 
@@ -121,33 +143,32 @@ struct PlaneConv {
             return w[((o * C + c) * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)]
         }
         let offsets = (0..<taps).map { Int64(($0 / kw) * pitch + $0 % kw) }
-        let (out, outPlane) = Self.run(dyp.basePointer, inner: O, inPlane: rows * pitch, packed: packed, outer: C, offsets: offsets,
-                                       images: N, positions: H * pitch)
+        let (out, outPlane) = Self.run(dyp.basePointer, inner: O, channelStride: rows * pitch, imageStride: O * rows * pitch,
+                                       packed: packed, outer: C, offsets: offsets, images: N, positions: H * pitch)
         let dx = Tensor(uninitializedShape: [N, C, H, W])
         Self.extract(out.basePointer, srcPlane: outPlane, pitch: pitch, count: N * C, h: H, w: W, channels: C, bias: nil,
                      into: dx.basePointer)
         return withExtendedLifetime(dyp) { dx }
     }
 
-    /// dW [O, C, kh, kw] = sum over images and positions of dy x shifted input: per image and tap one
-    /// GEMM [O, L] x [C, L]^T over the padded planes (L = Ho * row positions; dy is zero at x >= Wo).
+    /// dW [O, C, kh, kw] = sum over images and positions of dy x shifted input: per tap one GEMM
+    /// [O, K] x [C, K]^T with K running over all images' padded planes (dy is laid out channel-major in
+    /// the input's plane geometry, zero past Wo and Ho, so the shifted input reads of one image never
+    /// meet a nonzero dy of another). The threads split K and sum their partials.
     func weightGradient(dy: UnsafePointer<Float>, paddedInput xp: Tensor) -> Tensor {
-        let L = Ho * row
-        // dy in the input's row pitch, zero past each row's Wo valid values.
-        let dyq = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: 0, left: 0, rows: Ho, pitch: row)
-        let threads = Swift.min(Threading.count, N)
-        let partial = Tensor.zeros([threads, taps, O, C])
+        let K = N * inPlane
+        let dyq = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: 0, left: 0, rows: H + 2 * ph, pitch: row, channelMajor: O)
+        let threads = Swift.max(1, Swift.min(Threading.count, K / 4096))
+        let partial = Tensor(uninitializedShape: [threads, taps, O, C])
         let dq = SendablePointer(dyq.basePointer), xq = SendablePointer(xp.basePointer), pp = SendablePointer(partial.basePointer)
-        let (n, c, o, t, rowPitch, plane) = (N, C, O, taps, row, inPlane)
-        let kwidth = kw
+        let (c, o, t, rowPitch, kwidth) = (C, O, taps, row, kw)
         parallelFor(threads) { th in
-            for img in (n * th / threads)..<(n * (th + 1) / threads) {
-                let a = GEMMOperand(pointer: dq.p + img * o * L, ld: Int32(L), trans: false)
-                for tap in 0..<t {
-                    let off = (tap / kwidth) * rowPitch + tap % kwidth
-                    let b = GEMMOperand(pointer: xq.p + img * c * plane + off, ld: Int32(plane), trans: true)
-                    sgemm(a, b, pp.p + (th * t + tap) * o * c, m: o, n: c, k: L, beta: 1, split: false)
-                }
+            let k0 = K * th / threads, k1 = K * (th + 1) / threads
+            let a = GEMMOperand(pointer: dq.p + k0, ld: Int32(K), trans: false)
+            for tap in 0..<t {
+                let off = (tap / kwidth) * rowPitch + tap % kwidth
+                let b = GEMMOperand(pointer: xq.p + off + k0, ld: Int32(K), trans: true)
+                sgemm(a, b, pp.p + (th * t + tap) * o * c, m: o, n: c, k: k1 - k0, split: false)
             }
         }
         // Sum the threads' partials and reorder [taps, O, C] -> [O, C, taps].

@@ -82,6 +82,11 @@ public final class GroupNorm: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.groupNorm(groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
     }
+
+    /// SiLU of the normalized x, fused into one pass (`Tensor.groupNormSiLU`).
+    public func silu(_ x: Tensor) -> Tensor {
+        x.groupNormSiLU(groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
+    }
 }
 
 /// Lookup table of `count` vectors of size `dim` (PyTorch `nn.Embedding`, N(0, 1) init).
@@ -150,6 +155,13 @@ public final class Conv2d: Module, UnaryLayer {
     /// x [N, C, H, W] -> [N, O, Ho, Wo].
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    /// `self(x) + channelShift.reshaped([N, O, 1, 1]) + residual` with the adds done as the
+    /// convolution writes its output (`Tensor.conv2d(weight:bias:stride:padding:dilation:groups:channelShift:residual:)`).
+    public func callAsFunction(_ x: Tensor, channelShift: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
+        x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                 channelShift: channelShift, residual: residual)
     }
 }
 

@@ -96,19 +96,54 @@ public enum Convolution {
 }
 
 extension Tensor {
-    /// The direct path of `conv2d` (see `PlaneConv`).
-    func conv2dDirect(weight: Tensor, bias: Tensor?, _ pc: PlaneConv) -> Tensor {
+    /// `conv2d(...) + channelShift.reshaped([N, O, 1, 1]) + residual`: channelShift [N, O] (a per-image,
+    /// per-channel bias such as a UNet's timestep projection) and residual [N, O, Ho, Wo] (a skip
+    /// connection) are added while the direct path writes its output, so no temporaries or extra
+    /// passes; other convolutions add them separately. Either may be nil.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                       dilation: (Int, Int) = (1, 1), groups: Int = 1, channelShift: Tensor?, residual: Tensor?) -> Tensor {
+        let N = shape[0], O = weight.shape[0]
+        if let channelShift { precondition(channelShift.shape == [N, O], "conv2d channelShift must be [\(N), \(O)], got \(channelShift.shape)") }
+        let direct = rank == 4 && weight.rank == 4 && Convolution.direct
+            && PlaneConv.applies(stride: stride, dilation: dilation, groups: groups, kh: weight.shape[2], kw: weight.shape[3], padding: padding)
+        if direct && shape[1] == weight.shape[1] {
+            let pc = PlaneConv(N: N, C: shape[1], O: O, H: shape[2], W: shape[3], kh: weight.shape[2], kw: weight.shape[3],
+                               ph: padding.0, pw: padding.1)
+            if let residual { precondition(residual.shape == [N, O, pc.Ho, pc.Wo], "conv2d residual must be \([N, O, pc.Ho, pc.Wo]), got \(residual.shape)") }
+            return conv2dDirect(weight: weight, bias: bias, pc, channelShift: channelShift, residual: residual)
+        }
+        var y = conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        if let channelShift { y = y + channelShift.reshaped([N, O, 1, 1]) }
+        if let residual { y = y + residual }
+        return y
+    }
+
+    /// The direct path of `conv2d` (see `PlaneConv`), with the optional epilogue adds of
+    /// `conv2d(weight:bias:stride:padding:dilation:groups:channelShift:residual:)`.
+    func conv2dDirect(weight: Tensor, bias: Tensor?, _ pc: PlaneConv, channelShift: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
         let x = self
         let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad(), bc = bias?.contiguousNoGrad()
-        let (y, xp) = withExtendedLifetime(bc) { pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer) }
+        let sc = channelShift?.contiguousNoGrad(), rc = residual?.contiguousNoGrad()
+        let (y, xp) = withExtendedLifetime((bc, sc, rc)) {
+            pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer,
+                       residual: rc?.basePointer)
+        }
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }
+        if let channelShift { inputs.append(channelShift) }
+        if let residual { inputs.append(residual) }
         return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
             let gc = g.contiguousNoGrad()
             let dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
             let dW = weight.requiresGrad ? pc.weightGradient(dy: gc.basePointer, paddedInput: xp) : nil
             var out: [Tensor?] = [dX, dW]
-            if bias != nil { out.append(gc.sum(axes: [0, 2, 3])) }
+            // The shift's gradient is dy summed over each plane; the bias's is that summed over images.
+            if bias != nil || channelShift != nil {
+                let planeSums = gc.sum(axes: [2, 3])
+                if bias != nil { out.append(planeSums.sum(axes: [0])) }
+                if channelShift != nil { out.append(planeSums) }
+            }
+            if residual != nil { out.append(gc) }
             return withExtendedLifetime((gc, wc)) { out }
         }
     }

@@ -1,3 +1,5 @@
+import CSynKernels
+
 extension Tensor {
     /// Layer normalization over the last `normalizedShape.count` dims (biased variance, as PyTorch).
     public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
@@ -41,6 +43,16 @@ extension Tensor {
 
     /// Group normalization of [N, C, ...] over `groups` channel groups, with per-channel affine.
     public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+        groupNormFused(groups: groups, weight: weight, bias: bias, eps: eps, silu: false)
+    }
+
+    /// `groupNorm(...).silu()` in one pass (CSynKernels' `csyn_groupnorm_forward`): no normalized
+    /// temporary, and the backward pass recomputes it from x and the saved statistics.
+    public func groupNormSiLU(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+        groupNormFused(groups: groups, weight: weight, bias: bias, eps: eps, silu: true)
+    }
+
+    private func groupNormFused(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float, silu: Bool) -> Tensor {
         let x = self
         precondition(rank >= 2, "groupNorm needs [N, C, ...], got \(shape)")
         let N = shape[0], C = shape[1]
@@ -50,22 +62,42 @@ extension Tensor {
         let wc = weight?.contiguousNoGrad(), bc = bias?.contiguousNoGrad()
         let y = Tensor(uninitializedShape: shape)
         let mean = Tensor(uninitializedShape: [N * groups]), rstd = Tensor(uninitializedShape: [N * groups])
-        groupNormForward(x: xc.basePointer, w: wc?.basePointer, b: bc?.basePointer, y: y.basePointer,
-                         mean: mean.basePointer, rstd: rstd.basePointer, N: N, C: C, S: S, G: groups, eps: eps)
+        let flag: Int32 = silu ? 1 : 0
+        do {
+            let xs = UncheckedBox(xc.basePointer), ws = UncheckedBox(wc?.basePointer), bs = UncheckedBox(bc?.basePointer)
+            let ys = SendablePointer(y.basePointer), ms = SendablePointer(mean.basePointer), rs = SendablePointer(rstd.basePointer)
+            parallelRows(rows: N * groups, work: N * C * S * (silu ? 8 : 3)) { r in
+                csyn_groupnorm_forward(xs.value, ws.value, bs.value, ys.p, ms.p, rs.p, Int64(C), Int64(S), Int64(groups), eps, flag,
+                                       Int64(r.lowerBound), Int64(r.upperBound))
+            }
+        }
         var inputs = [x]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
-        return Tensor.record(y, inputs: inputs, op: "group_norm") { g in
+        return Tensor.record(y, inputs: inputs, op: silu ? "group_norm_silu" : "group_norm") { g in
             let gc = g.contiguousNoGrad()
-            let dx = Tensor(uninitializedShape: x.shape)
+            let dx = x.requiresGrad ? Tensor(uninitializedShape: x.shape) : nil
+            // Per-(n, c) partial sums of dz * norm and dz, reduced over n below.
+            let dwPart = Tensor(uninitializedShape: [N, C]), dbPart = Tensor(uninitializedShape: [N, C])
+            let gs = UncheckedBox(gc.basePointer), xs = UncheckedBox(xc.basePointer)
+            let ws = UncheckedBox(wc?.basePointer), bs = UncheckedBox(bc?.basePointer)
+            let ms = UncheckedBox(mean.basePointer), rs = UncheckedBox(rstd.basePointer)
+            let dxs = UncheckedBox(dx?.basePointer), dwp = SendablePointer(dwPart.basePointer), dbp = SendablePointer(dbPart.basePointer)
+            parallelRows(rows: N * groups, work: N * C * S * (silu ? 10 : 4)) { r in
+                csyn_groupnorm_backward(gs.value, xs.value, ws.value, bs.value, ms.value, rs.value, dxs.value, dwp.p, dbp.p,
+                                        Int64(C), Int64(S), Int64(groups), flag, Int64(r.lowerBound), Int64(r.upperBound))
+            }
             let dw = Tensor(uninitializedShape: [C]), db = Tensor(uninitializedShape: [C])
-            groupNormBackward(dy: gc.basePointer, x: xc.basePointer, w: wc?.basePointer, mean: mean.basePointer,
-                              rstd: rstd.basePointer, dx: x.requiresGrad ? dx.basePointer : nil,
-                              dw: dw.basePointer, db: db.basePointer, N: N, C: C, S: S, G: groups)
-            var out: [Tensor?] = [x.requiresGrad ? dx : nil]
+            for c in 0..<C {
+                var a: Float = 0, b2: Float = 0
+                for n in 0..<N { a += dwp.p[n * C + c]; b2 += dbp.p[n * C + c] }
+                dw.basePointer[c] = a
+                db.basePointer[c] = b2
+            }
+            var out: [Tensor?] = [dx]
             if weight != nil { out.append(dw) }
             if bias != nil { out.append(db) }
-            return out
+            return withExtendedLifetime((xc, wc, bc, mean, rstd, gc)) { out }
         }
     }
 
