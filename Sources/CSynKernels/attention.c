@@ -11,64 +11,17 @@
 // the portable baseline every target compiles.
 
 #include "csynattention.h"
+#include "simd16.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-// The vector helpers are always inlined into one instruction-set variant, so no v16 ever crosses a
-// call boundary and the AVX ABI note does not apply.
-#pragma clang diagnostic ignored "-Wpsabi"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CSYN_ATT_X86 1
 #else
 #define CSYN_ATT_X86 0
 #endif
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef int32_t i16v __attribute__((vector_size(64)));
-
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE v16 splat(float s) {
-    v16 r = {s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s};
-    return r;
-}
-INLINE v16 ld(const float *p) { return *(const v16u *)p; }
-INLINE void st(float *p, v16 x) { *(v16u *)p = x; }
-INLINE v16 vsel(i16v mask, v16 a, v16 b) { return (v16)(((i16v)a & mask) | ((i16v)b & ~mask)); }
-INLINE v16 vmax(v16 a, v16 b) { return vsel(a > b, a, b); }
-INLINE float hmax(v16 x) {
-    float m = x[0];
-    for (int i = 1; i < 16; i++) m = x[i] > m ? x[i] : m;
-    return m;
-}
-INLINE float hsum(v16 x) {
-    float s = 0;
-    for (int i = 0; i < 16; i++) s += x[i];
-    return s;
-}
-
-// exp for arguments <= 0 (scores minus their row maximum): Cephes expf's range reduction and
-// polynomial; exactly 0 below -87 (and for -inf).
-INLINE v16 vexp(v16 x) {
-    i16v live = x > splat(-87.0f);
-    x = vmax(x, splat(-87.0f));
-    v16 n = (x * splat(1.44269504088896341f) + splat(12582912.0f)) - splat(12582912.0f);
-    v16 r = x - n * splat(0.693359375f);
-    r = r - n * splat(-2.12194440e-4f);
-    v16 p = splat(1.9875691500e-4f);
-    p = p * r + splat(1.3981999507e-3f);
-    p = p * r + splat(8.3334519073e-3f);
-    p = p * r + splat(4.1665795894e-2f);
-    p = p * r + splat(1.6666665459e-1f);
-    p = p * r + splat(5.0000001201e-1f);
-    p = p * (r * r) + r + splat(1.0f);
-    i16v e = (__builtin_convertvector(n, i16v) + 127) << 23;
-    return (v16)((i16v)(p * (v16)e) & live);
-}
 
 INLINE int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
 
@@ -207,7 +160,7 @@ INLINE int forward_impl(const int maxnv, const float *q, int64_t ldq, const floa
                 float alpha = expf(mrow[r] - mnew);
                 v16 sum = splat(0), m = splat(mnew);
                 for (int64_t j = 0; j < bcp; j += 16) {
-                    v16 p = vexp(ld(row + j) - m);
+                    v16 p = vexp_nonpos(ld(row + j) - m);
                     st(row + j, p);
                     sum += p;
                 }
@@ -272,7 +225,7 @@ INLINE int backward_impl(const int maxnv, const float *q, int64_t ldq, const flo
             for (int64_t r = 0; r < br; r++) {
                 float *row = p + r * BC;
                 v16 l = splat(lse[i0 + r]);
-                for (int64_t j = 0; j < bcp; j += 16) st(row + j, vexp(ld(row + j) * splat(scale) - l));
+                for (int64_t j = 0; j < bcp; j += 16) st(row + j, vexp_nonpos(ld(row + j) * splat(scale) - l));
                 for (int64_t j = bc; j < bcp; j++) row[j] = 0;
             }
             // dV += P^T dO

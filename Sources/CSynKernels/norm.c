@@ -6,61 +6,21 @@
 // The bodies use 16-float GNU vectors; they are compiled once for AVX-512 and once for the baseline
 // target (where the compiler splits the vectors) and chosen at run time.
 #include "csynnorm.h"
+#include "simd16.h"
 #include <stdlib.h>
 #include <string.h>
 
-// Every function taking or returning a vector is always_inline, so no vector ever crosses a call
-// boundary and the AVX-512 argument-passing ABI the warning is about never applies.
-#pragma clang diagnostic ignored "-Wpsabi"
-
-typedef float vf __attribute__((vector_size(64)));
-typedef int32_t vi __attribute__((vector_size(64)));
-#define VL 16
-
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
-INLINE void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-INLINE vf vsplat(float s) { vf v = {0}; return v + s; }
-INLINE vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
-INLINE float hsum(vf v) {
-    float s = 0;
-    for (int i = 0; i < VL; i++) s += v[i];
-    return s;
-}
-
-// e^x for x <= 0 (the sigmoid only needs e^-|x|): x = n ln2 + r (Cody-Waite), degree-6 polynomial on
-// r, 2^n built in the exponent bits; the same constants as SynTensor's scalar fastExp.
-INLINE vf vexp_nonpos(vf xin) {
-    vi under = xin < -87.33654f;
-    vf x = vsel(under, vsplat(-87.33654f), xin);
-    vf t = x * 1.4426950408889634f + 12582912.0f;
-    vf n = t - 12582912.0f;
-    vf r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    vf p = vsplat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    vi ni = (vi)t - 0x4B400000;
-    vf scale = (vf)((ni + 127) << 23);
-    return vsel(under, vsplat(0), p * scale);
-}
-
 /// sigmoid(z) without a branch: e = e^-|z|, 1 / (1 + e) for z >= 0, e / (1 + e) below.
-INLINE vf vsigmoid(vf z) {
-    vi neg = z < 0.0f;
-    vf a = vsel(neg, -z, z);
-    vf e = vexp_nonpos(-a);
-    vf inv = 1.0f / (1.0f + e);
+INLINE v16 vsigmoid(v16 z) {
+    i16v neg = z < 0.0f;
+    v16 a = vsel(neg, -z, z);
+    v16 e = vexp_nonpos(-a);
+    v16 inv = 1.0f / (1.0f + e);
     return vsel(neg, e * inv, inv);
 }
 
 static float exp_nonpos_scalar(float x) {
-    vf v = vexp_nonpos(vsplat(x));
+    v16 v = vexp_nonpos(splat(x));
     return v[0];
 }
 
@@ -76,15 +36,15 @@ INLINE void forward_body(const float *x, const float *w, const float *b, float *
     for (int64_t grp = g0; grp < g1; grp++) {
         const float *xr = x + grp * m;
         float *yr = y + grp * m;
-        vf acc = vsplat(0);
+        v16 acc = splat(0);
         int64_t i = 0;
-        for (; i + VL <= m; i += VL) acc += vload(xr + i);
+        for (; i + VL <= m; i += VL) acc += ld(xr + i);
         float sum = hsum(acc);
         for (; i < m; i++) sum += xr[i];
         const float mu = sum / (float)m;
-        acc = vsplat(0);
+        acc = splat(0);
         i = 0;
-        for (; i + VL <= m; i += VL) { vf d = vload(xr + i) - mu; acc += d * d; }
+        for (; i + VL <= m; i += VL) { v16 d = ld(xr + i) - mu; acc += d * d; }
         float ss = hsum(acc);
         for (; i < m; i++) { float d = xr[i] - mu; ss += d * d; }
         const float rs = 1.0f / __builtin_sqrtf(ss / (float)m + eps);
@@ -100,12 +60,12 @@ INLINE void forward_body(const float *x, const float *w, const float *b, float *
             int64_t k = 0;
             if (silu) {
                 for (; k + VL <= S; k += VL) {
-                    vf z = vload(xc + k) * scale + shift;
-                    vstore(yc + k, z * vsigmoid(z));
+                    v16 z = ld(xc + k) * scale + shift;
+                    st(yc + k, z * vsigmoid(z));
                 }
                 for (; k < S; k++) { float z = xc[k] * scale + shift; yc[k] = z * sigmoid_scalar(z); }
             } else {
-                for (; k + VL <= S; k += VL) vstore(yc + k, vload(xc + k) * scale + shift);
+                for (; k + VL <= S; k += VL) st(yc + k, ld(xc + k) * scale + shift);
                 for (; k < S; k++) yc[k] = xc[k] * scale + shift;
             }
         }
@@ -127,16 +87,16 @@ INLINE void backward_body(const float *dy, const float *x, const float *w, const
             const float scale = rs * wc, shift = (b ? b[c] : 0.0f) - mu * scale;
             const float *xc = xr + cl * S, *dyc = dyr + cl * S;
             float *dzc = dz + cl * S;
-            vf aDN = vsplat(0), aD = vsplat(0);
+            v16 aDN = splat(0), aD = splat(0);
             int64_t k = 0;
             for (; k + VL <= S; k += VL) {
-                vf xv = vload(xc + k), d = vload(dyc + k);
+                v16 xv = ld(xc + k), d = ld(dyc + k);
                 if (silu) {
-                    vf z = xv * scale + shift;
-                    vf s = vsigmoid(z);
+                    v16 z = xv * scale + shift;
+                    v16 s = vsigmoid(z);
                     d = d * s * (1.0f + z * (1.0f - s));
                 }
-                vstore(dzc + k, d);
+                st(dzc + k, d);
                 aDN += d * ((xv - mu) * rs);
                 aD += d;
             }
@@ -165,8 +125,8 @@ INLINE void backward_body(const float *dy, const float *x, const float *w, const
             float *dxc = dx + grp * m + cl * S;
             int64_t k = 0;
             for (; k + VL <= S; k += VL) {
-                vf norm = (vload(xc + k) - mu) * rs;
-                vstore(dxc + k, rs * (vload(dzc + k) * wc - mD - norm * mDN));
+                v16 norm = (ld(xc + k) - mu) * rs;
+                st(dxc + k, rs * (ld(dzc + k) * wc - mD - norm * mDN));
             }
             for (; k < S; k++) dxc[k] = rs * (dzc[k] * wc - mD - ((xc[k] - mu) * rs) * mDN);
         }
