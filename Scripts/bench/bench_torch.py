@@ -3,9 +3,13 @@
 
 Protocol (line based, stdin/stdout): the Swift benchmark writes `setup <name>` then any number of
 `run <name>`; each `run` answers with one line holding the elapsed seconds of one repetition.
-`threads <n>` sets torch's intra-op threads. `quit` ends. The models here mirror Swift's
+`threads <n>` sets torch's intra-op threads. `rss` answers with the peak resident memory (MiB) since
+the last `setup`, which first frees the previous workload and resets the peak (Linux clear_refs 5).
+`quit` ends. The models here mirror Swift's
 SynRep ViT (timm layout, pre-norm, GELU, fused SDPA) so both sides do the same arithmetic.
 """
+import ctypes
+import gc
 import sys
 import time
 
@@ -170,6 +174,24 @@ def captions(n):
     return [f"a photo of a {things[i % len(things)]} {places[(i // len(things)) % len(places)]}" for i in range(n)]
 
 
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak_rss():
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def main():
     work = {}
     for line in sys.stdin:
@@ -181,7 +203,11 @@ def main():
         if parts[0] == "threads":
             torch.set_num_threads(int(parts[1]))
             print("ok", flush=True)
+        elif parts[0] == "rss":
+            print(f"{peak_rss_mb():.1f}", flush=True)
         elif parts[0] == "setup":
+            work.clear()
+            reset_peak_rss()
             try:
                 work[parts[1]] = make(parts[1])
             except (ImportError, OSError) as e:  # optional peer (e.g. transformers or a model missing)

@@ -18,6 +18,9 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #define CSYN_X86 1
 #else
 #define CSYN_X86 0
@@ -375,4 +378,10 @@ void csyn_attend(const float *q, const float *keys, const float *values, int64_t
     float inv = 1 / sum;
     for (int64_t i = 0; i < dim; i++) out[i] = 0;
     for (int64_t j = 0; j < count; j++) csyn_axpy(scores[j] * inv, values + j * dim, out, dim);
+}
+
+void csyn_malloc_trim(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }

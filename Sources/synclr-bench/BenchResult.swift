@@ -15,6 +15,11 @@ struct BenchResult: Codable, Sendable {
     var synclrPeakPercent: Double?
     /// For GFLOP/s rows: PyTorch's rate as a percentage of that peak.
     var pytorchPeakPercent: Double?
+    /// Peak resident memory (MiB) of our process over the workload's setup and repetitions, the
+    /// process's baseline included (buffers cached by earlier workloads released first).
+    var synclrPeakMB: Double?
+    /// The same for the PyTorch peer process.
+    var pytorchPeakMB: Double?
 
     /// A row; `higherIsBetter` says how the ratio is oriented for the unit.
     init(name: String, unit: String, synclr: Double, pytorch: Double?, higherIsBetter: Bool) {

@@ -2,19 +2,6 @@ import Foundation
 import SynDiffusion
 import SynTensor
 
-/// Peak resident set of this process in MB (VmHWM), or nil off Linux.
-private func peakRSSMegabytes() -> Double? {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
-    return kb / 1024
-}
-
-/// Resets the peak resident set so the next reading covers only what follows (Linux clear_refs 5).
-private func resetPeakRSS() {
-    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-}
-
 /// `synclr-bench --sd`: a Stable Diffusion 1.5-shaped UNet (random weights built here, nothing
 /// loaded) and one guided DDIM step (batch 2, 77 text tokens, guidance 2.5) per size, timed (median of
 /// `repeats`) with its peak memory, beside diffusers' UNet2DConditionModel run by
@@ -34,7 +21,7 @@ func stableDiffusionBenchmarks(sizes: [Int], repeats: Int, torchScript: String?,
         let x = Tensor.randn([1, 4, h, h], generator: &g)
         let cond = Conditioning(tokens: Tensor.randn([1, 77, 768], generator: &g))
         let uncond = Conditioning(tokens: Tensor.randn([1, 77, 768], generator: &g))
-        resetPeakRSS()
+        ResidentMemory.resetPeak()
         var times: [Double] = []
         for _ in 0..<repeats {
             var s = scheduler
@@ -45,7 +32,7 @@ func stableDiffusionBenchmarks(sizes: [Int], repeats: Int, torchScript: String?,
             }
             times.append(Date().timeIntervalSince(start))
         }
-        let ours = median(times), ourPeak = peakRSSMegabytes()
+        let ours = median(times), ourPeak = ResidentMemory.peakMegabytes()
         var theirs: Double?, theirPeak: Double?
         if let torchScript, FileManager.default.fileExists(atPath: torchScript) {
             let p = Process(), out = Pipe()

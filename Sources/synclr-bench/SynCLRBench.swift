@@ -68,11 +68,12 @@ struct SynCLRBench: AsyncParsableCommand {
         }
         if !json {
             print("BLAS core \(BLAS.coreName), GEMM threading \(Threading.gemmMode)")
-            print("workload                           unit           ours    PyTorch   ratio  ours%pk torch%pk")
+            print("workload                           unit           ours    PyTorch   ratio  oursMiB torchMiB  ours%pk torch%pk")
         }
         let defaultMode = Threading.gemmMode
         for w in selected {
             let modes: [Threading.GEMMMode?] = gemmModes ? Threading.GEMMMode.allCases : [nil]
+            ResidentMemory.resetPeak()
             let job = w.make()
             job()  // warm-up
             let torchReady = peer?.setup(w.name) ?? false
@@ -94,11 +95,15 @@ struct SynCLRBench: AsyncParsableCommand {
                     if let p { theirsPct.append(w.convert(t) / p * 100) }
                 }
             }
+            let ourPeakMB = ResidentMemory.peakMegabytes()
+            let theirPeakMB = torchReady ? peer?.peakMegabytes() : nil
             for (i, mode) in modes.enumerated() {
                 var r = BenchResult(name: w.name + (mode.map { "[\($0)]" } ?? ""), unit: w.unit, synclr: w.convert(median(ours[i])),
                                     pytorch: theirs.isEmpty ? nil : w.convert(median(theirs)), higherIsBetter: w.higherIsBetter)
                 if !oursPct[i].isEmpty { r.synclrPeakPercent = median(oursPct[i]) }
                 if !theirsPct.isEmpty { r.pytorchPeakPercent = median(theirsPct) }
+                r.synclrPeakMB = ourPeakMB
+                r.pytorchPeakMB = theirPeakMB
                 results.append(r)
                 if !json { printRow(r) }
             }
@@ -114,7 +119,7 @@ struct SynCLRBench: AsyncParsableCommand {
             try printJSON(results)
         } else {
             let env = ProcessInfo.processInfo.environment
-            print("threads \(threads), OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), repeats \(repeats), ratio = times faster than PyTorch")
+            print("threads \(threads), OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), repeats \(repeats), ratio = times faster than PyTorch, MiB = peak resident memory of each process over the workload")
         }
     }
 
@@ -128,7 +133,11 @@ struct SynCLRBench: AsyncParsableCommand {
     func printRow(_ r: BenchResult) {
         let torch = r.pytorch.map { String(format: "%10.2f", $0) } ?? "         -"
         let ratio = r.ratio.map { String(format: "%6.2fx", $0) } ?? "      -"
+        let mem = [r.synclrPeakMB, r.pytorchPeakMB].map { m in m.map { String(format: "%8.0f", $0) } ?? "       -" }.joined(separator: " ")
         let pct = [r.synclrPeakPercent, r.pytorchPeakPercent].map { p in p.map { String(format: "%7.1f%%", $0) } ?? "" }.joined(separator: " ")
-        print(String(format: "%-34@ %-8@ %10.2f %@ %@ %@", r.name as NSString, r.unit as NSString, r.synclr, torch, ratio, pct as NSString))
+        // String(format:)'s %-34@ does not pad on Linux Foundation, so the columns are padded here.
+        let name = r.name.padding(toLength: max(34, r.name.count), withPad: " ", startingAt: 0)
+        let unit = r.unit.padding(toLength: max(8, r.unit.count), withPad: " ", startingAt: 0)
+        print(name + " " + unit + String(format: " %10.2f ", r.synclr) + torch + " " + ratio + " " + mem + " " + pct)
     }
 }

@@ -38,6 +38,9 @@ final class TorchPeer {
     /// Prepares a workload (and warms it up).
     func setup(_ name: String) -> Bool { (try? request("setup \(name)")) == "ok" }
 
+    /// Peak resident memory (MiB) of the peer since its last `setup`.
+    func peakMegabytes() -> Double? { (try? request("rss")).flatMap(Double.init) }
+
     /// Seconds for one repetition.
     func run(_ name: String) -> Double? { (try? request("run \(name)")).flatMap(Double.init) }
 

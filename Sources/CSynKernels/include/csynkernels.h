@@ -15,6 +15,9 @@ enum {
 /// Whether the AVX2+FMA+F16C code paths are in use on this CPU (otherwise portable C).
 int csyn_kernels_simd(void);
 
+/// Gives malloc's free pages back to the system (glibc malloc_trim(0); nothing elsewhere).
+void csyn_malloc_trim(void);
+
 /// y[i * ldy + j] = sum_k x[i * ldx + k] * W[j][k] for rows i in [0, m) and weight rows j in [n0, n1).
 ///
 /// W has one row of `k` values per output feature, `row_bytes` bytes apart, stored as `wtype`

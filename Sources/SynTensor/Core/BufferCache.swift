@@ -47,4 +47,15 @@ final class BufferCache: Sendable {
             return true
         }
     }
+
+    /// Frees every cached buffer (before a memory measurement, or to give memory back between jobs).
+    func releaseAll() {
+        let addresses: [UInt] = state.withLock { s in
+            let all = s.free.values.flatMap { $0 }
+            s.free = [:]
+            s.bytes = 0
+            return all
+        }
+        for a in addresses { UnsafeMutableRawPointer(bitPattern: a)?.deallocate() }
+    }
 }
