@@ -206,7 +206,11 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         for o in overrides {
             guard let eq = o.firstIndex(of: "=") else { throw PipelineError.badConfig("override '\(o)' is not key.path=value") }
             let path = o[..<eq].split(separator: ".").map(String.init)
-            guard !path.isEmpty else { throw PipelineError.badConfig("override '\(o)' names no key") }
+            // Every key is a section's (train.steps) or top-level (seed); a longer path would only
+            // build nested objects, and one of thousands of levels overflowed the stack (Docs/reliability.md, finding 4).
+            guard (1...2).contains(path.count) else {
+                throw PipelineError.badConfig("override '\(o.prefix(80))\(o.count > 80 ? "…" : "")' must name a key as key or section.key (e.g. train.steps)")
+            }
             let raw = String(o[o.index(after: eq)...])
             let value: Any = (try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed])) ?? raw
             tree = set(tree, path, value)
@@ -313,7 +317,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         }
         switch error {
         case let .typeMismatch(type, context):
-            return withRange(key(context.codingPath), "wrong type (expected \(type))")
+            return withRange(key(context.codingPath), "does not fit: wrong type (expected \(type))")
         case let .valueNotFound(type, context):
             return withRange(key(context.codingPath), "missing value (expected \(type))")
         case let .keyNotFound(missing, context):
