@@ -40,7 +40,7 @@ check-report: build
 # target (the issue asks 600); seeds: the test fixtures and Debian's golang-1.19-src test images.
 # Findings land in .build/fuzz/TARGET/crash-*; replay one with `synclr-fuzz replay TARGET FILE`.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= safetensors gguf pth png jpeg idx captions manifest json openai
+FUZZ_TARGETS ?= safetensors gguf pth png jpeg idx captions manifest json pipeline openai
 FUZZ_SEEDS ?= Scripts/checks/fuzz-seeds,Tests,/usr/share/go-1.19/src/image,/usr/share/go-1.19/src/compress,/usr/share/go-1.19/src/archive/zip/testdata,/usr/share/go-1.19/src/encoding/json/testdata,/usr/share/datasets/fashion-mnist
 
 fuzz: setup

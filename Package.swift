@@ -59,10 +59,12 @@ let package = Package(
         .target(name: "SynRep", dependencies: ["SynTensor", "SynRecords"]),
         // The MPI `Communicator` (the protocol is in SynTensor); only the executables link it.
         .target(name: "SynMPI", dependencies: ["SynTensor", "CSynMPI"]),
+        // The `synclr pipeline` configuration: presets, merging, decoding and validation (shared by the CLI and synclr-fuzz).
+        .target(name: "SynPipeline", dependencies: ["SynTensor", "SynCaption", "SynDiffusion", "SynRep"]),
         .executableTarget(
             name: "synclr-cli",
             dependencies: [
-                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "SynMPI",
+                "SynTensor", "SynCaption", "SynDiffusion", "SynRep", "SynMPI", "SynPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Ink", package: "Ink"),
             ]
@@ -75,7 +77,7 @@ let package = Package(
             ]
         ),
         // Deterministic mutation fuzzer over the parsers (`make fuzz`, Docs/reliability.md); a test tool, not a product.
-        .executableTarget(name: "synclr-fuzz", dependencies: ["SynTensor", "SynRecords", "SynCaption", "SynDiffusion", "SynRep"]),
+        .executableTarget(name: "synclr-fuzz", dependencies: ["SynTensor", "SynRecords", "SynCaption", "SynDiffusion", "SynRep", "SynPipeline"]),
         // Shared by the test targets: fixture files, tolerances and element-wise comparison with PyTorch values.
         .target(name: "SynTestSupport", dependencies: ["SynTensor"], path: "Tests/SynTestSupport"),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor", "SynTestSupport"], resources: [.copy("Fixtures")]),
@@ -84,7 +86,7 @@ let package = Package(
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep", "SynTestSupport"], resources: [.copy("Fixtures")]),
         // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).
-        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords", "SynPipeline"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import SynCaption
 import SynDiffusion
+import SynPipeline
 import SynRep
 import SynTensor
 
@@ -137,6 +138,17 @@ let fuzzTargets: [FuzzTarget] = [
                                depth: card.depth, heads: card.heads, mlpRatio: card.mlpRatio).validate()
         }
         _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    },
+    FuzzTarget(name: "pipeline", extensions: ["json"], builtinSeeds: { [PipelineConfig.demo.json(), PipelineConfig.paperSmall.json()].map { Array($0.utf8) } }) { input, scratch in
+        // `synclr pipeline --config FILE` (merge over each preset, decode, validate), the same bytes
+        // as `--set` lines, and the records a resumed run reads back (stages/NAME.json, eval/KEY.json).
+        let url = try file(input, scratch, "json")
+        for preset in ["demo", "paper-small"] { _ = try? PipelineConfig.resolve(preset: preset, file: url.path, overrides: []) }
+        let lines = String(decoding: input, as: UTF8.self).split(separator: "\n").prefix(16).map(String.init)
+        _ = try? PipelineConfig.resolve(preset: "demo", file: nil, overrides: lines)
+        _ = StageRecord.read(Data(input))
+        _ = try? JSONDecoder().decode(EvaluationReport.self, from: Data(input))
+        _ = try PipelineConfig.resolve(preset: "demo", file: url.path, overrides: [])
     },
     FuzzTarget(name: "openai", extensions: ["json"]) { input, _ in
         _ = try openAI.parse(Data(input), url: URL(string: "http://127.0.0.1:9/v1/completions")!)

@@ -46,7 +46,19 @@ func installCrashHandlers() {
         signal(sig, SIG_DFL)
         raise(sig)
     }
-    for sig in [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGALRM] { signal(sig, handler) }
+    // On an alternate stack, so a stack overflow (deep recursion) is saved too.
+    let altSize = 1 << 16
+    var stack = stack_t()
+    stack.ss_sp = UnsafeMutableRawPointer.allocate(byteCount: altSize, alignment: 16)
+    stack.ss_size = altSize
+    sigaltstack(&stack, nil)
+    for sig in [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGALRM] {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = handler
+        action.sa_flags = Int32(SA_ONSTACK)
+        sigemptyset(&action.sa_mask)
+        sigaction(sig, &action, nil)
+    }
 }
 
 /// Deterministic mutations driven by the project's Philox generator.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynPipeline
 import SynMPI
 import SynRep
 import SynTensor

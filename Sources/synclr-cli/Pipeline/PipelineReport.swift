@@ -1,4 +1,5 @@
 import Foundation
+import SynPipeline
 import SynDiffusion
 import SynRep
 import SynTensor

@@ -1,4 +1,5 @@
 import Foundation
+import SynPipeline
 import SynCaption
 import SynDiffusion
 import SynRep

@@ -1,15 +1,6 @@
 import Foundation
+import SynPipeline
 import SynTensor
-
-/// What a stage's record says (RUN/stages/NAME.json).
-struct StageRecord: Codable {
-    /// Hash of the stage's options and of its inputs' hashes.
-    var hash: String
-    /// `running` until the stage finishes, then `done`.
-    var status: String
-    /// Wall seconds spent in the stage, summed over interrupted attempts.
-    var seconds: Double
-}
 
 /// Runs pipeline stages at most once per input hash: a finished stage whose hash is unchanged is
 /// skipped, an interrupted one is rerun with the same options (each stage resumes itself), and a
@@ -42,7 +33,7 @@ struct StageRunner {
     func record(_ name: String) -> StageRecord? {
         let url = stagesDirectory.appendingPathComponent(name + ".json")
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        return try? JSONDecoder().decode(StageRecord.self, from: data)
+        return StageRecord.read(data)
     }
 
     private func write(_ record: StageRecord, _ name: String) throws {

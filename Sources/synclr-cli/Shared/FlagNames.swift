@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynPipeline
 
 /// The one place where library terms become this tool's flags. Library errors name the parameter
 /// or configuration field at fault in backticks (`perCaption must be at least 1` with the name

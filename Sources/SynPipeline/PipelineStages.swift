@@ -7,7 +7,7 @@ import SynRep
 /// values `synclr captions`, `images`, `train` and `eval` build from their arguments).
 extension PipelineConfig {
     /// The caption job writing `output`.
-    func captionsJob(output: String) throws -> CaptionsJobConfiguration {
+    public func captionsJob(output: String) throws -> CaptionsJobConfiguration {
         guard let kind = CaptionBackendConfiguration.Kind(rawValue: captions.backend) else {
             throw PipelineError.badConfig("captions.backend '\(captions.backend)' is not one of native, template, openai")
         }
@@ -17,7 +17,7 @@ extension PipelineConfig {
     }
 
     /// The guidance settings of the image stage.
-    var guidanceSettings: GuidanceSettings {
+    public var guidanceSettings: GuidanceSettings {
         get throws {
             var s = GuidanceSettings(scale: images.guidance, rescale: images.guidanceRescale)
             switch images.guidanceInterval {
@@ -31,7 +31,7 @@ extension PipelineConfig {
     }
 
     /// The image job reading `captions` into `output`.
-    func imageJob(captions: String, output: String) throws -> ImageGenerationConfiguration {
+    public func imageJob(captions: String, output: String) throws -> ImageGenerationConfiguration {
         var prediction: PredictionType?
         if let p = images.predictionType {
             guard let t = PredictionType(rawValue: p) else { throw PipelineError.badConfig("images.predictionType must be epsilon or v_prediction, got '\(p)'") }
@@ -44,7 +44,7 @@ extension PipelineConfig {
     }
 
     /// The training run of `run` with `seed` on `data` into `output` (resuming an interrupted one).
-    func trainingRun(_ run: Run, seed: UInt64, data: String, output: String) throws -> TrainingRunConfiguration {
+    public func trainingRun(_ run: Run, seed: UInt64, data: String, output: String) throws -> TrainingRunConfiguration {
         var c = TrainConfig(model: try TrainingRunConfiguration.preset(train.model), objective: try Objective.named(run.objective), steps: train.steps)
         c.groupsPerBatch = train.batchCaptions
         c.imagesPerGroup = train.imagesPerCaption
@@ -65,12 +65,12 @@ extension PipelineConfig {
     }
 
     /// The evaluation of `features` on the configured dataset.
-    func evaluation(_ features: EvaluationConfiguration.Features) -> EvaluationConfiguration {
+    public func evaluation(_ features: EvaluationConfiguration.Features) -> EvaluationConfiguration {
         EvaluationConfiguration(features: features, dataset: eval.dataset, trainLimit: eval.trainLimit, probeGrid: eval.probeGrid, seed: seed)
     }
 
     /// The features of baseline `name`: raw-pixels, random (an untrained `train.model`), or a model file.
-    func baselineFeatures(_ name: String) -> EvaluationConfiguration.Features {
+    public func baselineFeatures(_ name: String) -> EvaluationConfiguration.Features {
         switch name {
         case "raw-pixels": return .rawPixels
         case "random": return .random(model: train.model)
