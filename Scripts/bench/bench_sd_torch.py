@@ -16,13 +16,7 @@ import time
 import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-
-def peak_rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from peak_memory import peak_rss_mb, reset_peak_rss
 
 
 def main():
@@ -43,8 +37,7 @@ def main():
     x = torch.randn(1, 4, h, h)
     text = torch.randn(2, 77, 768)
     t = sched.timesteps[0]
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+    reset_peak_rss()
     times = []
     with torch.no_grad():
         for _ in range(a.repeats):

@@ -8,14 +8,14 @@ the last `setup`, which first frees the previous workload and resets the peak (L
 `quit` ends. The models here mirror Swift's
 SynRep ViT (timm layout, pre-norm, GELU, fused SDPA) so both sides do the same arithmetic.
 """
-import ctypes
-import gc
 import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peak_memory import peak_rss_mb, reset_peak_rss
 
 
 class Block(nn.Module):
@@ -172,24 +172,6 @@ def captions(n):
     places = ["on a beach at sunset", "in a snowy forest", "on a kitchen table", "next to a brick wall",
               "under a cloudy sky", "in a busy street", "on a white background", "in a field of grass"]
     return [f"a photo of a {things[i % len(things)]} {places[(i // len(things)) % len(places)]}" for i in range(n)]
-
-
-def peak_rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def reset_peak_rss():
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 
 def main():
