@@ -200,7 +200,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// y[r][j] = x[r] . W[j] for all rows, with the output features split over the worker threads.
     func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
         let n = w.rows
-        let chunks = Swift.min(Threading.count, Swift.max(1, n / 48))
+        // Waking a worker costs tens of microseconds: a product is split only when each part keeps
+        // a thread busy for longer than that (at batch 1 only the MLP's gate/up and the output head).
+        let chunks = Swift.min(Threading.count, Swift.max(1, n / 48), Swift.max(1, rows * n * w.cols / LlamaModel.minWorkPerThread))
         let xs = UncheckedSendable(x), ys = UncheckedSendable(y)
         if csyn_q8_supports(w.type) != 0 {
             // Quantized weights: x is quantized to 8-bit blocks once, then every chunk takes integer
@@ -223,6 +225,9 @@ public final class LlamaModel: @unchecked Sendable {
                            Int64(n0), Int64(n1), ys.value, Int64(ldy))
         }
     }
+
+    /// Multiply-adds below which a thread's share of a product or of the attention is not worth a wake-up.
+    static let minWorkPerThread = 1 << 20
 
     /// out[r] = x[r] / rms(x[r]) * weight, for `rows` rows of `dim`.
     func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int) {
@@ -306,7 +311,7 @@ public final class LlamaModel: @unchecked Sendable {
             // Attention, one (row, head) pair per work item.
             let work = rows * c.heads
             let qkvS = UncheckedSendable(qkv), attS = UncheckedSendable(att)
-            let chunks = Swift.min(Threading.count, work)
+            let chunks = Swift.min(Threading.count, work, Swift.max(1, work * maxLen * hd / LlamaModel.minWorkPerThread))
             Threading.concurrentPerform(chunks) { t in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: maxLen) { scores in
                     let s = scores.baseAddress!
