@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "SynTestSupport", dependencies: ["SynTensor"], path: "Tests/SynTestSupport"),
         .testTarget(name: "SynTensorTests", dependencies: ["SynTensor", "SynTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRecordsTests", dependencies: ["SynRecords"]),
-        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption", "CSynKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep", "SynTestSupport"], resources: [.copy("Fixtures")]),
         // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).

@@ -11,6 +11,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #include "csynkernels.h"
+#include "csynquant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -316,6 +317,15 @@ void csyn_matmul_nt(const float *x, int64_t m, int64_t k, int64_t ldx,
                     const void *w, int32_t wtype, int64_t row_bytes, int64_t n0, int64_t n1,
                     float *y, int64_t ldy) {
     if (m <= 0 || n1 <= n0) return;
+    if (csyn_q8_supports(wtype)) {
+        // Quantized weights take the integer path (activations quantized to 8 bits, csynquant.h).
+        void *xq = malloc((size_t)csyn_q8_bytes(m, k) + 1);
+        if (!xq) abort();
+        csyn_quantize_q8(x, m, k, ldx, xq);
+        csyn_matmul_q8(xq, m, k, w, wtype, row_bytes, n0, n1, y, ldy);
+        free(xq);
+        return;
+    }
     int simd = csyn_kernels_simd();
     (void)simd;
     int direct = wtype == CSYN_W_F32 && row_bytes % 4 == 0;

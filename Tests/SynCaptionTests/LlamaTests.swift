@@ -64,6 +64,12 @@ enum InstalledModel {
     }
 
     static func get() throws -> LlamaGenerator { try generator.get() }
+
+    /// The same file with every weight converted to Float32: the matrix products run in Float32
+    /// (no quantized activations), the arithmetic transformers uses on the dequantized weights.
+    static let float32Model: Result<LlamaModel, any Error> = Result {
+        try LlamaModel(file: generator.get().model.file, weightFormat: .float32)
+    }
 }
 
 @Suite struct PreTokenizerTests {
@@ -179,15 +185,14 @@ enum InstalledModel {
         }
     }
 
-    @Test func logitsMatchTransformers() throws {
-        let g = try InstalledModel.get()
-        let ref = try LLMReference.load()
-        #expect(ref.prompts.count >= 3)
+    /// The largest |logit difference| from transformers over the fixture's listed tokens, checking
+    /// on the way that the argmax and the reference's top 10 agree.
+    func logitDeviation(_ model: LlamaModel, _ ref: LLMReference) -> Float {
         var worst: Float = 0
         for p in ref.prompts {
-            let cache = LlamaKVCache(config: g.model.config, capacity: p.ids.count)
-            let logits = g.model.forward(tokens: p.ids, positions: Array(0..<p.ids.count), caches: [cache],
-                                         cacheIndex: [Int](repeating: 0, count: p.ids.count), logitRows: [p.ids.count - 1])
+            let cache = LlamaKVCache(config: model.config, capacity: p.ids.count)
+            let logits = model.forward(tokens: p.ids, positions: Array(0..<p.ids.count), caches: [cache],
+                                       cacheIndex: [Int](repeating: 0, count: p.ids.count), logitRows: [p.ids.count - 1])
             var ours = logits.enumerated().map { ($0.element, $0.offset) }
             ours.sort { $0.0 > $1.0 }
             #expect(ours[0].1 == p.topIDs[0], "argmax differs for \(p.text.prefix(30).debugDescription)")
@@ -198,31 +203,59 @@ enum InstalledModel {
             let ourTop = Set(ours.prefix(12).map(\.1))
             #expect(p.topIDs.prefix(10).allSatisfy(ourTop.contains), "top tokens differ for \(p.text.prefix(30).debugDescription)")
         }
-        print("llm parity: largest |logit difference| vs transformers = \(worst)")
+        return worst
+    }
+
+    /// 32 argmax steps through `model` (no stop token), as the reference script does.
+    func greedy(_ model: LlamaModel, _ p: LLMReference.Prompt) -> [Int32] {
+        let cache = LlamaKVCache(config: model.config, capacity: p.ids.count + 32)
+        var logits = model.forward(tokens: p.ids, positions: Array(0..<p.ids.count), caches: [cache],
+                                   cacheIndex: [Int](repeating: 0, count: p.ids.count), logitRows: [p.ids.count - 1])
+        var out: [Int32] = []
+        for step in 0..<32 {
+            let t = Int32(logits.withUnsafeBufferPointer { Sampler.argmax($0) })
+            out.append(t)
+            if step < 31 {
+                logits = model.forward(tokens: [t], positions: [p.ids.count + step], caches: [cache], cacheIndex: [0], logitRows: [0])
+            }
+        }
+        return out
+    }
+
+    /// Float32 weights: the products are Float32 as in transformers, so the logits agree closely.
+    @Test func float32LogitsMatchTransformers() throws {
+        let worst = logitDeviation(try InstalledModel.float32Model.get(), try LLMReference.load())
+        print("llm parity (float32 weights): largest |logit difference| vs transformers = \(worst)")
         #expect(worst < LLMTolerance.logits, "largest logit difference \(worst)")
     }
 
+    /// Native (quantized) weights multiply 8-bit quantized activations, as llama.cpp does: the
+    /// logits move by about as much as llama.cpp's do (LLMTolerance.quantizedLogits).
+    @Test func logitsMatchTransformers() throws {
+        let worst = logitDeviation(try InstalledModel.get().model, try LLMReference.load())
+        print("llm parity (native weights): largest |logit difference| vs transformers = \(worst)")
+        #expect(worst < LLMTolerance.quantizedLogits, "largest logit difference \(worst)")
+    }
+
     @Test func greedyDecodingMatchesTransformers() throws {
+        let model = try InstalledModel.float32Model.get()
+        for p in try LLMReference.load().prompts {
+            #expect(greedy(model, p) == p.greedy, "\(p.text.prefix(30).debugDescription)")
+        }
+    }
+
+    /// With quantized activations greedy decoding leaves transformers' path after a few tokens, as
+    /// llama.cpp's does (LLMTolerance.quantizedGreedyPrefix); the generator at temperature 0 follows
+    /// the model's own greedy path up to the first stop token.
+    @Test func quantizedGreedyDecoding() throws {
         let g = try InstalledModel.get()
-        let ref = try LLMReference.load()
-        for p in ref.prompts {
-            // 32 argmax steps through the model (no stop token), as the reference script does.
-            let cache = LlamaKVCache(config: g.model.config, capacity: p.ids.count + 32)
-            var logits = g.model.forward(tokens: p.ids, positions: Array(0..<p.ids.count), caches: [cache],
-                                         cacheIndex: [Int](repeating: 0, count: p.ids.count), logitRows: [p.ids.count - 1])
-            var out: [Int32] = []
-            for step in 0..<32 {
-                let t = Int32(logits.withUnsafeBufferPointer { Sampler.argmax($0) })
-                out.append(t)
-                if step < 31 {
-                    logits = g.model.forward(tokens: [t], positions: [p.ids.count + step], caches: [cache], cacheIndex: [0], logitRows: [0])
-                }
-            }
-            #expect(out == p.greedy, "\(p.text.prefix(30).debugDescription): \(g.tokenizer.decode(out).debugDescription)")
-            // The generator at temperature 0 gives the same tokens up to the first stop token.
+        for p in try LLMReference.load().prompts {
+            let out = greedy(g.model, p)
+            let agree = zip(out, p.greedy).prefix { $0 == $1 }.count
+            #expect(agree >= LLMTolerance.quantizedGreedyPrefix, "\(p.text.prefix(30).debugDescription): \(g.tokenizer.decode(out).debugDescription)")
             let r = try g.complete(prompts: [p.ids], seeds: [0], options: GenerationOptions(maxTokens: 32, temperature: 0, stop: []))
-            let stopAt = p.greedy.firstIndex { g.tokenizer.stopTokens.contains($0) } ?? p.greedy.count
-            #expect(r.tokens[0] == Array(p.greedy[..<stopAt]))
+            let stopAt = out.firstIndex { g.tokenizer.stopTokens.contains($0) } ?? out.count
+            #expect(r.tokens[0] == Array(out[..<stopAt]))
         }
     }
 
@@ -249,6 +282,14 @@ enum InstalledModel {
 
 /// Tolerances of the parity tests.
 enum LLMTolerance {
-    /// Largest absolute difference of next-token logits (values span about -10...25; measured: 3.1e-5).
+    /// Largest absolute difference of next-token logits with Float32 weights (values span about
+    /// -10...30; measured: 3.1e-5).
     static let logits: Float = 1e-3
+    /// The same with the file's quantized weights and 8-bit activations. llama.cpp (the build vendored
+    /// by llama-cpp-python 0.3.36) on the same file and prompts deviates by 0.50 (Docs/benchmarks.md);
+    /// measured here: 0.64.
+    static let quantizedLogits: Float = 1.0
+    /// Greedy tokens that agree with transformers' before the paths part. llama.cpp's agree for 5, 13
+    /// and 4 tokens of the three prompts; ours too (and with llama.cpp's own for 14, 27 and 32).
+    static let quantizedGreedyPrefix = 4
 }

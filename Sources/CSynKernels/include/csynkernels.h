@@ -20,9 +20,10 @@ void csyn_malloc_trim(void);
 
 /// y[i * ldy + j] = sum_k x[i * ldx + k] * W[j][k] for rows i in [0, m) and weight rows j in [n0, n1).
 ///
-/// W has one row of `k` values per output feature, `row_bytes` bytes apart, stored as `wtype`
-/// (quantized rows are dequantized into a small panel exactly as ggml defines them, product and
-/// sum rounded separately). Every output element is computed with the same arithmetic, in the same
+/// W has one row of `k` values per output feature, `row_bytes` bytes apart, stored as `wtype`.
+/// F32 and F16 rows are multiplied in Float32 (F16 dequantized into a small panel); Q4_0, Q4_1 and
+/// Q8_0 rows go through `csyn_quantize_q8` + `csyn_matmul_q8` (csynquant.h: x quantized to 8 bits,
+/// integer block products), the arithmetic llama.cpp uses for these formats. Every output element is computed with the same arithmetic, in the same
 /// order, whatever m, n0, n1 and the element's position: a row's result does not depend on the other
 /// rows of x (batch invariance) nor on how the columns are split across threads.
 /// k must be a multiple of 32 for quantized types.

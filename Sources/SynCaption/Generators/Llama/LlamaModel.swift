@@ -18,7 +18,8 @@ struct WeightMatrix: @unchecked Sendable {
 
 /// How weights are held in memory.
 public enum LlamaWeightFormat: String, Sendable, Hashable, CaseIterable {
-    /// As stored in the file (Q4_0/Q4_1/Q8_0/F16/F32 read in place, dequantized panel by panel
+    /// As stored in the file (Q4_0/Q4_1/Q8_0/F16/F32 read in place; the quantized formats multiply
+    /// 8-bit quantized activations with integer block products, F16 is dequantized panel by panel
     /// inside the matrix kernel; other formats are converted to Float32 once).
     case native
     /// Everything converted to Float32 at load (about 4 bytes per parameter).
@@ -199,14 +200,34 @@ public final class LlamaModel: @unchecked Sendable {
     /// y[r][j] = x[r] . W[j] for all rows, with the output features split over the worker threads.
     func matmul(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, _ y: UnsafeMutablePointer<Float>, ldy: Int) {
         let n = w.rows
-        let chunks = Swift.min(Threading.count, Swift.max(1, n / 48))
+        // Waking a worker costs tens of microseconds: a product is split only when each part keeps
+        // a thread busy for longer than that (at batch 1 only the MLP's gate/up and the output head).
+        let chunks = Swift.min(Threading.count, Swift.max(1, n / 48), Swift.max(1, rows * n * w.cols / LlamaModel.minWorkPerThread))
         let xs = UncheckedSendable(x), ys = UncheckedSendable(y)
+        if csyn_q8_supports(w.type) != 0 {
+            // Quantized weights: x is quantized to 8-bit blocks once, then every chunk takes integer
+            // block products (the same arithmetic for every row count, so batching changes nothing).
+            let bytes = Int(csyn_q8_bytes(Int64(rows), Int64(w.cols)))
+            let xq = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(bytes, 1), alignment: 64)
+            defer { xq.deallocate() }
+            csyn_quantize_q8(x, Int64(rows), Int64(w.cols), Int64(w.cols), xq)
+            let xqs = UncheckedSendable(UnsafeRawPointer(xq))
+            Threading.concurrentPerform(chunks) { t in
+                let n0 = n * t / chunks, n1 = n * (t + 1) / chunks
+                _ = csyn_matmul_q8(xqs.value, Int64(rows), Int64(w.cols), w.base, w.type, Int64(w.rowBytes),
+                                   Int64(n0), Int64(n1), ys.value, Int64(ldy))
+            }
+            return
+        }
         Threading.concurrentPerform(chunks) { t in
             let n0 = n * t / chunks, n1 = n * (t + 1) / chunks
             csyn_matmul_nt(xs.value, Int64(rows), Int64(w.cols), Int64(w.cols), w.base, w.type, Int64(w.rowBytes),
                            Int64(n0), Int64(n1), ys.value, Int64(ldy))
         }
     }
+
+    /// Multiply-adds below which a thread's share of a product or of the attention is not worth a wake-up.
+    static let minWorkPerThread = 1 << 20
 
     /// out[r] = x[r] / rms(x[r]) * weight, for `rows` rows of `dim`.
     func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int) {
@@ -290,7 +311,7 @@ public final class LlamaModel: @unchecked Sendable {
             // Attention, one (row, head) pair per work item.
             let work = rows * c.heads
             let qkvS = UncheckedSendable(qkv), attS = UncheckedSendable(att)
-            let chunks = Swift.min(Threading.count, work)
+            let chunks = Swift.min(Threading.count, work, Swift.max(1, work * maxLen * hd / LlamaModel.minWorkPerThread))
             Threading.concurrentPerform(chunks) { t in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: maxLen) { scores in
                     let s = scores.baseAddress!
