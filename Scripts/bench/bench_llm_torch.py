@@ -2,8 +2,7 @@
 """transformers peer of `synclr-bench --llm`: SmolLM2-135M-Instruct loaded from the same GGUF file
 (dequantized to float32, as transformers does), one repetition per request on stdin.
 
-Protocol (one line each): `threads N` -> ok; `setup NAME` -> ok (builds and warms up); `run NAME`
--> seconds of one repetition; `quit`. Workloads mirror Sources/synclr-bench/LLMBench.swift:
+The line protocol is Scripts/bench/peer.py's. Workloads mirror Sources/synclr-bench/LLMBench.swift:
   llm_prefill_b1 / llm_prefill_b8: one forward pass over 1 or 8 prompts of 128 tokens;
   llm_decode_b1 / llm_decode_b8: 32 greedy steps with the KV cache after a 128-token prompt (prefill untimed);
   llm_captions_b32: 32 caption prompts (left-padded batch), sampling T 0.8, top-p 0.9, at most 100 new
@@ -20,6 +19,7 @@ PROMPT_LEN = 128
 DECODE_STEPS = 32
 sys.path.insert(0, os.path.dirname(__file__))
 from llm_bench_prompts import caption_prompts  # noqa: E402
+from peer import serve  # noqa: E402
 
 
 def prompt_ids(batch):
@@ -67,25 +67,7 @@ def main():
             return step
         raise SystemExit(f"unknown workload {name}")
 
-    work = {}
-    for line in sys.stdin:
-        parts = line.split()
-        if not parts:
-            continue
-        if parts[0] == "quit":
-            break
-        if parts[0] == "threads":
-            torch.set_num_threads(int(parts[1]))
-            print("ok", flush=True)
-        elif parts[0] == "setup":
-            work[parts[1]] = make(parts[1])
-            work[parts[1]]()
-            print("ok", flush=True)
-        elif parts[0] == "run":
-            t = time.perf_counter()
-            inner = work[parts[1]]()
-            elapsed = inner if isinstance(inner, float) else time.perf_counter() - t
-            print(f"{elapsed:.9f}", flush=True)
+    serve(make, optional=())
 
 
 if __name__ == "__main__":

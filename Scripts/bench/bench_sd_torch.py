@@ -16,7 +16,7 @@ import time
 import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-from peak_memory import peak_rss_mb, reset_peak_rss
+from peer import peak_rss_mb, reset_peak_rss
 
 
 def main():

@@ -1,21 +1,16 @@
 #!/usr/bin/env python3
 """PyTorch side of `synclr-bench`: the same workloads, run on request so both sides interleave.
 
-Protocol (line based, stdin/stdout): the Swift benchmark writes `setup <name>` then any number of
-`run <name>`; each `run` answers with one line holding the elapsed seconds of one repetition.
-`threads <n>` sets torch's intra-op threads. `rss` answers with the peak resident memory (MiB) since
-the last `setup`, which first frees the previous workload and resets the peak (Linux clear_refs 5).
-`quit` ends. The models here mirror Swift's
+The line protocol (setup, run, rss, threads, quit) is Scripts/bench/peer.py's. The models here mirror Swift's
 SynRep ViT (timm layout, pre-norm, GELU, fused SDPA) so both sides do the same arithmetic.
 """
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from peak_memory import peak_rss_mb, reset_peak_rss
+from peer import serve
 
 
 class Block(nn.Module):
@@ -175,32 +170,7 @@ def captions(n):
 
 
 def main():
-    work = {}
-    for line in sys.stdin:
-        parts = line.split()
-        if not parts:
-            continue
-        if parts[0] == "quit":
-            break
-        if parts[0] == "threads":
-            torch.set_num_threads(int(parts[1]))
-            print("ok", flush=True)
-        elif parts[0] == "rss":
-            print(f"{peak_rss_mb():.1f}", flush=True)
-        elif parts[0] == "setup":
-            work.clear()
-            reset_peak_rss()
-            try:
-                work[parts[1]] = make(parts[1])
-            except (ImportError, OSError) as e:  # optional peer (e.g. transformers or a model missing)
-                print(f"unavailable: {e}".replace("\n", " "), flush=True)
-                continue
-            work[parts[1]]()  # warm-up
-            print("ok", flush=True)
-        elif parts[0] == "run":
-            t = time.perf_counter()
-            work[parts[1]]()
-            print(f"{time.perf_counter() - t:.9f}", flush=True)
+    serve(make)
 
 
 if __name__ == "__main__":
