@@ -140,8 +140,8 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         return c
     }
 
-    /// The measured experiment of Docs/results.md: six recipes, three seeds each, in about 90
-    /// minutes on 2 quiet cores.
+    /// The measured experiment of Docs/results.md: six recipes, three seeds each (1 h 01 min on 2
+    /// quiet cores; the budget is 90 minutes).
     public static var paperSmall: PipelineConfig {
         var c = PipelineConfig()
         c.captions.count = 600
