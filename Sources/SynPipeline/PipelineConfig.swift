@@ -140,8 +140,8 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         return c
     }
 
-    /// The measured experiment of Docs/results.md: six recipes, three seeds each (1 h 01 min on 2
-    /// quiet cores; the budget is 90 minutes).
+    /// The measured experiment of Docs/results.md: six recipes, three seeds each (about an hour on
+    /// 2 quiet cores; the budget is 90 minutes).
     public static var paperSmall: PipelineConfig {
         var c = PipelineConfig()
         c.captions.count = 600
