@@ -110,6 +110,37 @@ import Testing
     }
 }
 
+@Suite struct DataLimitTests {
+    /// `--limit` takes the first images of a manifest (it was once ignored for generated folders) and an
+    /// image folder, ordered by class, refuses one instead of silently dropping classes.
+    @Test func limitTakesAManifestPrefixAndAFolderRefusesIt() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("synclr-limit-\(getpid())")
+        defer { try? fm.removeItem(at: dir) }
+        try fm.createDirectory(at: dir.appendingPathComponent("images"), withIntermediateDirectories: true)
+        var lines: [String] = []
+        for i in 0..<6 {
+            let pixels = [UInt8](repeating: UInt8(i * 40), count: 16)
+            try ImageIO.write(ByteImage(width: 4, height: 4, channels: 1, pixels: pixels), to: dir.appendingPathComponent("images/\(i).png"))
+            lines.append(#"{"path":"images/\#(i).png","caption_id":\#(i / 2),"caption":"c\#(i / 2)","index":\#(i % 2),"seed":\#(i),"#
+                + #""guidance":2.5,"steps":25,"model":"m","concept":"\#(i < 4 ? "shirt" : "bag")","format_version":1}"#)
+        }
+        try lines.joined(separator: "\n").appending("\n").write(to: dir.appendingPathComponent("manifest.jsonl"), atomically: true, encoding: .utf8)
+        let source = DataSource(dir.path)
+        #expect(try source.load(channels: 1, size: 4).count == 6)
+        let first = try source.load(channels: 1, size: 4, limit: 3)
+        #expect(first.count == 3 && first.groups == [0, 0, 1] && first.classNames == ["shirt"])
+        #expect(first.images[2].pixels == (try source.load(channels: 1, size: 4)).images[2].pixels)
+        let folder = dir.appendingPathComponent("folder/a")
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try ImageIO.write(ByteImage(width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 1, count: 16)),
+                          to: folder.appendingPathComponent("0.png"))
+        let folderSource = DataSource(dir.appendingPathComponent("folder").path)
+        #expect(throws: ParameterError.self) { _ = try folderSource.load(channels: 1, size: 4, limit: 1) }
+        #expect(try folderSource.load(channels: 1, size: 4).count == 1)
+    }
+}
+
 @Suite struct ImageFolderContainmentTests {
     @Test func linksLeadingOutOfTheFolderAreRefused() throws {
         let fm = FileManager.default

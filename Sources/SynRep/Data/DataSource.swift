@@ -24,7 +24,8 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Loads the images at `channels` channels and `size` pixels (Fashion-MNIST is padded to it).
+    /// Loads the images at `channels` channels and `size` pixels (Fashion-MNIST is padded to it), the
+    /// first `limit` of Fashion-MNIST or a manifest when given (an image folder refuses a limit).
     public func load(channels: Int, size: Int, limit: Int? = nil) throws -> ImageSet {
         try requireImageShape(channels: channels, size: size)
         switch self {
@@ -32,8 +33,11 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
             try FashionMNIST.requireGrayscale(channels)
             return try FashionMNIST.load(split, padTo: size, limit: limit)
         case .manifest(let dir):
-            return try ImageManifest.load(dir, channels: channels, size: size)
+            return try ImageManifest.load(dir, channels: channels, size: size, limit: limit)
         case .imageFolder(let root):
+            // Its order is by class, so a prefix would drop whole classes: refuse rather than mislead.
+            try ParameterError.require(limit == nil, "limit", limit ?? 0,
+                                       allowed: "0 for an image folder (a limit takes the first images of fashion-mnist or a manifest)")
             return try ImageFolder.load(root, channels: channels, size: size)
         }
     }

@@ -3,9 +3,11 @@ import SynTensor
 
 /// Synthetic images listed by a manifest: groups are captions, labels are concepts.
 public enum ImageManifest {
-    /// Loads the images of `dir/manifest.jsonl` (decoded in parallel).
-    public static func load(_ dir: URL, channels: Int, size: Int?) throws -> ImageSet {
-        let list = try ManifestFile.read(dir)
+    /// Loads the images of `dir/manifest.jsonl` (decoded in parallel), only its first `limit` lines when given.
+    public static func load(_ dir: URL, channels: Int, size: Int?, limit: Int? = nil) throws -> ImageSet {
+        try ParameterError.require((limit ?? 0) >= 0, "limit", limit ?? 0, allowed: ">= 0")
+        let all = try ManifestFile.read(dir)
+        let list = limit.map { Array(all.prefix($0)) } ?? all
         guard !list.isEmpty else { throw DatasetError.empty(path: ManifestFile.url(in: dir).path) }
         var groupOf: [String: Int] = [:]
         let concepts = Array(Set(list.compactMap(\.concept))).sorted()

@@ -33,7 +33,7 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Input channels (1 for Fashion-MNIST, 3 for RGB).") var channels: Int = 1
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 100
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Use at most N images (0: all).") var limit: Int = 0
+    @Option(help: "Use the first N images of fashion-mnist or a manifest (0: all).") var limit: Int = 0
     @Option(help: "Positives: caption (manifest default), image (each image its own group) or class (images of a label).")
     var groupBy: String?
 
