@@ -105,3 +105,148 @@ void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
     csyn_conv_planes_strided(in, c_in, in_plane, c_in * in_plane, w, o_out, offsets, taps, out, out_plane, positions,
                              task0, task1);
 }
+
+// Weight gradient of a 3x3 convolution (csyn_conv_wgrad3x3). Two output channels x nine taps stay
+// in 18 registers of 16 lanes over a chunk of k; each chunk loads the two dy vectors and the nine
+// shifted x vectors once (11 loads for 18 FMAs), and the chunk's lanes are summed into dw.
+#define WG_CHUNK 4096
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f")))
+static void wgrad_pair_avx512(const float *d0, const float *d1, const float *xc, const int64_t *off, int64_t k0,
+                              int64_t k1, float *s0, float *s1) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
+    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0, b8 = a0;
+    const float *x0 = xc + off[0], *x1 = xc + off[1], *x2 = xc + off[2], *x3 = xc + off[3], *x4 = xc + off[4];
+    const float *x5 = xc + off[5], *x6 = xc + off[6], *x7 = xc + off[7], *x8 = xc + off[8];
+    for (int64_t k = k0; k < k1; k += 16) {
+        const __mmask16 m = k1 - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k1 - k)) - 1);
+        const __m512 u = _mm512_maskz_loadu_ps(m, d0 + k), v = _mm512_maskz_loadu_ps(m, d1 + k);
+        __m512 x;
+#define TAP(p, A, B) x = _mm512_maskz_loadu_ps(m, p + k); A = _mm512_fmadd_ps(u, x, A); B = _mm512_fmadd_ps(v, x, B);
+        TAP(x0, a0, b0) TAP(x1, a1, b1) TAP(x2, a2, b2) TAP(x3, a3, b3) TAP(x4, a4, b4)
+        TAP(x5, a5, b5) TAP(x6, a6, b6) TAP(x7, a7, b7) TAP(x8, a8, b8)
+#undef TAP
+    }
+    s0[0] += _mm512_reduce_add_ps(a0); s0[1] += _mm512_reduce_add_ps(a1); s0[2] += _mm512_reduce_add_ps(a2);
+    s0[3] += _mm512_reduce_add_ps(a3); s0[4] += _mm512_reduce_add_ps(a4); s0[5] += _mm512_reduce_add_ps(a5);
+    s0[6] += _mm512_reduce_add_ps(a6); s0[7] += _mm512_reduce_add_ps(a7); s0[8] += _mm512_reduce_add_ps(a8);
+    s1[0] += _mm512_reduce_add_ps(b0); s1[1] += _mm512_reduce_add_ps(b1); s1[2] += _mm512_reduce_add_ps(b2);
+    s1[3] += _mm512_reduce_add_ps(b3); s1[4] += _mm512_reduce_add_ps(b4); s1[5] += _mm512_reduce_add_ps(b5);
+    s1[6] += _mm512_reduce_add_ps(b6); s1[7] += _mm512_reduce_add_ps(b7); s1[8] += _mm512_reduce_add_ps(b8);
+}
+#endif
+
+// Portable path: the same lanes, chunks and order of sums, in plain C.
+static void wgrad_pair_portable(const float *d0, const float *d1, const float *xc, const int64_t *off, int64_t k0,
+                                int64_t k1, float *s0, float *s1) {
+    float a[9][16], b[9][16];
+    for (int t = 0; t < 9; t++)
+        for (int l = 0; l < 16; l++) a[t][l] = b[t][l] = 0;
+    for (int64_t k = k0; k < k1; k += 16) {
+        const int64_t lanes = k1 - k >= 16 ? 16 : k1 - k;
+        for (int t = 0; t < 9; t++) {
+            const float *xp = xc + off[t] + k;
+            for (int64_t l = 0; l < lanes; l++) {
+                a[t][l] += d0[k + l] * xp[l];
+                b[t][l] += d1[k + l] * xp[l];
+            }
+        }
+    }
+    // The same pairwise tree as _mm512_reduce_add_ps (halves, then quarters, ...).
+    for (int t = 0; t < 9; t++) {
+        for (int w = 8; w >= 1; w /= 2)
+            for (int l = 0; l < w; l++) {
+                a[t][l] += a[t][l + w];
+                b[t][l] += b[t][l + w];
+            }
+        s0[t] += a[t][0];
+        s1[t] += b[t][0];
+    }
+}
+
+void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t ld_x, int64_t k_len,
+                        const int64_t *offsets, int64_t o_out, int64_t c_in, float *dw,
+                        int64_t task0, int64_t task1) {
+    const int64_t cblocks = (c_in + CSYN_WGRAD_CB - 1) / CSYN_WGRAD_CB;
+    const int wide = csyn_conv_avx512();
+    float scratch[2][9];
+    for (int64_t task = task0; task < task1; task++) {
+        const int64_t o0 = task / cblocks * CSYN_WGRAD_OB, c0 = task % cblocks * CSYN_WGRAD_CB;
+        const int64_t o1 = o0 + CSYN_WGRAD_OB < o_out ? o0 + CSYN_WGRAD_OB : o_out;
+        const int64_t c1 = c0 + CSYN_WGRAD_CB < c_in ? c0 + CSYN_WGRAD_CB : c_in;
+        for (int64_t o = o0; o < o1; o++)
+            for (int64_t c = c0; c < c1; c++)
+                for (int t = 0; t < 9; t++) dw[(o * c_in + c) * 9 + t] = 0;
+        for (int64_t k0 = 0; k0 < k_len; k0 += WG_CHUNK) {
+            const int64_t k1 = k0 + WG_CHUNK < k_len ? k0 + WG_CHUNK : k_len;
+            for (int64_t c = c0; c < c1; c++) {
+                const float *xc = x + c * ld_x;
+                for (int64_t o = o0; o < o1; o += 2) {
+                    const int pair = o + 1 < o1;
+                    const float *d0 = dy + o * ld_dy, *d1 = pair ? d0 + ld_dy : d0;
+                    float *s0 = dw + (o * c_in + c) * 9;
+                    float *s1 = pair ? dw + ((o + 1) * c_in + c) * 9 : scratch[1];
+#if defined(__x86_64__)
+                    if (wide) {
+                        wgrad_pair_avx512(d0, d1, xc, offsets, k0, k1, s0, s1);
+                        continue;
+                    }
+#endif
+                    wgrad_pair_portable(d0, d1, xc, offsets, k0, k1, s0, s1);
+                }
+            }
+        }
+    }
+    (void)scratch[0];
+}
+
+#include <string.h>
+
+void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t pitch,
+                       int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1) {
+    const int64_t gap = pitch - w, tail_rows = slot - h * pitch;
+    for (int64_t c = c0; c < c1; c++) {
+        float *row = dst + c * ld;
+        memset(row, 0, (size_t)lead * sizeof(float));
+        float *d = row + lead;
+        for (int64_t n = 0; n < images; n++) {
+            const float *s = src + (n * channels + c) * h * w;
+            for (int64_t y = 0; y < h; y++) {
+                memcpy(d, s + y * w, (size_t)w * sizeof(float));
+                if (gap > 0) memset(d + w, 0, (size_t)gap * sizeof(float));
+                d += pitch;
+            }
+            if (tail_rows > 0) memset(d, 0, (size_t)tail_rows * sizeof(float));
+            d += tail_rows;
+        }
+        memset(d, 0, (size_t)(ld - (d - row)) * sizeof(float));
+    }
+}
+
+void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch, int64_t slot,
+                         int64_t group, int64_t out_plane, const float *bias, const float *shift, const float *residual,
+                         float *dst, int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t n = p / channels, o = p % channels;
+        const float *s = src + (n / group * channels + o) * out_plane + n % group * slot;
+        float *d = dst + p * h * w;
+        const float *r = residual ? residual + p * h * w : NULL;
+        const float b = bias ? bias[o] : 0.0f, sh = shift ? shift[p] : 0.0f;
+        for (int64_t y = 0; y < h; y++) {
+            const float *sy = s + y * pitch;
+            float *dy = d + y * w;
+            // One branch-free pass per term, in the order of the separate adds (bit-identical results).
+            if (bias)
+                for (int64_t x = 0; x < w; x++) dy[x] = sy[x] + b;
+            else
+                memcpy(dy, sy, (size_t)w * sizeof(float));
+            if (shift)
+                for (int64_t x = 0; x < w; x++) dy[x] += sh;
+            if (r) {
+                const float *ry = r + y * w;
+                for (int64_t x = 0; x < w; x++) dy[x] += ry[x];
+            }
+        }
+    }
+}

@@ -33,6 +33,42 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
                               float *out, int64_t out_plane, int64_t positions,
                               int64_t task0, int64_t task1);
 
+/// Output channels per task of `csyn_conv_wgrad3x3` (tasks are blocks of this many channels x 16 inputs).
+#define CSYN_WGRAD_OB 8
+/// Input channels per task of `csyn_conv_wgrad3x3`.
+#define CSYN_WGRAD_CB 16
+
+/// Weight gradient of a 3x3 convolution over rows of padded planes, without packing either operand:
+/// dw[o][c][t] = sum over k in [0, k_len) of dy[o * ld_dy + k] * x[c * ld_x + k + offsets[t]], t < 9.
+///
+/// dy [O][k_len] (zero wherever no output exists) and x [C][k_len + max offset + 16] are rows of planes
+/// laid out in the same geometry; dw is [O][C][9]. Tasks [task0, task1) are (block of CSYN_WGRAD_OB
+/// output channels, block of CSYN_WGRAD_CB input channels) pairs, output-block-major, so threads can
+/// take disjoint ranges; each task writes only its own dw entries and sums every entry in the same
+/// order whatever the split (16 lanes over k in chunks of 4096, then the lanes).
+void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t ld_x, int64_t k_len,
+                        const int64_t *offsets, int64_t o_out, int64_t c_in, float *dw,
+                        int64_t task0, int64_t task1);
+
+/// Lays planes out for a "same"-size convolution with shared zero padding ("stacked" planes).
+///
+/// src holds images x channels planes of h x w floats ([images][channels][h][w]). Channel c of the
+/// result is one row of `ld` floats at dst + c * ld in which image n's pixel (y, x) sits at
+/// lead + n * slot + y * pitch + x; every other float of the row is zero (the pitch - w columns after
+/// each image row, the rows after each image up to `slot`, the lead and the tail), so a kernel tap
+/// (dy, dx) reads its neighbour at offset dy * pitch + dx and finds zeros past every edge. Fills channel rows [c0, c1).
+void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t pitch,
+                       int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1);
+
+/// The inverse of `csyn_stack_planes` for a convolution's output in `csyn_conv_planes_strided`'s layout:
+/// images are processed `group` at a time, so output channel o of image n, pixel (y, x), is at
+/// src[(n / group * channels + o) * out_plane + n % group * slot + y * pitch + x]. Writes planes
+/// p = n * channels + o in [p0, p1) of dst [images][channels][h][w], each value plus bias[o], then
+/// plus shift[p], then plus residual at the same index (each optional, in that order).
+void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch, int64_t slot,
+                         int64_t group, int64_t out_plane, const float *bias, const float *shift, const float *residual,
+                         float *dst, int64_t p0, int64_t p1);
+
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
 

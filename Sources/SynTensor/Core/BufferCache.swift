@@ -24,6 +24,15 @@ final class BufferCache: Sendable {
         capacity = max(0, mb) << 20
     }
 
+    /// The size actually allocated for `bytes`: cached sizes are rounded up to eight classes per power
+    /// of two (at most 12.5% more), so tensors of nearby shapes share buffers instead of each shape
+    /// keeping its own idle ones (which raised peak resident memory).
+    static func sizeClass(_ bytes: Int) -> Int {
+        guard bytes >= minimumBytes else { return bytes }
+        let step = 1 << (Int.bitWidth - 1 - bytes.leadingZeroBitCount - 3)
+        return (bytes + step - 1) / step * step
+    }
+
     /// A cached buffer of exactly `bytes`, if one is free.
     func take(_ bytes: Int) -> UnsafeMutableRawPointer? {
         guard bytes >= BufferCache.minimumBytes else { return nil }

@@ -14,7 +14,7 @@ public final class TensorStorage: @unchecked Sendable {
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative storage size \(count)")
         self.count = count
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let bytes = BufferCache.sizeClass(max(count, 1) * MemoryLayout<Float>.stride)
         let raw = BufferCache.shared.take(bytes) ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
@@ -37,7 +37,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     deinit {
         let raw = UnsafeMutableRawPointer(pointer)
-        if !BufferCache.shared.give(raw, bytes: max(count, 1) * MemoryLayout<Float>.stride) {
+        if !BufferCache.shared.give(raw, bytes: BufferCache.sizeClass(max(count, 1) * MemoryLayout<Float>.stride)) {
             raw.deallocate()
         }
     }

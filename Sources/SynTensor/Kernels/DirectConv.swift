@@ -1,10 +1,12 @@
+import Foundation
 import CSynKernels
 
 /// A stride-1, ungrouped convolution computed directly over zero-padded planes (CSynKernels'
 /// `csyn_conv_planes`), without im2col/col2im: the input is copied once into planes with a
 /// `row`-float row pitch, and output position p = y * row + x reads input p + ki * row + kj.
 /// The input gradient is the same kernel over the padded output gradient with flipped,
-/// transposed weights; the weight gradient is one small GEMM per image and tap over the padded planes.
+/// transposed weights; the weight gradient is `csyn_conv_wgrad3x3` for 3x3 kernels and one GEMM per
+/// tap over all images' padded planes otherwise.
 struct PlaneConv {
     let N: Int, C: Int, O: Int, H: Int, W: Int, kh: Int, kw: Int, ph: Int, pw: Int
     var Ho: Int { H + 2 * ph - kh + 1 }
@@ -118,10 +120,135 @@ struct PlaneConv {
         }
     }
 
+    /// Whether the output keeps the input's size (padding (k - 1) / 2), so neighbouring rows and
+    /// images can share their zero padding (`csyn_stack_planes`): one zero column per row and one zero
+    /// row per image instead of two of each, which matters most for the small planes (a 4x4 image
+    /// computes 25 positions instead of 48).
+    var stacked: Bool { Self.stackedEnabled && kh == 2 * ph + 1 && kw == 2 * pw + 1 }
+    static let stackedEnabled = ProcessInfo.processInfo.environment["SYNCLR_CONV_STACKED"] != "0"
+    /// Row pitch, floats per image and leading zeros of stacked planes.
+    var pitch: Int { W + pw }
+    var slot: Int { (H + ph) * pitch }
+    var lead: Int { ph * pitch + pw }
+    /// Offsets of the taps in stacked planes (negative above and left of the output position).
+    var stackedOffsets: [Int64] { (0..<taps).map { Int64(($0 / kw - ph) * pitch + ($0 % kw - pw)) } }
+
+    /// Images per kernel task when reading `inner` channels: up to about 512 KiB of input (so the
+    /// other output blocks find it in L2), halved until there are four tasks per thread.
+    func group(inner: Int, outer: Int) -> Int {
+        // A power of two, so a batch of 2^k images fills its last group (no over-allocated slots).
+        let target = Swift.max(1, Swift.min(N, (1 << 17) / Swift.max(1, inner * slot)))
+        var g = 1
+        while g * 2 <= target { g *= 2 }
+        let blocks = (outer + Int(CSYN_CONV_OB) - 1) / Int(CSYN_CONV_OB)
+        while g > 1 && (N + g - 1) / g * blocks < 4 * Threading.count { g /= 2 }
+        return g
+    }
+
+    /// Floats per channel row of stacked planes read `g` images at a time: the lead, whole groups,
+    /// and the kernel's over-read past the last position.
+    func stackLength(group g: Int) -> Int { lead + (N + g - 1) / g * g * slot + Int(CSYN_CONV_PB) + lead + 16 }
+
+    /// Stacks [N, channels, H, W] planes into channel rows of `ld` floats.
+    func stack(_ src: UnsafePointer<Float>, channels: Int, ld: Int) -> Tensor {
+        let out = Tensor(uninitializedShape: [channels * ld])
+        let s = UncheckedBox(src), d = SendablePointer(out.basePointer)
+        let (n, h, w, p, sl, le) = (N, H, W, pitch, slot, lead)
+        parallelRows(rows: channels, work: channels * ld) { r in
+            csyn_stack_planes(s.value, Int64(n), Int64(channels), Int64(h), Int64(w), Int64(p), Int64(sl), Int64(le), Int64(ld),
+                              d.p, Int64(r.lowerBound), Int64(r.upperBound))
+        }
+        return out
+    }
+
+    /// Runs the kernel over stacked planes (`inner` channel rows of `ld` floats) and unstacks the
+    /// result into dense [N, outer, H, W] with the optional epilogue adds.
+    func stackedRun(_ input: Tensor, inner: Int, ld: Int, group g: Int, packed: [Float], outer: Int,
+                    bias: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
+                    residual: UnsafePointer<Float>? = nil) -> Tensor {
+        let chunks = (N + g - 1) / g
+        let (out, outPlane) = Self.run(input.basePointer + lead, inner: inner, channelStride: ld, imageStride: g * slot,
+                                       packed: packed, outer: outer, offsets: stackedOffsets, images: chunks, positions: g * slot)
+        let y = Tensor(uninitializedShape: [N, outer, H, W])
+        let s = UncheckedBox(UnsafePointer(out.basePointer)), d = SendablePointer(y.basePointer)
+        let b = UncheckedBox(bias), sh = UncheckedBox(shift), res = UncheckedBox(residual)
+        let (h, w, p, sl) = (H, W, pitch, slot)
+        parallelRows(rows: N * outer, work: N * outer * h * w) { r in
+            csyn_unstack_planes(s.value, Int64(outer), Int64(h), Int64(w), Int64(p), Int64(sl), Int64(g), Int64(outPlane),
+                                b.value, sh.value, res.value, d.p, Int64(r.lowerBound), Int64(r.upperBound))
+        }
+        return withExtendedLifetime((out, input)) { y }
+    }
+
+    /// Input and weight gradients of a stacked convolution from one stacked copy of dy; `xp` is
+    /// the stacked input `forward` returned.
+    func stackedBackward(dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>, stackedInput xp: Tensor,
+                         input: Bool, weight needWeight: Bool) -> (Tensor?, Tensor?) {
+        let g = group(inner: O, outer: C)
+        let ld = stackLength(group: g)
+        let dys = stack(dy, channels: O, ld: ld)
+        var dx: Tensor?
+        if input {
+            let packed = Self.pack(outer: C, inner: O, taps: taps) { c, o, t in
+                let ki = t / kw, kj = t % kw
+                return w[((o * C + c) * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)]
+            }
+            dx = stackedRun(dys, inner: O, ld: ld, group: g, packed: packed, outer: C)
+        }
+        guard needWeight else { return (dx, nil) }
+        let ldx = xp.count / C, K = N * slot
+        let offsets = stackedOffsets
+        let dyBase = UncheckedBox(UnsafePointer(dys.basePointer + lead)), xBase = UncheckedBox(UnsafePointer(xp.basePointer + lead))
+        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
+        let (o, c, t) = (O, C, taps)
+        if kh == 3 && kw == 3 {
+            let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
+            let out = SendablePointer(dw.basePointer)
+            offsets.withUnsafeBufferPointer { off in
+                let ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
+                parallelFor(tasks) { task in
+                    csyn_conv_wgrad3x3(dyBase.value, Int64(ld), xBase.value, Int64(ldx), Int64(K), ob.value, Int64(o), Int64(c),
+                                       out.p, Int64(task), Int64(task + 1))
+                }
+            }
+        } else {
+            // Other sizes (the 1x1 shortcuts): one GEMM [O, K] x [C, K]^T per tap, K split over threads.
+            let threads = Swift.max(1, Swift.min(Threading.count, K / 4096))
+            let partial = Tensor(uninitializedShape: [threads, taps, O, C])
+            let pp = SendablePointer(partial.basePointer)
+            parallelFor(threads) { th in
+                let k0 = K * th / threads, k1 = K * (th + 1) / threads
+                let a = GEMMOperand(pointer: UnsafeMutablePointer(mutating: dyBase.value + k0), ld: Int32(ld), trans: false)
+                for tap in 0..<t {
+                    let b = GEMMOperand(pointer: UnsafeMutablePointer(mutating: xBase.value + Int(offsets[tap]) + k0), ld: Int32(ldx), trans: true)
+                    sgemm(a, b, pp.p + (th * t + tap) * o * c, m: o, n: c, k: k1 - k0, split: false)
+                }
+            }
+            let d = dw.basePointer, p = partial.basePointer
+            for oi in 0..<O {
+                for ci in 0..<C {
+                    for tap in 0..<taps {
+                        var s: Float = 0
+                        for th in 0..<threads { s += p[((th * taps + tap) * O + oi) * C + ci] }
+                        d[(oi * C + ci) * taps + tap] = s
+                    }
+                }
+            }
+        }
+        return withExtendedLifetime((dys, xp)) { (dx, dw) }
+    }
+
     /// y [N, O, Ho, Wo] and the padded input, stored channel-major ([C][N][plane], so the weight
     /// gradient reads each channel of all images as one row).
     func forward(x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) -> (Tensor, Tensor) {
+        if stacked {
+            let g = group(inner: C, outer: O)
+            let ld = stackLength(group: g)
+            let xs = stack(x, channels: C, ld: ld)
+            let packed = Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
+            return (stackedRun(xs, inner: C, ld: ld, group: g, packed: packed, outer: O, bias: bias, shift: shift, residual: residual), xs)
+        }
         let xp = Self.pad(x, count: N * C, h: H, w: W, top: ph, left: pw, rows: H + 2 * ph, pitch: row, channelMajor: C)
         let packed = Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
         let offsets = (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) }
@@ -158,6 +285,24 @@ struct PlaneConv {
     func weightGradient(dy: UnsafePointer<Float>, paddedInput xp: Tensor) -> Tensor {
         let K = N * inPlane
         let dyq = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: 0, left: 0, rows: H + 2 * ph, pitch: row, channelMajor: O)
+        if kh == 3 && kw == 3 {
+            // 3x3: the dedicated kernel reads both operands in place; GEMMs per tap would pack dy
+            // and the shifted input again for each of the nine taps.
+            let dw = Tensor(uninitializedShape: [O, C, kh, kw])
+            let offsets = (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) }
+            let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
+            let dq = UncheckedBox(UnsafePointer(dyq.basePointer)), xq = UncheckedBox(UnsafePointer(xp.basePointer))
+            let out = SendablePointer(dw.basePointer)
+            let (o, c) = (O, C)
+            offsets.withUnsafeBufferPointer { off in
+                let ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
+                parallelFor(tasks) { task in
+                    csyn_conv_wgrad3x3(dq.value, Int64(K), xq.value, Int64(K), Int64(K), ob.value, Int64(o), Int64(c), out.p,
+                                       Int64(task), Int64(task + 1))
+                }
+            }
+            return withExtendedLifetime((dyq, xp)) { dw }
+        }
         let threads = Swift.max(1, Swift.min(Threading.count, K / 4096))
         let partial = Tensor(uninitializedShape: [threads, taps, O, C])
         let dq = SendablePointer(dyq.basePointer), xq = SendablePointer(xp.basePointer), pp = SendablePointer(partial.basePointer)

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import CSynBLAS
+import CSynKernels
 
 /// A raw pointer that may cross into `concurrentPerform` workers; each worker writes a disjoint range.
 @usableFromInline
@@ -78,12 +79,9 @@ func parallelRows(rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     let chunks = min(threads, rows)
-    withoutActuallyEscaping(body) { body in
-        let box = UncheckedBox(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = rows * c / chunks, hi = rows * (c + 1) / chunks
-            if lo < hi { box.value(lo..<hi) }
-        }
+    poolRun(chunks, threads: threads) { c in
+        let lo = rows * c / chunks, hi = rows * (c + 1) / chunks
+        if lo < hi { body(lo..<hi) }
     }
 }
 
@@ -95,9 +93,20 @@ func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         for i in 0..<n { body(i) }
         return
     }
+    poolRun(n, threads: threads, body)
+}
+
+/// Runs `body(i)` for `i in 0..<n` on the worker pool (`csyn_pool_run`: the caller plus up to
+/// `threads - 1` persistent workers), serially when the pool is already busy.
+@inline(__always)
+func poolRun(_ n: Int, threads: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { body in
-        let box = UncheckedBox(body)
-        DispatchQueue.concurrentPerform(iterations: n) { i in box.value(i) }
+        var job = body
+        withUnsafeMutablePointer(to: &job) { ctx in
+            _ = csyn_pool_run(Int64(n), Int64(threads), { ctx, i in
+                ctx.unsafelyUnwrapped.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+            }, ctx)
+        }
     }
 }
 
@@ -180,11 +189,8 @@ extension Threading {
             return
         }
         let chunks = Swift.min(threads, n)
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                for i in (n * c / chunks)..<(n * (c + 1) / chunks) { box.value(i) }
-            }
+        poolRun(chunks, threads: threads) { c in
+            for i in (n * c / chunks)..<(n * (c + 1) / chunks) { body(i) }
         }
     }
 }

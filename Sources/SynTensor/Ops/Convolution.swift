@@ -134,8 +134,14 @@ extension Tensor {
         if let residual { inputs.append(residual) }
         return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
             let gc = g.contiguousNoGrad()
-            let dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
-            let dW = weight.requiresGrad ? pc.weightGradient(dy: gc.basePointer, paddedInput: xp) : nil
+            let dX: Tensor?, dW: Tensor?
+            if pc.stacked {
+                (dX, dW) = pc.stackedBackward(dy: gc.basePointer, weight: wc.basePointer, stackedInput: xp, input: x.requiresGrad,
+                                              weight: weight.requiresGrad)
+            } else {
+                dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
+                dW = weight.requiresGrad ? pc.weightGradient(dy: gc.basePointer, paddedInput: xp) : nil
+            }
             var out: [Tensor?] = [dX, dW]
             // The shift's gradient is dy summed over each plane; the bias's is that summed over images.
             if bias != nil || channelShift != nil {
