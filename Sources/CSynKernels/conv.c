@@ -106,43 +106,59 @@ void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
                              task0, task1);
 }
 
-// Weight gradient of a 3x3 convolution (csyn_conv_wgrad3x3). Two output channels x nine taps stay
-// in 18 registers of 16 lanes over a chunk of k; each chunk loads the two dy vectors and the nine
-// shifted x vectors once (11 loads for 18 FMAs), and the chunk's lanes are summed into dw.
+// Weight gradient of a 3x3 convolution (csyn_conv_wgrad3x3): a few output channels x nine taps stay
+// in registers of 16 lanes over a chunk of k, and the chunk's lanes are then summed into dw.
 #define WG_CHUNK 4096
 
 #if defined(__x86_64__)
+// Three output channels x nine taps: 27 accumulators, the three dy vectors and one x vector fill the
+// 32 registers; 12 loads (9 of them unaligned) feed 27 FMAs, so the FMA pipes rather than the loads
+// set the pace. Full vectors run unmasked; only the tail of a chunk is masked.
 __attribute__((target("avx512f")))
-static void wgrad_pair_avx512(const float *d0, const float *d1, const float *xc, const int64_t *off, int64_t k0,
-                              int64_t k1, float *s0, float *s1) {
+static void wgrad_triple_avx512(const float *d0, const float *d1, const float *d2, const float *xc, const int64_t *off,
+                                int64_t k0, int64_t k1, float *s0, float *s1, float *s2) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
     __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0, b8 = a0;
+    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0, c8 = a0;
     const float *x0 = xc + off[0], *x1 = xc + off[1], *x2 = xc + off[2], *x3 = xc + off[3], *x4 = xc + off[4];
     const float *x5 = xc + off[5], *x6 = xc + off[6], *x7 = xc + off[7], *x8 = xc + off[8];
-    for (int64_t k = k0; k < k1; k += 16) {
-        const __mmask16 m = k1 - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k1 - k)) - 1);
-        const __m512 u = _mm512_maskz_loadu_ps(m, d0 + k), v = _mm512_maskz_loadu_ps(m, d1 + k);
+    int64_t k = k0;
+#define TAP(p, A, B, C) x = LOAD(p + k); A = _mm512_fmadd_ps(u, x, A); B = _mm512_fmadd_ps(v, x, B); \
+        C = _mm512_fmadd_ps(w, x, C);
+#define BODY TAP(x0, a0, b0, c0) TAP(x1, a1, b1, c1) TAP(x2, a2, b2, c2) TAP(x3, a3, b3, c3) TAP(x4, a4, b4, c4) \
+        TAP(x5, a5, b5, c5) TAP(x6, a6, b6, c6) TAP(x7, a7, b7, c7) TAP(x8, a8, b8, c8)
+    for (; k + 16 <= k1; k += 16) {
+#define LOAD(q) _mm512_loadu_ps(q)
+        const __m512 u = LOAD(d0 + k), v = LOAD(d1 + k), w = LOAD(d2 + k);
         __m512 x;
-#define TAP(p, A, B) x = _mm512_maskz_loadu_ps(m, p + k); A = _mm512_fmadd_ps(u, x, A); B = _mm512_fmadd_ps(v, x, B);
-        TAP(x0, a0, b0) TAP(x1, a1, b1) TAP(x2, a2, b2) TAP(x3, a3, b3) TAP(x4, a4, b4)
-        TAP(x5, a5, b5) TAP(x6, a6, b6) TAP(x7, a7, b7) TAP(x8, a8, b8)
-#undef TAP
+        BODY
+#undef LOAD
     }
-    s0[0] += _mm512_reduce_add_ps(a0); s0[1] += _mm512_reduce_add_ps(a1); s0[2] += _mm512_reduce_add_ps(a2);
-    s0[3] += _mm512_reduce_add_ps(a3); s0[4] += _mm512_reduce_add_ps(a4); s0[5] += _mm512_reduce_add_ps(a5);
-    s0[6] += _mm512_reduce_add_ps(a6); s0[7] += _mm512_reduce_add_ps(a7); s0[8] += _mm512_reduce_add_ps(a8);
-    s1[0] += _mm512_reduce_add_ps(b0); s1[1] += _mm512_reduce_add_ps(b1); s1[2] += _mm512_reduce_add_ps(b2);
-    s1[3] += _mm512_reduce_add_ps(b3); s1[4] += _mm512_reduce_add_ps(b4); s1[5] += _mm512_reduce_add_ps(b5);
-    s1[6] += _mm512_reduce_add_ps(b6); s1[7] += _mm512_reduce_add_ps(b7); s1[8] += _mm512_reduce_add_ps(b8);
+    if (k < k1) {
+        const __mmask16 m = (__mmask16)((1u << (k1 - k)) - 1);
+#define LOAD(q) _mm512_maskz_loadu_ps(m, q)
+        const __m512 u = LOAD(d0 + k), v = LOAD(d1 + k), w = LOAD(d2 + k);
+        __m512 x;
+        BODY
+#undef LOAD
+    }
+#undef BODY
+#undef TAP
+#define SUM9(s, a) s[0] += _mm512_reduce_add_ps(a##0); s[1] += _mm512_reduce_add_ps(a##1); \
+    s[2] += _mm512_reduce_add_ps(a##2); s[3] += _mm512_reduce_add_ps(a##3); s[4] += _mm512_reduce_add_ps(a##4); \
+    s[5] += _mm512_reduce_add_ps(a##5); s[6] += _mm512_reduce_add_ps(a##6); s[7] += _mm512_reduce_add_ps(a##7); \
+    s[8] += _mm512_reduce_add_ps(a##8);
+    SUM9(s0, a) SUM9(s1, b) SUM9(s2, c)
+#undef SUM9
 }
 #endif
 
 // Portable path: the same lanes, chunks and order of sums, in plain C.
-static void wgrad_pair_portable(const float *d0, const float *d1, const float *xc, const int64_t *off, int64_t k0,
-                                int64_t k1, float *s0, float *s1) {
-    float a[9][16], b[9][16];
+static void wgrad_triple_portable(const float *d0, const float *d1, const float *d2, const float *xc, const int64_t *off,
+                                  int64_t k0, int64_t k1, float *s0, float *s1, float *s2) {
+    float a[9][16], b[9][16], c[9][16];
     for (int t = 0; t < 9; t++)
-        for (int l = 0; l < 16; l++) a[t][l] = b[t][l] = 0;
+        for (int l = 0; l < 16; l++) a[t][l] = b[t][l] = c[t][l] = 0;
     for (int64_t k = k0; k < k1; k += 16) {
         const int64_t lanes = k1 - k >= 16 ? 16 : k1 - k;
         for (int t = 0; t < 9; t++) {
@@ -150,6 +166,7 @@ static void wgrad_pair_portable(const float *d0, const float *d1, const float *x
             for (int64_t l = 0; l < lanes; l++) {
                 a[t][l] += d0[k + l] * xp[l];
                 b[t][l] += d1[k + l] * xp[l];
+                c[t][l] += d2[k + l] * xp[l];
             }
         }
     }
@@ -159,9 +176,11 @@ static void wgrad_pair_portable(const float *d0, const float *d1, const float *x
             for (int l = 0; l < w; l++) {
                 a[t][l] += a[t][l + w];
                 b[t][l] += b[t][l + w];
+                c[t][l] += c[t][l + w];
             }
         s0[t] += a[t][0];
         s1[t] += b[t][0];
+        s2[t] += c[t][0];
     }
 }
 
@@ -170,7 +189,7 @@ void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t 
                         int64_t task0, int64_t task1) {
     const int64_t cblocks = (c_in + CSYN_WGRAD_CB - 1) / CSYN_WGRAD_CB;
     const int wide = csyn_conv_avx512();
-    float scratch[2][9];
+    float scratch[2][9] = {{0}};
     for (int64_t task = task0; task < task1; task++) {
         const int64_t o0 = task / cblocks * CSYN_WGRAD_OB, c0 = task % cblocks * CSYN_WGRAD_CB;
         const int64_t o1 = o0 + CSYN_WGRAD_OB < o_out ? o0 + CSYN_WGRAD_OB : o_out;
@@ -182,23 +201,26 @@ void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t 
             const int64_t k1 = k0 + WG_CHUNK < k_len ? k0 + WG_CHUNK : k_len;
             for (int64_t c = c0; c < c1; c++) {
                 const float *xc = x + c * ld_x;
-                for (int64_t o = o0; o < o1; o += 2) {
-                    const int pair = o + 1 < o1;
-                    const float *d0 = dy + o * ld_dy, *d1 = pair ? d0 + ld_dy : d0;
+                // Output channels three at a time; a block's last one or two repeat its first row of dy
+                // into scratch sums that are discarded.
+                for (int64_t o = o0; o < o1; o += 3) {
+                    const int64_t left = o1 - o;
+                    const float *d0 = dy + o * ld_dy;
+                    const float *d1 = left > 1 ? d0 + ld_dy : d0, *d2 = left > 2 ? d0 + 2 * ld_dy : d0;
                     float *s0 = dw + (o * c_in + c) * 9;
-                    float *s1 = pair ? dw + ((o + 1) * c_in + c) * 9 : scratch[1];
+                    float *s1 = left > 1 ? s0 + c_in * 9 : scratch[0];
+                    float *s2 = left > 2 ? s0 + 2 * c_in * 9 : scratch[1];
 #if defined(__x86_64__)
                     if (wide) {
-                        wgrad_pair_avx512(d0, d1, xc, offsets, k0, k1, s0, s1);
+                        wgrad_triple_avx512(d0, d1, d2, xc, offsets, k0, k1, s0, s1, s2);
                         continue;
                     }
 #endif
-                    wgrad_pair_portable(d0, d1, xc, offsets, k0, k1, s0, s1);
+                    wgrad_triple_portable(d0, d1, d2, xc, offsets, k0, k1, s0, s1, s2);
                 }
             }
         }
     }
-    (void)scratch[0];
 }
 
 #include <string.h>

@@ -34,7 +34,7 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
                               int64_t task0, int64_t task1);
 
 /// Output channels per task of `csyn_conv_wgrad3x3` (tasks are blocks of this many channels x 16 inputs).
-#define CSYN_WGRAD_OB 8
+#define CSYN_WGRAD_OB 6
 /// Input channels per task of `csyn_conv_wgrad3x3`.
 #define CSYN_WGRAD_CB 16
 
