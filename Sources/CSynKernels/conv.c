@@ -225,11 +225,77 @@ void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t 
 
 #include <string.h>
 
+#if defined(__x86_64__)
+// Copies n floats (any n) from s to d in 16-lane pieces, the last one masked; no library call for
+// the short rows of small planes.
+__attribute__((target("avx512f"))) static inline void copy_row_avx512(float *d, const float *s, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_loadu_ps(s + i));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    }
+}
+
+__attribute__((target("avx512f"))) static inline void zero_row_avx512(float *d, int64_t n) {
+    int64_t i = 0;
+    const __m512 z = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, z);
+    if (i < n) _mm512_mask_storeu_ps(d + i, (__mmask16)((1u << (n - i)) - 1), z);
+}
+
+__attribute__((target("avx512f")))
+static void stack_channel_avx512(const float *src, int64_t images, int64_t channels, int64_t c, int64_t h, int64_t w,
+                                 int64_t pitch, int64_t slot, int64_t lead, int64_t ld, float *row) {
+    zero_row_avx512(row, lead);
+    float *d = row + lead;
+    for (int64_t n = 0; n < images; n++) {
+        const float *s = src + (n * channels + c) * h * w;
+        for (int64_t y = 0; y < h; y++) {
+            copy_row_avx512(d, s + y * w, w);
+            zero_row_avx512(d + w, pitch - w);
+            d += pitch;
+        }
+        zero_row_avx512(d, slot - h * pitch);
+        d += slot - h * pitch;
+    }
+    zero_row_avx512(d, ld - (d - row));
+}
+
+// Unstacks one plane (see csyn_unstack_planes): each row is one masked load and store per 16 floats,
+// with the adds in the order of the separate ones.
+__attribute__((target("avx512f")))
+static void unstack_plane_avx512(const float *s, float *d, const float *r, int64_t h, int64_t w, int64_t pitch,
+                                 const float *bias, float b, const float *shift, float sh) {
+    const __m512 vb = _mm512_set1_ps(b), vs = _mm512_set1_ps(sh);
+    for (int64_t y = 0; y < h; y++) {
+        const float *sy = s + y * pitch;
+        float *dy = d + y * w;
+        const float *ry = r ? r + y * w : NULL;
+        for (int64_t i = 0; i < w; i += 16) {
+            const __mmask16 m = w - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (w - i)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(m, sy + i);
+            if (bias) v = _mm512_add_ps(v, vb);
+            if (shift) v = _mm512_add_ps(v, vs);
+            if (ry) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ry + i));
+            _mm512_mask_storeu_ps(dy + i, m, v);
+        }
+    }
+}
+#endif
+
 void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t pitch,
                        int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1) {
     const int64_t gap = pitch - w, tail_rows = slot - h * pitch;
+    const int wide = csyn_conv_avx512();
     for (int64_t c = c0; c < c1; c++) {
         float *row = dst + c * ld;
+#if defined(__x86_64__)
+        if (wide) {
+            stack_channel_avx512(src, images, channels, c, h, w, pitch, slot, lead, ld, row);
+            continue;
+        }
+#endif
         memset(row, 0, (size_t)lead * sizeof(float));
         float *d = row + lead;
         for (int64_t n = 0; n < images; n++) {
@@ -249,12 +315,19 @@ void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64
 void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch, int64_t slot,
                          int64_t group, int64_t out_plane, const float *bias, const float *shift, const float *residual,
                          float *dst, int64_t p0, int64_t p1) {
+    const int wide = csyn_conv_avx512();
     for (int64_t p = p0; p < p1; p++) {
         const int64_t n = p / channels, o = p % channels;
         const float *s = src + (n / group * channels + o) * out_plane + n % group * slot;
         float *d = dst + p * h * w;
         const float *r = residual ? residual + p * h * w : NULL;
         const float b = bias ? bias[o] : 0.0f, sh = shift ? shift[p] : 0.0f;
+#if defined(__x86_64__)
+        if (wide) {
+            unstack_plane_avx512(s, d, r, h, w, pitch, bias, b, shift, sh);
+            continue;
+        }
+#endif
         for (int64_t y = 0; y < h; y++) {
             const float *sy = s + y * pitch;
             float *dy = d + y * w;
