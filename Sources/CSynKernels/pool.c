@@ -135,7 +135,8 @@ int csyn_pool_run(int64_t n, int64_t threads, csyn_pool_fn fn, void *ctx) {
         return 0;
     }
     int64_t helpers = threads - 1 < n - 1 ? threads - 1 : n - 1;
-    helpers = ensure_workers((int)helpers) < helpers ? atomic_load(&workers) : helpers;
+    const int started = ensure_workers((int)helpers);  // fewer when thread creation failed
+    if (started < helpers) helpers = started;
     if (helpers <= 0) {
         atomic_store(&busy, 0);
         for (int64_t i = 0; i < n; i++) fn(ctx, i);

@@ -187,54 +187,10 @@ struct PlaneConv {
         let g = group(inner: O, outer: C)
         let ld = stackLength(group: g)
         let dys = stack(dy, channels: O, ld: ld)
-        var dx: Tensor?
-        if input {
-            let packed = Self.pack(outer: C, inner: O, taps: taps) { c, o, t in
-                let ki = t / kw, kj = t % kw
-                return w[((o * C + c) * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)]
-            }
-            dx = stackedRun(dys, inner: O, ld: ld, group: g, packed: packed, outer: C)
-        }
+        let dx = input ? stackedRun(dys, inner: O, ld: ld, group: g, packed: flippedWeights(w), outer: C) : nil
         guard needWeight else { return (dx, nil) }
-        let ldx = xp.count / C, K = N * slot
-        let offsets = stackedOffsets
-        let dyBase = UncheckedBox(UnsafePointer(dys.basePointer + lead)), xBase = UncheckedBox(UnsafePointer(xp.basePointer + lead))
-        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
-        let (o, c, t) = (O, C, taps)
-        if kh == 3 && kw == 3 {
-            let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
-            let out = SendablePointer(dw.basePointer)
-            offsets.withUnsafeBufferPointer { off in
-                let ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
-                parallelFor(tasks) { task in
-                    csyn_conv_wgrad3x3(dyBase.value, Int64(ld), xBase.value, Int64(ldx), Int64(K), ob.value, Int64(o), Int64(c),
-                                       out.p, Int64(task), Int64(task + 1))
-                }
-            }
-        } else {
-            // Other sizes (the 1x1 shortcuts): one GEMM [O, K] x [C, K]^T per tap, K split over threads.
-            let threads = Swift.max(1, Swift.min(Threading.count, K / 4096))
-            let partial = Tensor(uninitializedShape: [threads, taps, O, C])
-            let pp = SendablePointer(partial.basePointer)
-            parallelFor(threads) { th in
-                let k0 = K * th / threads, k1 = K * (th + 1) / threads
-                let a = GEMMOperand(pointer: UnsafeMutablePointer(mutating: dyBase.value + k0), ld: Int32(ld), trans: false)
-                for tap in 0..<t {
-                    let b = GEMMOperand(pointer: UnsafeMutablePointer(mutating: xBase.value + Int(offsets[tap]) + k0), ld: Int32(ldx), trans: true)
-                    sgemm(a, b, pp.p + (th * t + tap) * o * c, m: o, n: c, k: k1 - k0, split: false)
-                }
-            }
-            let d = dw.basePointer, p = partial.basePointer
-            for oi in 0..<O {
-                for ci in 0..<C {
-                    for tap in 0..<taps {
-                        var s: Float = 0
-                        for th in 0..<threads { s += p[((th * taps + tap) * O + oi) * C + ci] }
-                        d[(oi * C + ci) * taps + tap] = s
-                    }
-                }
-            }
-        }
+        let dw = weightGradient(dy: dys.basePointer + lead, ldDy: ld, x: xp.basePointer + lead, ldX: xp.count / C, length: N * slot,
+                                offsets: stackedOffsets)
         return withExtendedLifetime((dys, xp)) { (dx, dw) }
     }
 
@@ -246,13 +202,11 @@ struct PlaneConv {
             let g = group(inner: C, outer: O)
             let ld = stackLength(group: g)
             let xs = stack(x, channels: C, ld: ld)
-            let packed = Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
-            return (stackedRun(xs, inner: C, ld: ld, group: g, packed: packed, outer: O, bias: bias, shift: shift, residual: residual), xs)
+            return (stackedRun(xs, inner: C, ld: ld, group: g, packed: packedWeights(w), outer: O, bias: bias, shift: shift, residual: residual), xs)
         }
         let xp = Self.pad(x, count: N * C, h: H, w: W, top: ph, left: pw, rows: H + 2 * ph, pitch: row, channelMajor: C)
-        let packed = Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
         let offsets = (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) }
-        let (out, outPlane) = Self.run(xp.basePointer, inner: C, channelStride: N * inPlane, imageStride: inPlane, packed: packed,
+        let (out, outPlane) = Self.run(xp.basePointer, inner: C, channelStride: N * inPlane, imageStride: inPlane, packed: packedWeights(w),
                                        outer: O, offsets: offsets, images: N, positions: Ho * row)
         let y = Tensor(uninitializedShape: [N, O, Ho, Wo])
         Self.extract(out.basePointer, srcPlane: outPlane, pitch: row, count: N * O, h: Ho, w: Wo, channels: O, bias: bias,
@@ -265,13 +219,9 @@ struct PlaneConv {
         let top = kh - 1 - ph, left = kw - 1 - pw
         let pitch = Wo + 2 * left, rows = Ho + 2 * top
         let dyp = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: top, left: left, rows: rows, pitch: pitch)
-        let packed = Self.pack(outer: C, inner: O, taps: taps) { c, o, t in
-            let ki = t / kw, kj = t % kw
-            return w[((o * C + c) * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)]
-        }
         let offsets = (0..<taps).map { Int64(($0 / kw) * pitch + $0 % kw) }
         let (out, outPlane) = Self.run(dyp.basePointer, inner: O, channelStride: rows * pitch, imageStride: O * rows * pitch,
-                                       packed: packed, outer: C, offsets: offsets, images: N, positions: H * pitch)
+                                       packed: flippedWeights(w), outer: C, offsets: offsets, images: N, positions: H * pitch)
         let dx = Tensor(uninitializedShape: [N, C, H, W])
         Self.extract(out.basePointer, srcPlane: outPlane, pitch: pitch, count: N * C, h: H, w: W, channels: C, bias: nil,
                      into: dx.basePointer)
@@ -285,39 +235,58 @@ struct PlaneConv {
     func weightGradient(dy: UnsafePointer<Float>, paddedInput xp: Tensor) -> Tensor {
         let K = N * inPlane
         let dyq = Self.pad(dy, count: N * O, h: Ho, w: Wo, top: 0, left: 0, rows: H + 2 * ph, pitch: row, channelMajor: O)
+        let dw = weightGradient(dy: dyq.basePointer, ldDy: K, x: xp.basePointer, ldX: K, length: K,
+                                offsets: (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) })
+        return withExtendedLifetime((dyq, xp)) { dw }
+    }
+
+    /// Weights [O, C, kh, kw] packed for `run` (O outer).
+    func packedWeights(_ w: UnsafePointer<Float>) -> [Float] {
+        Self.pack(outer: O, inner: C, taps: taps) { o, c, t in w[(o * C + c) * taps + t] }
+    }
+
+    /// The same weights flipped in both spatial directions and transposed (C outer), for the input gradient.
+    func flippedWeights(_ w: UnsafePointer<Float>) -> [Float] {
+        Self.pack(outer: C, inner: O, taps: taps) { c, o, t in
+            let ki = t / kw, kj = t % kw
+            return w[((o * C + c) * kh + (kh - 1 - ki)) * kw + (kw - 1 - kj)]
+        }
+    }
+
+    /// dW [O, C, kh, kw] = sum over k < length of dy[o][k] * x[c][k + offsets[tap]], dy and x given as
+    /// channel rows `ldDy` and `ldX` floats apart (either plane geometry). 3x3 kernels use
+    /// `csyn_conv_wgrad3x3`, which reads both operands in place (GEMMs per tap would pack dy and the
+    /// shifted input again for each of the nine taps); other sizes one GEMM [O, K] x [C, K]^T per tap,
+    /// the threads splitting K and summing their partials.
+    func weightGradient(dy: UnsafePointer<Float>, ldDy: Int, x: UnsafePointer<Float>, ldX: Int, length K: Int,
+                        offsets: [Int64]) -> Tensor {
+        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
+        let dyB = UncheckedBox(dy), xB = UncheckedBox(x)
+        let (o, c, t) = (O, C, taps)
         if kh == 3 && kw == 3 {
-            // 3x3: the dedicated kernel reads both operands in place; GEMMs per tap would pack dy
-            // and the shifted input again for each of the nine taps.
-            let dw = Tensor(uninitializedShape: [O, C, kh, kw])
-            let offsets = (0..<taps).map { Int64(($0 / kw) * row + $0 % kw) }
             let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
-            let dq = UncheckedBox(UnsafePointer(dyq.basePointer)), xq = UncheckedBox(UnsafePointer(xp.basePointer))
             let out = SendablePointer(dw.basePointer)
-            let (o, c) = (O, C)
             offsets.withUnsafeBufferPointer { off in
                 let ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
                 parallelFor(tasks) { task in
-                    csyn_conv_wgrad3x3(dq.value, Int64(K), xq.value, Int64(K), Int64(K), ob.value, Int64(o), Int64(c), out.p,
-                                       Int64(task), Int64(task + 1))
+                    csyn_conv_wgrad3x3(dyB.value, Int64(ldDy), xB.value, Int64(ldX), Int64(K), ob.value, Int64(o), Int64(c),
+                                       out.p, Int64(task), Int64(task + 1))
                 }
             }
-            return withExtendedLifetime((dyq, xp)) { dw }
+            return dw
         }
         let threads = Swift.max(1, Swift.min(Threading.count, K / 4096))
         let partial = Tensor(uninitializedShape: [threads, taps, O, C])
-        let dq = SendablePointer(dyq.basePointer), xq = SendablePointer(xp.basePointer), pp = SendablePointer(partial.basePointer)
-        let (c, o, t, rowPitch, kwidth) = (C, O, taps, row, kw)
+        let pp = SendablePointer(partial.basePointer)
         parallelFor(threads) { th in
             let k0 = K * th / threads, k1 = K * (th + 1) / threads
-            let a = GEMMOperand(pointer: dq.p + k0, ld: Int32(K), trans: false)
+            let a = GEMMOperand(pointer: UnsafeMutablePointer(mutating: dyB.value + k0), ld: Int32(ldDy), trans: false)
             for tap in 0..<t {
-                let off = (tap / kwidth) * rowPitch + tap % kwidth
-                let b = GEMMOperand(pointer: xq.p + off + k0, ld: Int32(K), trans: true)
+                let b = GEMMOperand(pointer: UnsafeMutablePointer(mutating: xB.value + Int(offsets[tap]) + k0), ld: Int32(ldX), trans: true)
                 sgemm(a, b, pp.p + (th * t + tap) * o * c, m: o, n: c, k: k1 - k0, split: false)
             }
         }
         // Sum the threads' partials and reorder [taps, O, C] -> [O, C, taps].
-        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
         let d = dw.basePointer, p = partial.basePointer
         for oi in 0..<O {
             for ci in 0..<C {
@@ -328,6 +297,6 @@ struct PlaneConv {
                 }
             }
         }
-        return withExtendedLifetime(dyq) { dw }
+        return dw
     }
 }
