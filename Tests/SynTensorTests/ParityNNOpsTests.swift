@@ -124,6 +124,31 @@ import SynTestSupport
         }
     }
 
+    /// Convolutions on the dense layout (planes of a multiple of 16 positions) mask the taps past each
+    /// plane's edge instead of padding: vectors spanning several rows (4x8, 8x2), a vector count that
+    /// leaves the last block of three partly empty, output channels off the 8-channel block, a 5x5 kernel,
+    /// and every epilogue add, in value and in every gradient against the im2col path.
+    @Test func conv2dDenseMatchesIm2col() {
+        var g = RandomGenerator(seed: 94)
+        for (n, c, o, h, w, k) in [(3, 5, 11, 4, 8, 3), (2, 3, 9, 8, 2, 3), (5, 7, 3, 4, 4, 5), (1, 17, 6, 16, 1, 3), (2, 4, 17, 4, 4, 1)] {
+            let x = Tensor.randn([n, c, h, w], generator: &g).requiringGrad()
+            let wt = (Tensor.randn([o, c, k, k], generator: &g) * 0.1).requiringGrad(), b = Tensor.randn([o], generator: &g).requiringGrad()
+            let shift = Tensor.randn([n, o], generator: &g).requiringGrad(), res = Tensor.randn([n, o, h, w], generator: &g).requiringGrad()
+            let probe = Tensor.randn([n, o, h, w], generator: &g)
+            let pad = (k - 1) / 2
+            let direct = x.conv2d(weight: wt, bias: b, padding: (pad, pad), channelShift: shift, residual: res)
+            Convolution.direct = false
+            let plain = x.conv2d(weight: wt, bias: b, padding: (pad, pad)) + shift.reshaped([n, o, 1, 1]) + res
+            Convolution.direct = true
+            let label = "\(n)x\(c)x\(h)x\(w) -> \(o), \(k)x\(k)"
+            _ = expectClose(direct, plain, Tolerance(atol: 1e-4, rtol: 1e-4), "dense forward \(label)")
+            let gd = (direct * probe).sum().backward(), gp = (plain * probe).sum().backward()
+            for (name, t) in [("x", x), ("weight", wt), ("bias", b), ("shift", shift), ("residual", res)] {
+                _ = expectClose(gd[t]!, gp[t]!, Tolerance(atol: 1e-3, rtol: 1e-4), "dense grad of \(name) \(label)")
+            }
+        }
+    }
+
     @Test func pooling() {
         checkParity(file, "max_pool_k2") { $0[0].maxPool2d(kernel: (2, 2)) }
         checkParity(file, "max_pool_k3s12p1") { $0[0].maxPool2d(kernel: (3, 3), stride: (1, 2), padding: (1, 1)) }

@@ -69,6 +69,37 @@ void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t 
                          int64_t group, int64_t out_plane, const float *bias, const float *shift, const float *residual,
                          float *dst, int64_t p0, int64_t p1);
 
+/// Largest kernel (taps = kh * kw) of the dense-layout convolutions.
+#define CSYN_DENSE_MAX_TAPS 49
+
+/// Tap masks and offsets of a "same" odd kh x kw convolution over h x w planes (h * w a multiple of 16)
+/// for `csyn_conv_dense` and `csyn_conv_dense_wgrad3x3`: offsets[t] = (t / kw - kh / 2) * w + t % kw - kw / 2,
+/// and bit l of masks[q * taps + t] is set when position q * 16 + l has its tap-t neighbour inside the
+/// plane. masks holds h * w / 16 * kh * kw entries.
+void csyn_conv_dense_masks(int64_t h, int64_t w, int64_t kh, int64_t kw, uint16_t *masks, int64_t *offsets);
+
+/// Direct "same" convolution (odd kernel, padding half of it, stride 1) read and written in the dense
+/// layout: in [images][c_in][hw] -> out [images][o_out][hw], hw = h * w a multiple of 16. A tap that falls
+/// outside a plane is a masked-off lane (a zero) per `csyn_conv_dense_masks`, so no padded copy exists on
+/// either side, and masked loads never touch those addresses. `wpk` is packed like `csyn_conv_planes`'
+/// weights ([ceil(o_out / 8)][c_in][taps][8]). Each output is the sum over c, then taps, of w * x, plus
+/// bias[o], then shift[n * o_out + o], then residual at the output's index (each optional, in that order).
+/// The images' 16-position vectors, numbered n * hw / 16 + q, are computed three at a time; tasks
+/// [task0, task1) are (run of `chunk` vectors, block of 8 output channels) pairs, run-major, and every
+/// output is summed in the same order whatever the split.
+void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk, int64_t o_out,
+                     int64_t taps, const uint16_t *masks, const int64_t *offsets, const float *bias, const float *shift,
+                     const float *residual, float *out, int64_t chunk, int64_t task0, int64_t task1);
+
+/// Weight gradient of a "same" 3x3 convolution in the dense layout: dw[o][c][t] = sum over images n and
+/// positions p of dy[n][o][p] * x[n][c][p + offsets[t]] over the taps inside the plane (masks and offsets
+/// from `csyn_conv_dense_masks(h, w, 3, 3, ...)`). dy [images][o_out][hw], x [images][c_in][hw], hw a
+/// multiple of 16; dw [o_out][c_in][9]. Tasks as `csyn_conv_wgrad3x3`'s (blocks of CSYN_WGRAD_OB output x
+/// CSYN_WGRAD_CB input channels); each entry is summed in 16 lanes over runs of images of about 4096
+/// positions, then over the lanes, whatever the split.
+void csyn_conv_dense_wgrad3x3(const float *dy, const float *x, int64_t images, int64_t o_out, int64_t c_in, int64_t hw,
+                              const uint16_t *masks, const int64_t *offsets, float *dw, int64_t task0, int64_t task1);
+
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
 

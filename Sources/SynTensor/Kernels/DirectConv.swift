@@ -133,6 +133,84 @@ struct PlaneConv {
     /// Offsets of the taps in stacked planes (negative above and left of the output position).
     var stackedOffsets: [Int64] { (0..<taps).map { Int64(($0 / kw - ph) * pitch + ($0 % kw - pw)) } }
 
+    /// Whether the convolution runs on the dense layout itself (`csyn_conv_dense`): a "same"-size
+    /// convolution whose planes hold a multiple of 16 positions (every level of a power-of-two UNet
+    /// from 4x4 up). Taps past a plane's edge are masked lanes, so neither the input nor the output
+    /// is copied, and the backward pass keeps the input tensor itself instead of a padded copy.
+    var dense: Bool { Self.denseEnabled && kh == 2 * ph + 1 && kw == 2 * pw + 1 && (H * W) % 16 == 0 && taps <= Int(CSYN_DENSE_MAX_TAPS) }
+    static let denseEnabled = ProcessInfo.processInfo.environment["SYNCLR_CONV_DENSE"] != "0"
+
+    /// Tap masks and offsets of the dense kernels (`csyn_conv_dense_masks`).
+    func denseMasks() -> ([UInt16], [Int64]) {
+        var masks = [UInt16](repeating: 0, count: H * W / 16 * taps)
+        var offsets = [Int64](repeating: 0, count: taps)
+        masks.withUnsafeMutableBufferPointer { m in
+            offsets.withUnsafeMutableBufferPointer { o in
+                csyn_conv_dense_masks(Int64(H), Int64(W), Int64(kh), Int64(kw), m.baseAddress.unsafelyUnwrapped,
+                                      o.baseAddress.unsafelyUnwrapped)
+            }
+        }
+        return (masks, offsets)
+    }
+
+    /// [N, inner, H, W] -> [N, outer, H, W] by `csyn_conv_dense` with weights packed for `outer`, plus the
+    /// optional epilogue adds. Tasks are runs of 16-position vectors (a multiple of 3, about 512 KiB of
+    /// input each, at least four per thread) times blocks of 8 output channels.
+    func denseRun(_ x: UnsafePointer<Float>, inner: Int, packed: [Float], outer: Int, bias: UnsafePointer<Float>? = nil,
+                  shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) -> Tensor {
+        let y = Tensor(uninitializedShape: [N, outer, H, W])
+        let hw = H * W, vectors = N * hw / 16
+        let blocks = (outer + Int(CSYN_CONV_OB) - 1) / Int(CSYN_CONV_OB)
+        var chunk = Swift.max(3, (1 << 17) / Swift.max(1, inner * 16) / 3 * 3)
+        while chunk > 3 && (vectors + chunk - 1) / chunk * blocks < 4 * Threading.count { chunk = Swift.max(3, chunk / 6 * 3) }
+        let tasks = (vectors + chunk - 1) / chunk * blocks
+        let (masks, offsets) = denseMasks()
+        let xb = UncheckedBox(x), d = SendablePointer(y.basePointer)
+        let b = UncheckedBox(bias), sh = UncheckedBox(shift), res = UncheckedBox(residual)
+        let (n, t) = (N, taps)
+        packed.withUnsafeBufferPointer { w in
+            masks.withUnsafeBufferPointer { m in
+                offsets.withUnsafeBufferPointer { o in
+                    let wb = UncheckedBox(w.baseAddress.unsafelyUnwrapped), mb = UncheckedBox(m.baseAddress.unsafelyUnwrapped)
+                    let ob = UncheckedBox(o.baseAddress.unsafelyUnwrapped)
+                    parallelRows(rows: tasks, work: vectors * 16 * inner * t * outer) { r in
+                        csyn_conv_dense(xb.value, Int64(n), Int64(inner), Int64(hw), wb.value, Int64(outer), Int64(t), mb.value, ob.value,
+                                        b.value, sh.value, res.value, d.p, Int64(chunk), Int64(r.lowerBound), Int64(r.upperBound))
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// dW of a dense convolution from dy [N, O, H, W] and the input x [N, C, H, W] themselves: 3x3 by
+    /// `csyn_conv_dense_wgrad3x3`; other kernel sizes stack both operands first (`weightGradient`).
+    func denseWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>) -> Tensor {
+        guard kh == 3 && kw == 3 else {
+            let g = group(inner: O, outer: C)
+            let ld = stackLength(group: g)
+            let dys = stack(dy, channels: O, ld: ld), xs = stack(x, channels: C, ld: ld)
+            let dw = weightGradient(dy: dys.basePointer + lead, ldDy: ld, x: xs.basePointer + lead, ldX: ld, length: N * slot,
+                                    offsets: stackedOffsets)
+            return withExtendedLifetime((dys, xs)) { dw }
+        }
+        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
+        let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
+        let (masks, offsets) = denseMasks()
+        let dyB = UncheckedBox(dy), xB = UncheckedBox(x), out = SendablePointer(dw.basePointer)
+        let (n, o, c, hw) = (N, O, C, H * W)
+        masks.withUnsafeBufferPointer { m in
+            offsets.withUnsafeBufferPointer { off in
+                let mb = UncheckedBox(m.baseAddress.unsafelyUnwrapped), ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
+                parallelFor(tasks) { task in
+                    csyn_conv_dense_wgrad3x3(dyB.value, xB.value, Int64(n), Int64(o), Int64(c), Int64(hw), mb.value, ob.value, out.p,
+                                             Int64(task), Int64(task + 1))
+                }
+            }
+        }
+        return dw
+    }
+
     /// Images per kernel task when reading `inner` channels: up to about 512 KiB of input (so the
     /// other output blocks find it in L2), halved until there are four tasks per thread.
     func group(inner: Int, outer: Int) -> Int {

@@ -124,9 +124,13 @@ extension Tensor {
         let x = self
         let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad(), bc = bias?.contiguousNoGrad()
         let sc = channelShift?.contiguousNoGrad(), rc = residual?.contiguousNoGrad()
+        // The dense path keeps the input tensor itself for the backward pass; the others a padded copy.
         let (y, xp) = withExtendedLifetime((bc, sc, rc)) {
-            pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer,
-                       residual: rc?.basePointer)
+            pc.dense
+                ? (pc.denseRun(xc.basePointer, inner: pc.C, packed: pc.packedWeights(wc.basePointer), outer: pc.O, bias: bc?.basePointer,
+                               shift: sc?.basePointer, residual: rc?.basePointer), xc)
+                : pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer,
+                             residual: rc?.basePointer)
         }
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }
@@ -135,7 +139,10 @@ extension Tensor {
         return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
             let gc = g.contiguousNoGrad()
             let dX: Tensor?, dW: Tensor?
-            if pc.stacked {
+            if pc.dense {
+                dX = x.requiresGrad ? pc.denseRun(gc.basePointer, inner: pc.O, packed: pc.flippedWeights(wc.basePointer), outer: pc.C) : nil
+                dW = weight.requiresGrad ? pc.denseWeightGradient(dy: gc.basePointer, x: xp.basePointer) : nil
+            } else if pc.stacked {
                 (dX, dW) = pc.stackedBackward(dy: gc.basePointer, weight: wc.basePointer, stackedInput: xp, input: x.requiresGrad,
                                               weight: weight.requiresGrad)
             } else {
