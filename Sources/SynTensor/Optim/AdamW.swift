@@ -33,50 +33,80 @@ public final class AdamW: Optimizer {
                   weightDecay: weightDecay)
     }
 
-    /// One update of every parameter that received a gradient.
+    /// One update of every parameter that received a gradient, in one parallel pass over all of them
+    /// (chunks of every tensor share the threads, so the many small tensors of a model cost one parallel
+    /// section instead of one each, and the moments are updated in place, never copied).
     public func step(_ grads: Gradients) {
+        var items: [Item] = []
+        var keep: [Tensor] = []
+        var seen = Set<ObjectIdentifier>()
         for group in groups {
             let lr = learningRate * group.lrScale
             let wd = weightDecay * group.weightDecayScale
-            for (_, p) in group.parameters where p.isTrainable {
+            // A parameter listed in several groups is updated once, with its first group's settings.
+            for (_, p) in group.parameters where p.isTrainable && seen.insert(ObjectIdentifier(p)).inserted {
                 guard let g = grads[p.value] else { continue }
-                update(p, g.contiguous(), lr: lr, wd: wd)
+                let gc = g.contiguous()
+                keep.append(gc)
+                items.append(prepare(p, gc, lr: lr, wd: wd))
             }
         }
-    }
-
-    private func update(_ p: Parameter, _ g: Tensor, lr: Float, wd: Float) {
-        let key = ObjectIdentifier(p)
-        var state = moments[key] ?? (Tensor.zeros(p.shape), Tensor.zeros(p.shape), 0)
-        state.step += 1
-        let t = Float(state.step)
-        let bc1 = 1 - Foundation.pow(beta1, t), bc2 = 1 - Foundation.pow(beta2, t)
-        let b1 = beta1, b2 = beta2, eps = self.eps
-        let stepSize = lr / bc1
-        let bc2Sqrt = bc2.squareRoot()
-        let decay = 1 - lr * wd
-        let n = p.value.count
-        let gp = SendablePointer(g.basePointer)
-        // Moments and weights are updated in place; `withUnsafeMutableBufferPointer` keeps ids stable.
-        state.m.withUnsafeMutableBufferPointer { mb in
-            state.v.withUnsafeMutableBufferPointer { vb in
-                p.value.withUnsafeMutableBufferPointer { pb in
-                    let mp = SendablePointer(mb.baseAddress!), vp = SendablePointer(vb.baseAddress!), pp = SendablePointer(pb.baseAddress!)
-                    parallelRows(rows: n, work: n * 6) { r in
-                        for i in r {
-                            let gi = gp.p[i]
-                            let m = b1 * mp.p[i] + (1 - b1) * gi
-                            let v = b2 * vp.p[i] + (1 - b2) * gi * gi
-                            mp.p[i] = m
-                            vp.p[i] = v
-                            pp.p[i] = pp.p[i] * decay - stepSize * m / (v.squareRoot() / bc2Sqrt + eps)
-                        }
+        // About 16K floats per chunk: enough work per claim, and many chunks for balance.
+        let chunkSize = 1 << 14
+        var chunks: [(item: Int, start: Int, end: Int)] = []
+        for (i, item) in items.enumerated() {
+            var start = 0
+            while start < item.count {
+                chunks.append((i, start, Swift.min(item.count, start + chunkSize)))
+                start += chunkSize
+            }
+        }
+        let (b1, b2, eps) = (beta1, beta2, self.eps)
+        items.withUnsafeBufferPointer { itemBuffer in
+            chunks.withUnsafeBufferPointer { chunkBuffer in
+                let its = UncheckedBox(itemBuffer), cks = UncheckedBox(chunkBuffer)
+                parallelFor(chunkBuffer.count) { c in
+                    let chunk = cks.value[c], it = its.value[chunk.item]
+                    let (pp, mp, vp, gp) = (it.p, it.m, it.v, it.g)
+                    for i in chunk.start..<chunk.end {
+                        let gi = gp[i]
+                        let m = b1 * mp[i] + (1 - b1) * gi
+                        let v = b2 * vp[i] + (1 - b2) * gi * gi
+                        mp[i] = m
+                        vp[i] = v
+                        pp[i] = pp[i] * it.decay - it.stepSize * m / (v.squareRoot() / it.bc2Sqrt + eps)
                     }
                 }
             }
         }
-        withExtendedLifetime(g) {}
+        withExtendedLifetime(keep) {}
+    }
+
+    /// One parameter's buffers and constants for a step.
+    private struct Item {
+        let p: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+        let g: UnsafePointer<Float>
+        let count: Int
+        let decay: Float, stepSize: Float, bc2Sqrt: Float
+    }
+
+    /// Advances `p`'s step count and returns pointers into its weights and moments (each uniquely
+    /// owned: the moments leave the table while their storage is made unique, so nothing is copied
+    /// after the first step) with the step's constants.
+    private func prepare(_ p: Parameter, _ g: Tensor, lr: Float, wd: Float) -> Item {
+        let key = ObjectIdentifier(p)
+        var state = moments.removeValue(forKey: key) ?? (Tensor.zeros(p.shape), Tensor.zeros(p.shape), 0)
+        state.step += 1
+        let t = Float(state.step)
+        let bc1 = 1 - Foundation.pow(beta1, t), bc2 = 1 - Foundation.pow(beta2, t)
+        // The buffers belong to tensor storages kept alive by `moments` and the parameter, so the
+        // pointers stay valid through the step.
+        let m = state.m.withUnsafeMutableBufferPointer { $0.baseAddress.unsafelyUnwrapped }
+        let v = state.v.withUnsafeMutableBufferPointer { $0.baseAddress.unsafelyUnwrapped }
+        let w = p.value.withUnsafeMutableBufferPointer { $0.baseAddress.unsafelyUnwrapped }
         moments[key] = state
+        return Item(p: w, m: m, v: v, g: UnsafePointer(g.basePointer), count: p.value.count, decay: 1 - lr * wd,
+                    stepSize: lr / bc1, bc2Sqrt: bc2.squareRoot())
     }
 
     /// Moments as `name.exp_avg`, `name.exp_avg_sq` and `name.step`.
