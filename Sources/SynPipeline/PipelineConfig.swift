@@ -140,7 +140,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         return c
     }
 
-    /// The measured experiment of Docs/results.md: six recipes, three seeds each (about an hour on
+    /// The measured experiment of Docs/results.md: six recipes, three seeds each (about 70 minutes on
     /// 2 quiet cores; the budget is 90 minutes).
     public static var paperSmall: PipelineConfig {
         var c = PipelineConfig()
