@@ -183,10 +183,13 @@ struct PlaneConv {
         return y
     }
 
-    /// dW of a dense convolution from dy [N, O, H, W] and the input x [N, C, H, W] themselves: 3x3 by
-    /// `csyn_conv_dense_wgrad3x3`; other kernel sizes stack both operands first (`weightGradient`).
+    /// dW of a dense convolution from dy [N, O, H, W] and the input x [N, C, H, W] themselves: 3x3 with
+    /// fewer than 256 channels on both sides by `csyn_conv_dense_wgrad3x3`; wider 3x3 convolutions and
+    /// other kernel sizes stack both operands first (`weightGradient`). Measured in a C harness, the
+    /// dense kernel is 1.3-2.1x faster for the small UNet's 16-128 channels (copies counted) and the
+    /// stacked one 1.2-1.4x faster at 256-640 channels (Docs/benchmarks.md).
     func denseWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>) -> Tensor {
-        guard kh == 3 && kw == 3 else {
+        guard kh == 3 && kw == 3 && Swift.max(C, O) < 256 else {
             let g = group(inner: O, outer: C)
             let ld = stackLength(group: g)
             let dys = stack(dy, channels: O, ld: ld), xs = stack(x, channels: C, ld: ld)
