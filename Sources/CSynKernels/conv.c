@@ -1,68 +1,13 @@
 // Direct convolution over padded planes (SynTensor's 3x3 and 1x1 convolutions, forward and input
-// gradient). A block of 8 output channels x 48 positions stays in 24 AVX-512 registers for the whole
-// sum over input channels and taps: each input vector is loaded once per tap and used by 8 FMAs,
-// each weight is an embedded broadcast, and nothing is unfolded into memory.
-#include "csynconv.h"
+// gradient): blocks of 48 consecutive positions of a plane run through `csyn_conv_block`
+// (conv_dense.c), the kernel the dense layout uses too, with every tap inside the padded plane.
+// Also the 3x3 weight gradient over such planes (both layouts use it) and the copies into and out of
+// stacked planes.
+#include "conv_internal.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-
-__attribute__((target("avx512f")))
-static void block_avx512(const float *in, int64_t c_in, int64_t channel_stride, const float *wb,
-                         const int64_t *offsets, int64_t taps, float *out, int64_t out_plane, int64_t ob_count,
-                         int64_t p0) {
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-    __m512 a40 = a00, a41 = a00, a42 = a00, a50 = a00, a51 = a00, a52 = a00;
-    __m512 a60 = a00, a61 = a00, a62 = a00, a70 = a00, a71 = a00, a72 = a00;
-    for (int64_t c = 0; c < c_in; c++) {
-        const float *plane = in + c * channel_stride + p0;
-        const float *wc = wb + c * taps * CSYN_CONV_OB;
-        for (int64_t t = 0; t < taps; t++) {
-            const float *s = plane + offsets[t];
-            const float *wt = wc + t * CSYN_CONV_OB;
-            __m512 v0 = _mm512_loadu_ps(s), v1 = _mm512_loadu_ps(s + 16), v2 = _mm512_loadu_ps(s + 32);
-            __m512 b;
-#define ROW(j, x0, x1, x2) b = _mm512_set1_ps(wt[j]); \
-            x0 = _mm512_fmadd_ps(b, v0, x0); x1 = _mm512_fmadd_ps(b, v1, x1); x2 = _mm512_fmadd_ps(b, v2, x2);
-            ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
-            ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
-#undef ROW
-        }
-    }
-#define STORE(j, x0, x1, x2) if (j < ob_count) { float *d = out + (j) * out_plane + p0; \
-        _mm512_storeu_ps(d, x0); _mm512_storeu_ps(d + 16, x1); _mm512_storeu_ps(d + 32, x2); }
-    STORE(0, a00, a01, a02) STORE(1, a10, a11, a12) STORE(2, a20, a21, a22) STORE(3, a30, a31, a32)
-    STORE(4, a40, a41, a42) STORE(5, a50, a51, a52) STORE(6, a60, a61, a62) STORE(7, a70, a71, a72)
-#undef STORE
-}
 #endif
-
-// Portable path: the same blocking and summation order, in plain C (the compiler vectorizes the
-// inner position loop).
-static void block_portable(const float *in, int64_t c_in, int64_t channel_stride, const float *wb,
-                           const int64_t *offsets, int64_t taps, float *out, int64_t out_plane, int64_t ob_count,
-                           int64_t p0) {
-    float acc[CSYN_CONV_OB][CSYN_CONV_PB];
-    for (int j = 0; j < CSYN_CONV_OB; j++)
-        for (int i = 0; i < CSYN_CONV_PB; i++) acc[j][i] = 0;
-    for (int64_t c = 0; c < c_in; c++) {
-        const float *plane = in + c * channel_stride + p0;
-        const float *wc = wb + c * taps * CSYN_CONV_OB;
-        for (int64_t t = 0; t < taps; t++) {
-            const float *s = plane + offsets[t];
-            const float *wt = wc + t * CSYN_CONV_OB;
-            for (int j = 0; j < CSYN_CONV_OB; j++) {
-                const float b = wt[j];
-                for (int i = 0; i < CSYN_CONV_PB; i++) acc[j][i] += b * s[i];
-            }
-        }
-    }
-    for (int64_t j = 0; j < ob_count; j++) {
-        float *d = out + j * out_plane + p0;
-        for (int i = 0; i < CSYN_CONV_PB; i++) d[i] = acc[j][i];
-    }
-}
 
 int csyn_conv_avx512(void) {
 #if defined(__x86_64__)
@@ -79,6 +24,9 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
                               int64_t task0, int64_t task1) {
     const int64_t blocks = (o_out + CSYN_CONV_OB - 1) / CSYN_CONV_OB;
     const int wide = csyn_conv_avx512();
+    // Padded planes hold every tap's neighbour: all lanes of every tap are read.
+    uint16_t all[taps > 0 ? taps : 1];
+    for (int64_t t = 0; t < taps; t++) all[t] = 0xffff;
     for (int64_t task = task0; task < task1; task++) {
         const int64_t n = task / blocks, ob = task % blocks;
         const float *img = in + n * image_stride;
@@ -87,13 +35,9 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
         int64_t count = o_out - ob * CSYN_CONV_OB;
         if (count > CSYN_CONV_OB) count = CSYN_CONV_OB;
         for (int64_t p0 = 0; p0 < positions; p0 += CSYN_CONV_PB) {
-#if defined(__x86_64__)
-            if (wide) {
-                block_avx512(img, c_in, channel_stride, wb, offsets, taps, o, out_plane, count, p0);
-                continue;
-            }
-#endif
-            block_portable(img, c_in, channel_stride, wb, offsets, taps, o, out_plane, count, p0);
+            const csyn_conv_block_t b = {
+                {img + p0, img + p0 + 16, img + p0 + 32}, {all, all, all}, {o + p0, o + p0 + 16, o + p0 + 32}, {0}, {0}};
+            csyn_conv_block(&b, c_in, channel_stride, out_plane, wb, offsets, taps, count, NULL, wide);
         }
     }
 }

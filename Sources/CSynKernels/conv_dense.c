@@ -3,7 +3,7 @@
 // copied into or out of a padded layout. Per 16-position vector and tap, the mask says which lanes
 // have their neighbour inside the plane (precomputed per plane position, since every plane has the
 // same geometry); masked loads never touch the masked-off addresses.
-#include "csynconv.h"
+#include "conv_internal.h"
 
 // Mask of the lanes of vector q (positions q * 16 ... q * 16 + 15 of an h x w plane) whose tap
 // (dy, dx) neighbour lies inside the plane.
@@ -25,25 +25,14 @@ void csyn_conv_dense_masks(int64_t h, int64_t w, int64_t kh, int64_t kw, uint16_
     }
 }
 
-// One block: 8 output channels x 3 vectors (each of its own image and plane position, given by its
-// input base, mask row and output base); a vector that does not exist has an all-zero mask row and
-// a null output.
-typedef struct {
-    const float *in[3];
-    const uint16_t *mask[3];
-    float *out[3];
-    const float *res[3];
-    const float *shift[3];
-} dense_block;
-
 static const uint16_t zero_masks[CSYN_DENSE_MAX_TAPS] = {0};
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 __attribute__((target("avx512f")))
-static void dense_block_avx512(const dense_block *b, int64_t c_in, int64_t hw, const float *wb, const int64_t *offsets,
-                               int64_t taps, int64_t ob_count, const float *bias) {
+static void block_avx512(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
+                         const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias) {
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
     __m512 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
     __m512 a40 = a00, a41 = a00, a42 = a00, a50 = a00, a51 = a00, a52 = a00;
@@ -65,14 +54,14 @@ static void dense_block_avx512(const dense_block *b, int64_t c_in, int64_t hw, c
             ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
 #undef ROW
         }
-        p0 += hw; p1 += hw; p2 += hw;
+        p0 += in_stride; p1 += in_stride; p2 += in_stride;
     }
     // Epilogue in the order of separate adds: + bias[o], + shift[n][o], + residual.
 #define OUT1(j, acc, v) if (b->out[v]) { __m512 r = acc; \
         if (bias) r = _mm512_add_ps(r, _mm512_set1_ps(bias[j])); \
         if (b->shift[v]) r = _mm512_add_ps(r, _mm512_set1_ps(b->shift[v][j])); \
-        if (b->res[v]) r = _mm512_add_ps(r, _mm512_loadu_ps(b->res[v] + (j) * hw)); \
-        _mm512_storeu_ps(b->out[v] + (j) * hw, r); }
+        if (b->res[v]) r = _mm512_add_ps(r, _mm512_loadu_ps(b->res[v] + (j) * out_stride)); \
+        _mm512_storeu_ps(b->out[v] + (j) * out_stride, r); }
 #define STORE(j, x0, x1, x2) if (j < ob_count) { OUT1(j, x0, 0) OUT1(j, x1, 1) OUT1(j, x2, 2) }
     STORE(0, a00, a01, a02) STORE(1, a10, a11, a12) STORE(2, a20, a21, a22) STORE(3, a30, a31, a32)
     STORE(4, a40, a41, a42) STORE(5, a50, a51, a52) STORE(6, a60, a61, a62) STORE(7, a70, a71, a72)
@@ -82,8 +71,8 @@ static void dense_block_avx512(const dense_block *b, int64_t c_in, int64_t hw, c
 #endif
 
 // Portable path: the same sums in the same order, in plain C.
-static void dense_block_portable(const dense_block *b, int64_t c_in, int64_t hw, const float *wb, const int64_t *offsets,
-                                 int64_t taps, int64_t ob_count, const float *bias) {
+static void block_portable(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride,
+                           const float *wb, const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias) {
     float acc[CSYN_CONV_OB][3][16];
     for (int j = 0; j < CSYN_CONV_OB; j++)
         for (int v = 0; v < 3; v++)
@@ -95,7 +84,7 @@ static void dense_block_portable(const dense_block *b, int64_t c_in, int64_t hw,
             for (int v = 0; v < 3; v++) {
                 const uint16_t m = b->mask[v][t];
                 if (!m) continue;
-                const float *s = b->in[v] + c * hw + offsets[t];
+                const float *s = b->in[v] + c * in_stride + offsets[t];
                 for (int j = 0; j < CSYN_CONV_OB; j++)
                     for (int l = 0; l < 16; l++)
                         if (m >> l & 1) acc[j][v][l] += wt[j] * s[l];
@@ -109,10 +98,22 @@ static void dense_block_portable(const dense_block *b, int64_t c_in, int64_t hw,
                 float r = acc[j][v][l];
                 if (bias) r += bias[j];
                 if (b->shift[v]) r += b->shift[v][j];
-                if (b->res[v]) r += b->res[v][j * hw + l];
-                b->out[v][j * hw + l] = r;
+                if (b->res[v]) r += b->res[v][j * out_stride + l];
+                b->out[v][j * out_stride + l] = r;
             }
         }
+}
+
+void csyn_conv_block(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
+                     const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide) {
+#if defined(__x86_64__)
+    if (wide) {
+        block_avx512(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias);
+        return;
+    }
+#endif
+    (void)wide;
+    block_portable(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias);
 }
 
 void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk, int64_t o_out,
@@ -129,7 +130,7 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
         const float *wb = wpk + ob * c_in * taps * CSYN_CONV_OB;
         const float *bb = bias ? bias + o0 : NULL;
         for (int64_t i0 = i_begin; i0 < i_end; i0 += 3) {
-            dense_block b;
+            csyn_conv_block_t b;
             for (int v = 0; v < 3; v++) {
                 const int64_t i = i0 + v;
                 if (i >= i_end) {
@@ -147,121 +148,7 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
                 b.res[v] = residual ? residual + (n * o_out + o0) * hw + q * 16 : NULL;
                 b.shift[v] = shift ? shift + n * o_out + o0 : NULL;
             }
-#if defined(__x86_64__)
-            if (wide) {
-                dense_block_avx512(&b, c_in, hw, wb, offsets, taps, count, bb);
-                continue;
-            }
-#endif
-            dense_block_portable(&b, c_in, hw, wb, offsets, taps, count, bb);
-        }
-    }
-}
-
-// Weight gradient: three output channels x nine taps in 27 accumulators over the 16-position vectors
-// of a run of images, then summed into dw (see csyn_conv_dense_wgrad3x3).
-#define DWG_CHUNK 4096
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f")))
-static void dense_wgrad_triple_avx512(const float *d0, const float *d1, const float *d2, int64_t ld_dy, const float *xc,
-                                      int64_t ld_x, const int64_t *off, const uint16_t *masks, int64_t vpp,
-                                      int64_t n0, int64_t n1, float *s0, float *s1, float *s2) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
-    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0, b8 = a0;
-    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0, c8 = a0;
-    for (int64_t n = n0; n < n1; n++) {
-        const float *e0 = d0 + n * ld_dy, *e1 = d1 + n * ld_dy, *e2 = d2 + n * ld_dy, *xn = xc + n * ld_x;
-        for (int64_t q = 0; q < vpp; q++) {
-            const uint16_t *m = masks + q * 9;
-            const int64_t k = q * 16;
-            const __m512 u = _mm512_loadu_ps(e0 + k), v = _mm512_loadu_ps(e1 + k), w = _mm512_loadu_ps(e2 + k);
-            __m512 x;
-#define TAP(t, A, B, C) x = _mm512_maskz_loadu_ps((__mmask16)m[t], xn + k + off[t]); \
-            A = _mm512_fmadd_ps(u, x, A); B = _mm512_fmadd_ps(v, x, B); C = _mm512_fmadd_ps(w, x, C);
-            TAP(0, a0, b0, c0) TAP(1, a1, b1, c1) TAP(2, a2, b2, c2) TAP(3, a3, b3, c3) TAP(4, a4, b4, c4)
-            TAP(5, a5, b5, c5) TAP(6, a6, b6, c6) TAP(7, a7, b7, c7) TAP(8, a8, b8, c8)
-#undef TAP
-        }
-    }
-#define SUM9(s, a) s[0] += _mm512_reduce_add_ps(a##0); s[1] += _mm512_reduce_add_ps(a##1); \
-    s[2] += _mm512_reduce_add_ps(a##2); s[3] += _mm512_reduce_add_ps(a##3); s[4] += _mm512_reduce_add_ps(a##4); \
-    s[5] += _mm512_reduce_add_ps(a##5); s[6] += _mm512_reduce_add_ps(a##6); s[7] += _mm512_reduce_add_ps(a##7); \
-    s[8] += _mm512_reduce_add_ps(a##8);
-    SUM9(s0, a) SUM9(s1, b) SUM9(s2, c)
-#undef SUM9
-}
-#endif
-
-// Portable path: the same lanes, runs of images and order of sums, in plain C.
-static void dense_wgrad_triple_portable(const float *d0, const float *d1, const float *d2, int64_t ld_dy, const float *xc,
-                                        int64_t ld_x, const int64_t *off, const uint16_t *masks, int64_t vpp,
-                                        int64_t n0, int64_t n1, float *s0, float *s1, float *s2) {
-    float a[9][16], b[9][16], c[9][16];
-    for (int t = 0; t < 9; t++)
-        for (int l = 0; l < 16; l++) a[t][l] = b[t][l] = c[t][l] = 0;
-    for (int64_t n = n0; n < n1; n++)
-        for (int64_t q = 0; q < vpp; q++) {
-            const int64_t k = q * 16;
-            for (int t = 0; t < 9; t++) {
-                const uint16_t m = masks[q * 9 + t];
-                const float *xp = xc + n * ld_x + k + off[t];
-                for (int l = 0; l < 16; l++) {
-                    const float xv = (m >> l & 1) ? xp[l] : 0.0f;
-                    a[t][l] += d0[n * ld_dy + k + l] * xv;
-                    b[t][l] += d1[n * ld_dy + k + l] * xv;
-                    c[t][l] += d2[n * ld_dy + k + l] * xv;
-                }
-            }
-        }
-    for (int t = 0; t < 9; t++) {
-        for (int w = 8; w >= 1; w /= 2)
-            for (int l = 0; l < w; l++) {
-                a[t][l] += a[t][l + w];
-                b[t][l] += b[t][l + w];
-                c[t][l] += c[t][l + w];
-            }
-        s0[t] += a[t][0];
-        s1[t] += b[t][0];
-        s2[t] += c[t][0];
-    }
-}
-
-void csyn_conv_dense_wgrad3x3(const float *dy, const float *x, int64_t images, int64_t o_out, int64_t c_in, int64_t hw,
-                              const uint16_t *masks, const int64_t *offsets, float *dw, int64_t task0, int64_t task1) {
-    const int64_t vpp = hw / 16;
-    // Images per run: about DWG_CHUNK positions, so the 16 lanes are summed into dw every run.
-    const int64_t run = DWG_CHUNK / hw > 1 ? DWG_CHUNK / hw : 1;
-    const int64_t cblocks = (c_in + CSYN_WGRAD_CB - 1) / CSYN_WGRAD_CB;
-    const int wide = csyn_conv_avx512();
-    float scratch[2][9] = {{0}};
-    for (int64_t task = task0; task < task1; task++) {
-        const int64_t o0 = task / cblocks * CSYN_WGRAD_OB, cb0 = task % cblocks * CSYN_WGRAD_CB;
-        const int64_t o1 = o0 + CSYN_WGRAD_OB < o_out ? o0 + CSYN_WGRAD_OB : o_out;
-        const int64_t cb1 = cb0 + CSYN_WGRAD_CB < c_in ? cb0 + CSYN_WGRAD_CB : c_in;
-        for (int64_t o = o0; o < o1; o++)
-            for (int64_t c = cb0; c < cb1; c++)
-                for (int t = 0; t < 9; t++) dw[(o * c_in + c) * 9 + t] = 0;
-        for (int64_t n0 = 0; n0 < images; n0 += run) {
-            const int64_t n1 = n0 + run < images ? n0 + run : images;
-            for (int64_t c = cb0; c < cb1; c++) {
-                const float *xc = x + c * hw;
-                for (int64_t o = o0; o < o1; o += 3) {
-                    const int64_t left = o1 - o;
-                    const float *d0 = dy + o * hw;
-                    const float *d1 = left > 1 ? d0 + hw : d0, *d2 = left > 2 ? d0 + 2 * hw : d0;
-                    float *s0 = dw + (o * c_in + c) * 9;
-                    float *s1 = left > 1 ? s0 + c_in * 9 : scratch[0];
-                    float *s2 = left > 2 ? s0 + 2 * c_in * 9 : scratch[1];
-#if defined(__x86_64__)
-                    if (wide) {
-                        dense_wgrad_triple_avx512(d0, d1, d2, o_out * hw, xc, c_in * hw, offsets, masks, vpp, n0, n1, s0, s1, s2);
-                        continue;
-                    }
-#endif
-                    dense_wgrad_triple_portable(d0, d1, d2, o_out * hw, xc, c_in * hw, offsets, masks, vpp, n0, n1, s0, s1, s2);
-                }
-            }
+            csyn_conv_block(&b, c_in, hw, hw, wb, offsets, taps, count, bb, wide);
         }
     }
 }

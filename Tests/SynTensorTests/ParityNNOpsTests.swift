@@ -127,7 +127,7 @@ import SynTestSupport
     /// Convolutions on the dense layout (planes of a multiple of 16 positions) mask the taps past each
     /// plane's edge instead of padding: vectors spanning several rows (4x8, 8x2), a vector count that
     /// leaves the last block of three partly empty, output channels off the 8-channel block, a 5x5 kernel,
-    /// 256 input channels (the stacked weight gradient beside the dense forward), and every epilogue add,
+    /// 256 input channels, and every epilogue add (the weight gradient from stacked copies of x and dy),
     /// in value and in every gradient against the im2col path.
     @Test func conv2dDenseMatchesIm2col() {
         var g = RandomGenerator(seed: 94)

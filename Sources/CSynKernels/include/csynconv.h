@@ -73,7 +73,7 @@ void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t 
 #define CSYN_DENSE_MAX_TAPS 49
 
 /// Tap masks and offsets of a "same" odd kh x kw convolution over h x w planes (h * w a multiple of 16)
-/// for `csyn_conv_dense` and `csyn_conv_dense_wgrad3x3`: offsets[t] = (t / kw - kh / 2) * w + t % kw - kw / 2,
+/// for `csyn_conv_dense`: offsets[t] = (t / kw - kh / 2) * w + t % kw - kw / 2,
 /// and bit l of masks[q * taps + t] is set when position q * 16 + l has its tap-t neighbour inside the
 /// plane. masks holds h * w / 16 * kh * kw entries.
 void csyn_conv_dense_masks(int64_t h, int64_t w, int64_t kh, int64_t kw, uint16_t *masks, int64_t *offsets);
@@ -90,15 +90,6 @@ void csyn_conv_dense_masks(int64_t h, int64_t w, int64_t kh, int64_t kw, uint16_
 void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk, int64_t o_out,
                      int64_t taps, const uint16_t *masks, const int64_t *offsets, const float *bias, const float *shift,
                      const float *residual, float *out, int64_t chunk, int64_t task0, int64_t task1);
-
-/// Weight gradient of a "same" 3x3 convolution in the dense layout: dw[o][c][t] = sum over images n and
-/// positions p of dy[n][o][p] * x[n][c][p + offsets[t]] over the taps inside the plane (masks and offsets
-/// from `csyn_conv_dense_masks(h, w, 3, 3, ...)`). dy [images][o_out][hw], x [images][c_in][hw], hw a
-/// multiple of 16; dw [o_out][c_in][9]. Tasks as `csyn_conv_wgrad3x3`'s (blocks of CSYN_WGRAD_OB output x
-/// CSYN_WGRAD_CB input channels); each entry is summed in 16 lanes over runs of images of about 4096
-/// positions, then over the lanes, whatever the split.
-void csyn_conv_dense_wgrad3x3(const float *dy, const float *x, int64_t images, int64_t o_out, int64_t c_in, int64_t hw,
-                              const uint16_t *masks, const int64_t *offsets, float *dw, int64_t task0, int64_t task1);
 
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);

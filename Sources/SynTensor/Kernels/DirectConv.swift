@@ -136,7 +136,8 @@ struct PlaneConv {
     /// Whether the convolution runs on the dense layout itself (`csyn_conv_dense`): a "same"-size
     /// convolution whose planes hold a multiple of 16 positions (every level of a power-of-two UNet
     /// from 4x4 up). Taps past a plane's edge are masked lanes, so neither the input nor the output
-    /// is copied, and the backward pass keeps the input tensor itself instead of a padded copy.
+    /// is copied in the forward pass or the input gradient, and the backward pass keeps the input
+    /// tensor itself instead of a padded copy.
     var dense: Bool { Self.denseEnabled && kh == 2 * ph + 1 && kw == 2 * pw + 1 && (H * W) % 16 == 0 && taps <= Int(CSYN_DENSE_MAX_TAPS) }
     static let denseEnabled = ProcessInfo.processInfo.environment["SYNCLR_CONV_DENSE"] != "0"
 
@@ -183,35 +184,16 @@ struct PlaneConv {
         return y
     }
 
-    /// dW of a dense convolution from dy [N, O, H, W] and the input x [N, C, H, W] themselves: 3x3 with
-    /// fewer than 256 channels on both sides by `csyn_conv_dense_wgrad3x3`; wider 3x3 convolutions and
-    /// other kernel sizes stack both operands first (`weightGradient`). Measured in a C harness, the
-    /// dense kernel is 1.3-2.1x faster for the small UNet's 16-128 channels (copies counted) and the
-    /// stacked one 1.2-1.4x faster at 256-640 channels (Docs/benchmarks.md).
+    /// dW of a dense convolution from dy [N, O, H, W] and the input x [N, C, H, W]: both are stacked
+    /// first (`weightGradient`), because the stacked 3x3 kernel, copies included, measured faster than a
+    /// masked one reading the dense layout (Docs/benchmarks.md).
     func denseWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>) -> Tensor {
-        guard kh == 3 && kw == 3 && Swift.max(C, O) < 256 else {
-            let g = group(inner: O, outer: C)
-            let ld = stackLength(group: g)
-            let dys = stack(dy, channels: O, ld: ld), xs = stack(x, channels: C, ld: ld)
-            let dw = weightGradient(dy: dys.basePointer + lead, ldDy: ld, x: xs.basePointer + lead, ldX: ld, length: N * slot,
-                                    offsets: stackedOffsets)
-            return withExtendedLifetime((dys, xs)) { dw }
-        }
-        let dw = Tensor(uninitializedShape: [O, C, kh, kw])
-        let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
-        let (masks, offsets) = denseMasks()
-        let dyB = UncheckedBox(dy), xB = UncheckedBox(x), out = SendablePointer(dw.basePointer)
-        let (n, o, c, hw) = (N, O, C, H * W)
-        masks.withUnsafeBufferPointer { m in
-            offsets.withUnsafeBufferPointer { off in
-                let mb = UncheckedBox(m.baseAddress.unsafelyUnwrapped), ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
-                parallelFor(tasks) { task in
-                    csyn_conv_dense_wgrad3x3(dyB.value, xB.value, Int64(n), Int64(o), Int64(c), Int64(hw), mb.value, ob.value, out.p,
-                                             Int64(task), Int64(task + 1))
-                }
-            }
-        }
-        return dw
+        let g = group(inner: O, outer: C)
+        let ld = stackLength(group: g)
+        let dys = stack(dy, channels: O, ld: ld), xs = stack(x, channels: C, ld: ld)
+        let dw = weightGradient(dy: dys.basePointer + lead, ldDy: ld, x: xs.basePointer + lead, ldX: ld, length: N * slot,
+                                offsets: stackedOffsets)
+        return withExtendedLifetime((dys, xs)) { dw }
     }
 
     /// Images per kernel task when reading `inner` channels: up to about 512 KiB of input (so the
