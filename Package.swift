@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRepTests", dependencies: ["SynRep", "SynTestSupport"], resources: [.copy("Fixtures")]),
         // Runs the built `synclr` executable end to end (the dependency makes SwiftPM build it first).
-        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "SynTensor", "SynRecords", "SynPipeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynCLRCLITests", dependencies: ["synclr-cli", "synclr-bench", "SynTensor", "SynRecords", "SynPipeline"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -20,6 +20,9 @@ struct BenchResult: Codable, Sendable {
     var synclrPeakMB: Double?
     /// The same for the PyTorch peer process.
     var pytorchPeakMB: Double?
+    /// Tensor buffers of 64 KiB and up that a timed repetition of ours took from the allocator
+    /// rather than from the buffer cache (mean; 0 when the warm-up's buffers are all reused).
+    var synclrFreshBuffersPerRepetition: Double?
 
     /// A row; `higherIsBetter` says how the ratio is oriented for the unit.
     init(name: String, unit: String, synclr: Double, pytorch: Double?, higherIsBetter: Bool) {

@@ -68,7 +68,7 @@ struct SynCLRBench: AsyncParsableCommand {
         }
         if !json {
             print("BLAS core \(BLAS.coreName), GEMM threading \(Threading.gemmMode)")
-            print("workload                           unit           ours    PyTorch   ratio  oursMiB torchMiB  ours%pk torch%pk")
+            print("workload                           unit           ours    PyTorch   ratio  oursMiB torchMiB fresh/rep  ours%pk torch%pk")
         }
         let defaultMode = Threading.gemmMode
         for w in selected {
@@ -76,6 +76,7 @@ struct SynCLRBench: AsyncParsableCommand {
             ResidentMemory.resetPeak()
             let job = w.make()
             job()  // warm-up
+            let buffersBefore = ResidentMemory.tensorBuffers()
             let torchReady = peer?.setup(w.name) ?? false
             var ours = [[Double]](repeating: [], count: modes.count), theirs: [Double] = []
             // GFLOP/s rows: each repetition also samples the FMA peak, and "% of peak" is the median of
@@ -96,6 +97,7 @@ struct SynCLRBench: AsyncParsableCommand {
                 }
             }
             let ourPeakMB = ResidentMemory.peakMegabytes()
+            let fresh = ResidentMemory.tensorBuffers().since(buffersBefore)
             let theirPeakMB = torchReady ? peer?.peakMegabytes() : nil
             for (i, mode) in modes.enumerated() {
                 var r = BenchResult(name: w.name + (mode.map { "[\($0)]" } ?? ""), unit: w.unit, synclr: w.convert(median(ours[i])),
@@ -103,6 +105,7 @@ struct SynCLRBench: AsyncParsableCommand {
                 if !oursPct[i].isEmpty { r.synclrPeakPercent = median(oursPct[i]) }
                 if !theirsPct.isEmpty { r.pytorchPeakPercent = median(theirsPct) }
                 r.synclrPeakMB = ourPeakMB
+                r.synclrFreshBuffersPerRepetition = Double(fresh.fresh) / Double(max(1, repeats * modes.count))
                 r.pytorchPeakMB = theirPeakMB
                 results.append(r)
                 if !json { printRow(r) }
@@ -119,7 +122,7 @@ struct SynCLRBench: AsyncParsableCommand {
             try printJSON(results)
         } else {
             let env = ProcessInfo.processInfo.environment
-            print("threads \(threads), OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), repeats \(repeats), ratio = times faster than PyTorch, MiB = peak resident memory of each process over the workload")
+            print("threads \(threads), OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), repeats \(repeats), ratio = times faster than PyTorch, MiB = peak resident memory of each process over the workload, fresh/rep = tensor buffers of 64 KiB and up our repetitions took from the allocator instead of reusing (0: steady state allocation-free)")
         }
     }
 
@@ -134,10 +137,11 @@ struct SynCLRBench: AsyncParsableCommand {
         let torch = r.pytorch.map { String(format: "%10.2f", $0) } ?? "         -"
         let ratio = r.ratio.map { String(format: "%6.2fx", $0) } ?? "      -"
         let mem = [r.synclrPeakMB, r.pytorchPeakMB].map { m in m.map { String(format: "%8.0f", $0) } ?? "       -" }.joined(separator: " ")
+        let fresh = r.synclrFreshBuffersPerRepetition.map { String(format: "%9.1f", $0) } ?? "        -"
         let pct = [r.synclrPeakPercent, r.pytorchPeakPercent].map { p in p.map { String(format: "%7.1f%%", $0) } ?? "" }.joined(separator: " ")
         // String(format:)'s %-34@ does not pad on Linux Foundation, so the columns are padded here.
         let name = r.name.padding(toLength: max(34, r.name.count), withPad: " ", startingAt: 0)
         let unit = r.unit.padding(toLength: max(8, r.unit.count), withPad: " ", startingAt: 0)
-        print(name + " " + unit + String(format: " %10.2f ", r.synclr) + torch + " " + ratio + " " + mem + " " + pct)
+        print(name + " " + unit + String(format: " %10.2f ", r.synclr) + torch + " " + ratio + " " + mem + " " + fresh + " " + pct)
     }
 }

@@ -108,6 +108,11 @@ import Testing
         let x = testTensor([3, 5], seed: 17), w = testTensor([5], seed: 18), bias = testTensor([5], seed: 19)
         checkGradients([x, w, bias]) { $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
         checkGradients([x]) { $0[0].layerNorm(weight: nil, bias: nil) }
+        let branch = testTensor([3, 5], seed: 23)
+        checkGradients([x, branch, w, bias]) {
+            let (sum, normed) = $0[0].addingLayerNorm($0[1], weight: $0[2], bias: $0[3], eps: 1e-5)
+            return sum * 0.5 + normed
+        }
         checkGradients([x, w]) { $0[0].rmsNorm(weight: $0[1]) }
         let img = testTensor([2, 4, 2, 3], seed: 20), gw = testTensor([4], seed: 21), gb = testTensor([4], seed: 22)
         checkGradients([img, gw, gb]) { $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2]) }

@@ -49,6 +49,35 @@ import SynTestSupport
         }
     }
 
+    /// The fused residual add + LayerNorm of the transformer blocks equals `x + branch` followed by
+    /// `layerNorm` bit for bit, in both results and in every gradient (both results feed the loss,
+    /// as in a pre-norm block); broadcasting falls back to the two ops.
+    @Test func addingLayerNormMatchesTheTwoOps() {
+        var g = RandomGenerator(seed: 93)
+        let x = (Tensor.randn([4, 65, 128], generator: &g) * 3).requiringGrad()
+        let branch = Tensor.randn([4, 65, 128], generator: &g).requiringGrad()
+        let w = (Tensor.randn([128], generator: &g) + 1).requiringGrad(), b = Tensor.randn([128], generator: &g).requiringGrad()
+        let p1 = Tensor.randn([4, 65, 128], generator: &g), p2 = Tensor.randn([4, 65, 128], generator: &g)
+        let (sum, normed) = x.addingLayerNorm(branch, weight: w, bias: b, eps: 1e-6)
+        let plainSum = x + branch
+        let plainNormed = plainSum.layerNorm(weight: w, bias: b, eps: 1e-6)
+        #expect(sum.scalars == plainSum.scalars)
+        #expect(normed.scalars == plainNormed.scalars)
+        let gf = ((sum * p1).sum() + (normed * p2).sum()).backward()
+        let gp = ((plainSum * p1).sum() + (plainNormed * p2).sum()).backward()
+        for (name, t) in [("x", x), ("branch", branch), ("weight", w), ("bias", b)] {
+            #expect(gf[t]!.scalars == gp[t]!.scalars, "gradient of \(name)")
+        }
+        let row = Tensor.randn([128], generator: &g)
+        let (bsum, bnormed) = x.addingLayerNorm(row, weight: w, bias: b)
+        #expect(bsum.scalars == (x + row).scalars)
+        #expect(bnormed.scalars == (x + row).layerNorm(weight: w, bias: b).scalars)
+        // Without gradients (sampling, feature extraction) the results are the same values.
+        let (nsum, nnormed) = withNoGrad { x.addingLayerNorm(branch, weight: w, bias: b, eps: 1e-6) }
+        #expect(nsum.scalars == plainSum.scalars && nnormed.scalars == plainNormed.scalars)
+        #expect(!nsum.requiresGrad && !nnormed.requiresGrad)
+    }
+
     @Test func conv2d() {
         checkParity(file, "conv2d_basic") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1)) }
         checkParity(file, "conv2d_stride") { $0[0].conv2d(weight: $0[1], stride: (2, 2), padding: (1, 0)) }

@@ -108,9 +108,9 @@ public final class BasicTransformerBlock: Module {
 
     /// x [B, N, dim], context [B, L, contextDim], keyMask additive [B, 1, 1, L] or nil.
     public func callAsFunction(_ x: Tensor, context: Tensor, keyMask: Tensor?) -> Tensor {
-        var h = x + attn1(norm1(x))
-        h = h + attn2(norm2(h), context: context, mask: keyMask)
-        return h + ff(norm3(h))
+        let (h1, n2) = norm2(x, adding: attn1(norm1(x)))
+        let (h2, n3) = norm3(h1, adding: attn2(n2, context: context, mask: keyMask))
+        return h2 + ff(n3)
     }
 }
 

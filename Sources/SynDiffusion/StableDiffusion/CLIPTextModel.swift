@@ -166,8 +166,8 @@ final class CLIPEncoderLayer: Module {
         let h = norm1(x)
         func split(_ t: Tensor) -> Tensor { t.reshaped([B, L, heads, d]).permuted([0, 2, 1, 3]) }
         let o = Tensor.scaledDotProductAttention(query: split(q(h)), key: split(k(h)), value: split(v(h)), mask: causalMask)
-        let y = x + out(o.permuted([0, 2, 1, 3]).reshaped([B, L, D]))
-        let inner = fc1(norm2(y))
+        let (y, normed) = norm2(x, adding: out(o.permuted([0, 2, 1, 3]).reshaped([B, L, D])))
+        let inner = fc1(normed)
         let act = quickGELU ? inner * (1.702 * inner).sigmoid() : inner.gelu()
         return y + fc2(act)
     }

@@ -92,10 +92,10 @@ final class SDTransformerBlock: Module {
     }
 
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
-        var h = x + attn1(norm1(x))
-        h = h + attn2(norm2(h), context: context)
-        let parts = ffIn(norm3(h)).chunked(2, axis: -1)
-        return h + ffOut(parts[0] * parts[1].gelu())
+        let (h1, n2) = norm2(x, adding: attn1(norm1(x)))
+        let (h2, n3) = norm3(h1, adding: attn2(n2, context: context))
+        let parts = ffIn(n3).chunked(2, axis: -1)
+        return h2 + ffOut(parts[0] * parts[1].gelu())
     }
 }
 

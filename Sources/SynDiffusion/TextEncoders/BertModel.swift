@@ -254,7 +254,7 @@ final class BertLayer: Module {
     func callAsFunction(_ x: Tensor, offsets: [Int]) -> Tensor {
         let (w, b) = fusedQKV()
         let qkv = x.linear(weight: w, bias: b)
-        let h = attnNorm(x + attnOut(packedAttention(qkv, offsets: offsets, heads: heads)))
+        let h = attnNorm(x, adding: attnOut(packedAttention(qkv, offsets: offsets, heads: heads))).normalized
         let inner = up(h)
         let activated: Tensor
         switch act {
@@ -262,7 +262,7 @@ final class BertLayer: Module {
         case "relu": activated = inner.relu()
         default: activated = inner.gelu()
         }
-        return outNorm(h + down(activated))
+        return outNorm(h, adding: down(activated)).normalized
     }
 }
 

@@ -89,8 +89,8 @@ public final class ViTBlock: Module {
 
     /// x [B, N, D] -> [B, N, D].
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x + applyDropPath(attn(norm1(x)))
-        return h + applyDropPath(mlp(norm2(h)))
+        let (h, normed) = norm2(x, adding: applyDropPath(attn(norm1(x))))
+        return h + applyDropPath(mlp(normed))
     }
 
     /// Zeroes whole samples of a residual branch with probability `dropPath` (training only),

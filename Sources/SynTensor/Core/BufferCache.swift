@@ -15,6 +15,7 @@ final class BufferCache: Sendable {
     private struct State {
         var free: [Int: [UInt]] = [:]
         var bytes = 0
+        var stats = TensorBufferStatistics()
     }
     private let state = Mutex(State())
     private let capacity: Int
@@ -37,9 +38,14 @@ final class BufferCache: Sendable {
     func take(_ bytes: Int) -> UnsafeMutableRawPointer? {
         guard bytes >= BufferCache.minimumBytes else { return nil }
         let address: UInt? = state.withLock { s in
-            guard var list = s.free[bytes], let a = list.popLast() else { return nil }
+            guard var list = s.free[bytes], let a = list.popLast() else {
+                s.stats.fresh += 1
+                s.stats.freshBytes += bytes
+                return nil
+            }
             s.free[bytes] = list
             s.bytes -= bytes
+            s.stats.reused += 1
             return a
         }
         return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
@@ -57,6 +63,9 @@ final class BufferCache: Sendable {
         }
     }
 
+    /// Counts since the process started.
+    var statistics: TensorBufferStatistics { state.withLock { $0.stats } }
+
     /// Frees every cached buffer (before a memory measurement, or to give memory back between jobs).
     func releaseAll() {
         let addresses: [UInt] = state.withLock { s in
@@ -66,5 +75,22 @@ final class BufferCache: Sendable {
             return all
         }
         for a in addresses { UnsafeMutableRawPointer(bitPattern: a)?.deallocate() }
+    }
+}
+
+/// How the large tensor buffers (64 KiB and up) a process asked for were served: reused from the
+/// buffer cache or freshly allocated. A training loop in its steady state should allocate nothing
+/// fresh: every activation and gradient buffer of step n + 1 is one that step n gave back.
+public struct TensorBufferStatistics: Sendable, Equatable {
+    /// Buffers taken from the cache.
+    public var reused = 0
+    /// Buffers the allocator had to provide.
+    public var fresh = 0
+    /// Bytes of the fresh buffers.
+    public var freshBytes = 0
+
+    /// The counts between an earlier reading and this one.
+    public func since(_ earlier: TensorBufferStatistics) -> TensorBufferStatistics {
+        TensorBufferStatistics(reused: reused - earlier.reused, fresh: fresh - earlier.fresh, freshBytes: freshBytes - earlier.freshBytes)
     }
 }

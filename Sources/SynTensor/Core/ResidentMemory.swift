@@ -12,6 +12,9 @@ public enum ResidentMemory {
     /// Peak resident set since the process started or the last `resetPeak()` (VmHWM), in MiB.
     public static func peakMegabytes() -> Double? { statusField("VmHWM:") }
 
+    /// Large tensor buffers served so far, reused or fresh (process-wide; compare two readings).
+    public static func tensorBuffers() -> TensorBufferStatistics { BufferCache.shared.statistics }
+
     /// Current resident set (VmRSS), in MiB.
     public static func currentMegabytes() -> Double? { statusField("VmRSS:") }
 

@@ -5,14 +5,25 @@ import Foundation
 
 /// LayerNorm forward over rows of `n`: y = (x - mean) * rstd * w + b.
 /// x, y: [rows, n]; w, b: [n] or nil; mean, rstd: [rows] (saved for backward).
+/// With `residual` (a pair of an addend [rows, n] and an output [rows, n]) the rows normalized are
+/// x + addend, written to the output first: a pre-norm transformer's residual add and the next
+/// norm in one pass over each row while it is in cache (the same sums as the two ops apart).
 func layerNormForward(x: UnsafePointer<Float>, w: UnsafePointer<Float>?, b: UnsafePointer<Float>?,
                       y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-                      rows: Int, n: Int, eps: Float, rms: Bool) {
+                      rows: Int, n: Int, eps: Float, rms: Bool,
+                      residual: (addend: UnsafePointer<Float>, sum: UnsafeMutablePointer<Float>)? = nil) {
     let xs = UncheckedBox(x), ws = UncheckedBox(w), bs = UncheckedBox(b)
     let ys = SendablePointer(y), ms = SendablePointer(mean), rs = SendablePointer(rstd)
-    parallelRows(rows: rows, work: rows * n * 3) { range in
+    let addend = UncheckedBox(residual?.addend), sums = UncheckedBox(residual?.sum)
+    parallelRows(rows: rows, work: rows * n * (residual == nil ? 3 : 4)) { range in
         for r in range {
-            let xr = xs.value + r * n, yr = ys.p + r * n
+            var xr = xs.value + r * n
+            let yr = ys.p + r * n
+            if let ap = addend.value, let sp = sums.value {
+                let ar = ap + r * n, sr = sp + r * n
+                for i in 0..<n { sr[i] = xr[i] + ar[i] }
+                xr = UnsafePointer(sr)
+            }
             var mu: Float = 0
             if !rms {
                 mu = rowSum(xr, n) / Float(n)

@@ -30,6 +30,13 @@ public final class LayerNorm: Module, UnaryLayer {
         precondition(x.shape.last == dim, "LayerNorm(\(dim)) got input \(x.shape)")
         return x.layerNorm(weight: weight?.value, bias: bias?.value, eps: eps)
     }
+
+    /// `(x + branch, norm(x + branch))` in one pass (`Tensor.addingLayerNorm`): the residual add of
+    /// a pre-norm block fused with the norm that follows it.
+    public func callAsFunction(_ x: Tensor, adding branch: Tensor) -> (sum: Tensor, normalized: Tensor) {
+        precondition(x.shape.last == dim, "LayerNorm(\(dim)) got input \(x.shape)")
+        return x.addingLayerNorm(branch, weight: weight?.value, bias: bias?.value, eps: eps)
+    }
 }
 
 /// RMS normalization over the last dimension (as in Llama).

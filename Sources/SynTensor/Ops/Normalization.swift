@@ -7,23 +7,60 @@ extension Tensor {
         return normalizeRows(n: n, weight: weight, bias: bias, eps: eps, rms: false)
     }
 
+    /// `(self + branch, (self + branch).layerNorm(...))` in one pass over each row: a pre-norm
+    /// transformer block's residual add and the norm after it.
+    ///
+    /// Both results carry gradients as the two ops apart would (the same sums, so the same bits);
+    /// the fused pass saves reading the sum back from memory. Shapes that differ (broadcasting)
+    /// take the two ops apart.
+    ///
+    /// ```swift
+    /// let (h, normed) = x.addingLayerNorm(attn(norm1(x)), weight: norm2.weight.value, bias: norm2.bias?.value)
+    /// ```
+    public func addingLayerNorm(_ branch: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> (sum: Tensor, normalized: Tensor) {
+        let n = weight?.count ?? shape.last ?? 1
+        guard branch.shape == shape, n > 0, count % n == 0 else {
+            let sum = self + branch
+            return (sum, sum.layerNorm(weight: weight, bias: bias, eps: eps))
+        }
+        let a = contiguousNoGrad(), b = branch.contiguousNoGrad()
+        let sumValue = Tensor(uninitializedShape: shape)
+        let sum = Tensor.record(sumValue, inputs: [self, branch], op: "add") { g in [g, g] }
+        let normalized = withExtendedLifetime((a, b)) {
+            sum.normalizeRows(n: n, weight: weight, bias: bias, eps: eps, rms: false,
+                              residual: (a.basePointer, b.basePointer, sumValue))
+        }
+        return (sum, normalized)
+    }
+
     /// RMS normalization over the last dimension: x / sqrt(mean(x^2) + eps) * weight.
     public func rmsNorm(weight: Tensor?, eps: Float = 1e-6) -> Tensor {
         let n = weight?.count ?? shape.last ?? 1
         return normalizeRows(n: n, weight: weight, bias: nil, eps: eps, rms: true)
     }
 
-    private func normalizeRows(n: Int, weight: Tensor?, bias: Tensor?, eps: Float, rms: Bool) -> Tensor {
+    /// With `residual` (x, addend, sum storage), `self` is the recorded sum whose storage the
+    /// forward pass fills with x + addend before normalizing it.
+    private func normalizeRows(n: Int, weight: Tensor?, bias: Tensor?, eps: Float, rms: Bool,
+                               residual: (x: UnsafeMutablePointer<Float>, addend: UnsafeMutablePointer<Float>, sum: Tensor)? = nil) -> Tensor {
         let x = self
         precondition(n > 0 && count % n == 0, "normalized size \(n) does not divide shape \(shape)")
         let rows = count / n
-        let xc = x.contiguousNoGrad()
         let wc = (weight ?? Tensor.ones([n])).contiguousNoGrad()
         let bc = bias?.contiguousNoGrad()
         let y = Tensor(uninitializedShape: shape)
         let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
-        layerNormForward(x: xc.basePointer, w: wc.basePointer, b: bc?.basePointer, y: y.basePointer,
-                         mean: mean.basePointer, rstd: rstd.basePointer, rows: rows, n: n, eps: eps, rms: rms)
+        let xc: Tensor
+        if let residual {
+            xc = residual.sum
+            layerNormForward(x: residual.x, w: wc.basePointer, b: bc?.basePointer, y: y.basePointer,
+                             mean: mean.basePointer, rstd: rstd.basePointer, rows: rows, n: n, eps: eps, rms: rms,
+                             residual: (UnsafePointer(residual.addend), residual.sum.basePointer))
+        } else {
+            xc = x.contiguousNoGrad()
+            layerNormForward(x: xc.basePointer, w: wc.basePointer, b: bc?.basePointer, y: y.basePointer,
+                             mean: mean.basePointer, rstd: rstd.basePointer, rows: rows, n: n, eps: eps, rms: rms)
+        }
         var inputs = [x]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
