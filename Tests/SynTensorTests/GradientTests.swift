@@ -106,8 +106,11 @@ import Testing
 
     @Test func norms() {
         let x = testTensor([3, 5], seed: 17), w = testTensor([5], seed: 18), bias = testTensor([5], seed: 19)
+        let bias4 = testTensor([4], seed: 25)
         checkGradients([x, w, bias]) { $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
         checkGradients([x]) { $0[0].layerNorm(weight: nil, bias: nil) }
+        let proj = testTensor([4, 5], seed: 24)
+        checkGradients([x, proj, bias4]) { $0[0].geluLinear(weight: $0[1], bias: $0[2]) }
         let branch = testTensor([3, 5], seed: 23)
         checkGradients([x, branch, w, bias]) {
             let (sum, normed) = $0[0].addingLayerNorm($0[1], weight: $0[2], bias: $0[3], eps: 1e-5)

@@ -78,6 +78,28 @@ import SynTestSupport
         #expect(!nsum.requiresGrad && !nnormed.requiresGrad)
     }
 
+    /// The MLP's GELU + second projection with the activation recomputed in the backward pass
+    /// equals `gelu().linear(...)` bit for bit in the output and every gradient; without a bias it
+    /// is the two ops.
+    @Test func geluLinearMatchesTheTwoOps() {
+        var g = RandomGenerator(seed: 94)
+        let z = (Tensor.randn([3, 65, 512], generator: &g) * 2).requiringGrad()
+        let w = (Tensor.randn([128, 512], generator: &g) * 0.05).requiringGrad(), b = Tensor.randn([128], generator: &g).requiringGrad()
+        let probe = Tensor.randn([3, 65, 128], generator: &g)
+        let fused = z.geluLinear(weight: w, bias: b)
+        let plain = z.gelu().linear(weight: w, bias: b)
+        #expect(fused.gradientOperation == "gelu_linear")
+        #expect(fused.scalars == plain.scalars)
+        let gf = (fused * probe).sum().backward(), gp = (plain * probe).sum().backward()
+        for (name, t) in [("input", z), ("weight", w), ("bias", b)] {
+            #expect(gf[t]!.scalars == gp[t]!.scalars, "gradient of \(name)")
+        }
+        let noBias = z.geluLinear(weight: w, bias: nil)
+        #expect(noBias.scalars == z.gelu().linear(weight: w, bias: nil).scalars)
+        let inference = withNoGrad { z.geluLinear(weight: w, bias: b) }
+        #expect(inference.scalars == plain.scalars && !inference.requiresGrad)
+    }
+
     @Test func conv2d() {
         checkParity(file, "conv2d_basic") { $0[0].conv2d(weight: $0[1], bias: $0[2], padding: (1, 1)) }
         checkParity(file, "conv2d_stride") { $0[0].conv2d(weight: $0[1], stride: (2, 2), padding: (1, 0)) }

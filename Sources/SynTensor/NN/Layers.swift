@@ -270,6 +270,10 @@ public final class MLP: Module, UnaryLayer {
 
     override public var children: [(String, Module)] { [("fc1", fc1), ("fc2", fc2)] }
 
-    /// x [..., in] -> [..., out].
-    public func callAsFunction(_ x: Tensor) -> Tensor { fc2(Activation(activation)(fc1(x))) }
+    /// x [..., in] -> [..., out]; with GELU the hidden activation is recomputed in the backward pass
+    /// instead of stored (`Tensor.geluLinear`, same values and gradients).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        if activation == .gelu { return fc1(x).geluLinear(weight: fc2.weight.value, bias: fc2.bias?.value) }
+        return fc2(Activation(activation)(fc1(x)))
+    }
 }

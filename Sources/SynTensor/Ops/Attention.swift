@@ -1,3 +1,4 @@
+import CSynKernels
 import Foundation
 
 extension Tensor {
@@ -120,20 +121,69 @@ extension Tensor {
               m: rows, n: outF, k: inF, beta: 1)
         return withExtendedLifetime(x) {
             Tensor.record(out, inputs: [x, weight, bias], op: "linear") { g in
-                let g2 = g.reshapedNoGrad([rows, outF])
-                var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
-                if x.requiresGrad {
-                    // dx = g W : [rows, out] x [out, in]
-                    dx = matmulKernel(g2, wc).reshapedNoGrad(x.shape)
-                }
-                if weight.requiresGrad {
-                    // dW = g^T x : [out, rows] x [rows, in]
-                    let xf = x.reshapedNoGrad([rows, inF])
-                    dw = matmulKernel(g2.transposed(0, 1), xf)
-                }
-                if bias.requiresGrad { db = g2.sum(axis: 0) }
-                return [dx, dw, db]
+                Tensor.linearPullback(g, x: x, needsX: x.requiresGrad, weight: weight, weightContiguous: wc, bias: bias)
             }
         }
+    }
+
+    /// `gelu().linear(weight:bias:)` (a transformer MLP's activation and second projection) keeping
+    /// only the GELU's input for the backward pass, which recomputes the activation (llm.c's GELU
+    /// recomputation).
+    ///
+    /// The widest activation of a ViT block, [tokens, 4 x width], is then stored once instead of twice;
+    /// values and gradients are the two ops' bit for bit (the same kernels on the same inputs). Without
+    /// a bias, or with rows that do not fold into one matrix, it is the two ops apart.
+    ///
+    /// ```swift
+    /// let y = fc1(x).geluLinear(weight: fc2.weight.value, bias: fc2.bias?.value)
+    /// ```
+    public func geluLinear(weight: Tensor, bias: Tensor?) -> Tensor {
+        let z = self
+        let inF = weight.shape[1]
+        precondition(z.shape.last == inF, "geluLinear: input \(z.shape) does not end in \(inF) (weight \(weight.shape))")
+        guard let bias, GradMode.isEnabled, z.requiresGrad || weight.requiresGrad || bias.requiresGrad,
+              foldRows(z) != nil else {
+            return gelu().linear(weight: weight, bias: bias)
+        }
+        let zc = z.contiguousNoGrad()
+        let out = withNoGrad { zc.gelu().linear(weight: weight, bias: bias) }
+        let wc = weight.contiguousNoGrad()
+        return Tensor.record(out, inputs: [z, weight, bias], op: "gelu_linear") { g in
+            let y = withNoGrad { zc.gelu() }
+            var grads = Tensor.linearPullback(g, x: y, needsX: z.requiresGrad, weight: weight, weightContiguous: wc, bias: bias)
+            if let dy = grads[0] {
+                // gelu()'s own pullback, on the same operands.
+                let dz = Tensor(uninitializedShape: zc.shape)
+                let n = dz.count
+                let gp = SendablePointer(dy.basePointer), src = SendablePointer(zc.basePointer), dp = SendablePointer(dz.basePointer)
+                withExtendedLifetime(dy) {
+                    parallelRows(rows: n, work: n * 4) { r in
+                        csyn_gelu_backward(gp.p + r.lowerBound, src.p + r.lowerBound, dp.p + r.lowerBound, Int64(r.count))
+                    }
+                }
+                grads[0] = dz
+            }
+            return grads
+        }
+    }
+
+    /// Gradients of `linear` with a bias (x, weight, bias), shared by `linear` and `geluLinear`.
+    fileprivate static func linearPullback(_ g: Tensor, x: Tensor, needsX: Bool, weight: Tensor, weightContiguous wc: Tensor,
+                                           bias: Tensor) -> [Tensor?] {
+        let inF = weight.shape[1], outF = weight.shape[0]
+        let rows = x.count / Swift.max(inF, 1)
+        let g2 = g.reshapedNoGrad([rows, outF])
+        var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
+        if needsX {
+            // dx = g W : [rows, out] x [out, in]
+            dx = matmulKernel(g2, wc).reshapedNoGrad(x.shape)
+        }
+        if weight.requiresGrad {
+            // dW = g^T x : [out, rows] x [rows, in]
+            let xf = x.reshapedNoGrad([rows, inF])
+            dw = matmulKernel(g2.transposed(0, 1), xf)
+        }
+        if bias.requiresGrad { db = g2.sum(axis: 0) }
+        return [dx, dw, db]
     }
 }
