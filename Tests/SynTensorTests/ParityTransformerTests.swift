@@ -58,8 +58,8 @@ final class ParityBlock: Module, UnaryLayer {
 
     /// x [B, N, C] -> [B, N, C].
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x + attn(norm1(x))
-        return h + mlp(norm2(h))
+        let (h, normed) = norm2(x, adding: attn(norm1(x)))
+        return h + mlp(normed)
     }
 }
 
