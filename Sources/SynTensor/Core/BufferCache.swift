@@ -40,7 +40,6 @@ final class BufferCache: Sendable {
         let address: UInt? = state.withLock { s in
             guard var list = s.free[bytes], let a = list.popLast() else {
                 s.stats.fresh += 1
-                s.stats.freshBytes += bytes
                 return nil
             }
             s.free[bytes] = list
@@ -86,11 +85,9 @@ public struct TensorBufferStatistics: Sendable, Equatable {
     public var reused = 0
     /// Buffers the allocator had to provide.
     public var fresh = 0
-    /// Bytes of the fresh buffers.
-    public var freshBytes = 0
 
     /// The counts between an earlier reading and this one.
     public func since(_ earlier: TensorBufferStatistics) -> TensorBufferStatistics {
-        TensorBufferStatistics(reused: reused - earlier.reused, fresh: fresh - earlier.fresh, freshBytes: freshBytes - earlier.freshBytes)
+        TensorBufferStatistics(reused: reused - earlier.reused, fresh: fresh - earlier.fresh)
     }
 }

@@ -1,4 +1,3 @@
-import CSynKernels
 import Foundation
 
 extension Tensor {
@@ -132,7 +131,7 @@ extension Tensor {
     ///
     /// The widest activation of a ViT block, [tokens, 4 x width], is then stored once instead of twice;
     /// values and gradients are the two ops' bit for bit (the same kernels on the same inputs). Without
-    /// a bias, or with rows that do not fold into one matrix, it is the two ops apart.
+    /// a bias, or without gradients, it is the two ops apart.
     ///
     /// ```swift
     /// let y = fc1(x).geluLinear(weight: fc2.weight.value, bias: fc2.bias?.value)
@@ -141,8 +140,7 @@ extension Tensor {
         let z = self
         let inF = weight.shape[1]
         precondition(z.shape.last == inF, "geluLinear: input \(z.shape) does not end in \(inF) (weight \(weight.shape))")
-        guard let bias, GradMode.isEnabled, z.requiresGrad || weight.requiresGrad || bias.requiresGrad,
-              foldRows(z) != nil else {
+        guard let bias, GradMode.isEnabled, z.requiresGrad || weight.requiresGrad || bias.requiresGrad else {
             return gelu().linear(weight: weight, bias: bias)
         }
         let zc = z.contiguousNoGrad()
@@ -151,18 +149,7 @@ extension Tensor {
         return Tensor.record(out, inputs: [z, weight, bias], op: "gelu_linear") { g in
             let y = withNoGrad { zc.gelu() }
             var grads = Tensor.linearPullback(g, x: y, needsX: z.requiresGrad, weight: weight, weightContiguous: wc, bias: bias)
-            if let dy = grads[0] {
-                // gelu()'s own pullback, on the same operands.
-                let dz = Tensor(uninitializedShape: zc.shape)
-                let n = dz.count
-                let gp = SendablePointer(dy.basePointer), src = SendablePointer(zc.basePointer), dp = SendablePointer(dz.basePointer)
-                withExtendedLifetime(dy) {
-                    parallelRows(rows: n, work: n * 4) { r in
-                        csyn_gelu_backward(gp.p + r.lowerBound, src.p + r.lowerBound, dp.p + r.lowerBound, Int64(r.count))
-                    }
-                }
-                grads[0] = dz
-            }
+            grads[0] = grads[0].map { geluBackward($0, input: zc) }
             return grads
         }
     }

@@ -92,16 +92,23 @@ extension Tensor {
         withExtendedLifetime(xc) {
             parallelRows(rows: n, work: n * 4) { r in csyn_gelu_forward(src.p + r.lowerBound, dst.p + r.lowerBound, Int64(r.count)) }
         }
-        return Tensor.record(out, inputs: [x], op: "gelu") { g in
-            guard g.shape == xc.shape, g.isContiguous else { return [mapBinary(g, xc, GeluGradF())] }
-            let dx = Tensor(uninitializedShape: xc.shape)
-            let gp = SendablePointer(g.basePointer), dp = SendablePointer(dx.basePointer)
-            parallelRows(rows: n, work: n * 4) { r in
-                csyn_gelu_backward(gp.p + r.lowerBound, src.p + r.lowerBound, dp.p + r.lowerBound, Int64(r.count))
-            }
-            return withExtendedLifetime(g) { [dx] }
+        return Tensor.record(out, inputs: [x], op: "gelu") { g in [geluBackward(g, input: xc)] }
+    }
+}
+
+/// Exact GELU's input gradient: g * GELU'(x) for the contiguous input `xc` (the vector kernel when g
+/// is contiguous and of the same shape; `gelu()` and `geluLinear` share it).
+func geluBackward(_ g: Tensor, input xc: Tensor) -> Tensor {
+    guard g.shape == xc.shape, g.isContiguous else { return mapBinary(g, xc, GeluGradF()) }
+    let dx = Tensor(uninitializedShape: xc.shape)
+    let n = dx.count
+    let gp = SendablePointer(g.basePointer), src = SendablePointer(xc.basePointer), dp = SendablePointer(dx.basePointer)
+    withExtendedLifetime((g, xc)) {
+        parallelRows(rows: n, work: n * 4) { r in
+            csyn_gelu_backward(gp.p + r.lowerBound, src.p + r.lowerBound, dp.p + r.lowerBound, Int64(r.count))
         }
     }
+    return dx
 }
 
 /// Overflow-safe logistic function.
