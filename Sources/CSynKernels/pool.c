@@ -1,10 +1,13 @@
 // SynTensor's worker pool: persistent threads with a short spin, so a parallel section of a few
 // tens of microseconds costs about a microsecond to start instead of a futex wake-up per worker.
 //
-// A job is published as a 64-bit ticket, generation << 32 | next index. Threads claim an index
-// with a compare-exchange on the ticket, which fails once the ticket moved on, so a late worker can
-// never run an index of a job that already finished or run one under the wrong generation's
-// function: while any index of generation g is unclaimed, the caller has not published g + 1.
+// A job is published as a 64-bit ticket, generation << 32 | indices left. Threads claim index
+// n - left with a compare-exchange on the ticket, which fails once the ticket moved on, so a late
+// worker can never run an index of a job that already finished or run one under the wrong
+// generation's function: while any index of generation g is unclaimed, the caller has not published
+// g + 1. The ticket alone says whether an index is left: a worker holding generation g's exhausted
+// ticket must not compare it against the next job's n, which the caller writes before it publishes
+// the next ticket (an index of the next job would run twice).
 #define _GNU_SOURCE
 #include "csynpool.h"
 
@@ -31,7 +34,7 @@ static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER;
 static atomic_int busy;                  // 1 while a caller owns the pool
 static atomic_int workers;               // persistent workers started
 static atomic_int sleepers;              // workers parked on park_cond
-static atomic_uint_fast64_t ticket;      // generation << 32 | next index
+static atomic_uint_fast64_t ticket;      // generation << 32 | indices left
 static atomic_int_fast64_t done_count;   // indices finished in the current job
 static _Atomic(csyn_pool_fn) job_fn;
 static _Atomic(void *) job_ctx;
@@ -54,13 +57,15 @@ static void claim(uint64_t gen) {
     for (;;) {
         uint64_t t = atomic_load(&ticket);
         if ((t >> 32) != gen) return;
-        int64_t index = (int64_t)(t & 0xffffffffu);
+        const int64_t left = (int64_t)(t & 0xffffffffu);
+        if (left == 0) return;
+        // Generation g's fields: g + 1 is published only after every index of g was claimed, when
+        // this ticket's compare-exchange can no longer succeed.
         csyn_pool_fn fn = atomic_load_explicit(&job_fn, memory_order_relaxed);
         void *ctx = atomic_load_explicit(&job_ctx, memory_order_relaxed);
-        int64_t n = atomic_load_explicit(&job_n, memory_order_relaxed);
-        if (index >= n) return;
-        if (atomic_compare_exchange_weak(&ticket, &t, t + 1)) {
-            fn(ctx, index);
+        const int64_t n = atomic_load_explicit(&job_n, memory_order_relaxed);
+        if (atomic_compare_exchange_weak(&ticket, &t, t - 1)) {
+            fn(ctx, n - left);
             atomic_fetch_add_explicit(&done_count, 1, memory_order_release);
         }
     }
@@ -148,7 +153,7 @@ int csyn_pool_run(int64_t n, int64_t threads, csyn_pool_fn fn, void *ctx) {
     atomic_store_explicit(&job_participants, (int)helpers, memory_order_relaxed);
     atomic_store_explicit(&done_count, 0, memory_order_relaxed);
     const uint64_t gen = (atomic_load(&ticket) >> 32) + 1;
-    atomic_store(&ticket, gen << 32);  // publishes the job (sequentially consistent, after the fields)
+    atomic_store(&ticket, gen << 32 | (uint64_t)n);  // publishes the job (sequentially consistent, after the fields)
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&park_lock);
         pthread_cond_broadcast(&park_cond);
