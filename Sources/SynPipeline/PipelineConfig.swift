@@ -89,6 +89,10 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         public var temperature: Float = 0.08
         /// Weight of the iBOT loss (0 disables masking).
         public var ibotWeight: Float = 1
+        /// Fraction of images masked for iBOT (the paper's 0.5).
+        public var maskedImageFraction: Float = 0.5
+        /// Fraction of patch tokens masked in a masked image (the paper's 0.5).
+        public var maskedPatchFraction: Float = 0.5
         /// Starting EMA momentum of the teacher.
         public var emaMomentum: Float = 0.994
         /// Photometric augmentation: byol (the paper's), light or crop-flip.

@@ -55,6 +55,8 @@ extension PipelineConfig {
         c.temperature = train.temperature
         c.ibotPrototypes = train.prototypes
         c.ibotWeight = train.ibotWeight
+        c.maskedImageFraction = train.maskedImageFraction
+        c.maskedPatchFraction = train.maskedPatchFraction
         c.emaMomentum = train.emaMomentum
         c.checkpointEvery = train.checkpointEvery
         c.seed = seed

@@ -72,6 +72,8 @@ extension PipelineConfig {
         "train.prototypes": "an integer in 1...\(Limits.prototypes)",
         "train.temperature": "a finite number in (0, \(Int(Limits.temperature))]",
         "train.ibotWeight": "a finite number in 0...\(Int(Limits.ibotWeight))",
+        "train.maskedImageFraction": "a number in 0...1",
+        "train.maskedPatchFraction": "a number in 0...1",
         "train.emaMomentum": "a number in 0...1",
         "train.augmentation": "one of " + AugmentationStrength.allCases.map(\.rawValue).joined(separator: ", "),
         "train.globalScale": "a number in (0, 1]",
@@ -159,6 +161,8 @@ extension PipelineConfig {
         try need(within(train.prototypes, 1...Limits.prototypes), "train.prototypes", train.prototypes)
         try need(positive(train.temperature, upTo: Limits.temperature), "train.temperature", train.temperature)
         try need(within(train.ibotWeight, 0...Limits.ibotWeight), "train.ibotWeight", train.ibotWeight)
+        try need(within(train.maskedImageFraction, 0...1), "train.maskedImageFraction", train.maskedImageFraction)
+        try need(within(train.maskedPatchFraction, 0...1), "train.maskedPatchFraction", train.maskedPatchFraction)
         try need(within(train.emaMomentum, 0...1), "train.emaMomentum", train.emaMomentum)
         try need(AugmentationStrength(rawValue: train.augmentation) != nil, "train.augmentation", "'\(train.augmentation)'")
         try need(positive(train.globalScale, upTo: 1), "train.globalScale", train.globalScale)

@@ -40,7 +40,7 @@ import Testing
         #expect(refusal(["seed=18446744073709551615", "trainSeeds=[0,18446744073709551615]", "images.guidanceInterval=[]",
                          "images.guidanceInterval=[0,10000]", "images.guidanceRescale=1", "images.guidance=0", "images.size=8",
                          "train.localSize=32", "train.localCrops=0", "train.emaMomentum=1", "train.globalScale=1", "train.lr=10",
-                         "train.ibotWeight=0", "train.checkpointEvery=0", "eval.trainLimit=0", "eval.probeGrid=100", "eval.baselines=[]"]) == nil)
+                         "train.ibotWeight=0", "train.maskedImageFraction=1", "train.maskedPatchFraction=0", "train.checkpointEvery=0", "eval.trainLimit=0", "eval.probeGrid=100", "eval.baselines=[]"]) == nil)
     }
 
     /// (override, key named, text of the allowed range) for values out of range, NaN, negative,
@@ -126,6 +126,9 @@ import Testing
         ("train.temperature=0", "train.temperature", "(0, 10]"),
         ("train.temperature=-0.5", "train.temperature", "(0, 10]"),
         ("train.ibotWeight=-1", "train.ibotWeight", "0...100"),
+        ("train.maskedImageFraction=1.5", "train.maskedImageFraction", "0...1"),
+        ("train.maskedPatchFraction=-0.1", "train.maskedPatchFraction", "0...1"),
+        ("train.maskedPatchFraction=nan", "train.maskedPatchFraction", "0...1"),
         ("train.emaMomentum=1.01", "train.emaMomentum", "0...1"),
         ("train.emaMomentum=-0.5", "train.emaMomentum", "0...1"),
         ("train.augmentation=heavy", "train.augmentation", "byol"),
@@ -149,6 +152,17 @@ import Testing
         let message = try #require(refusal([override]), "\(override) was accepted")
         #expect(message.contains("pipeline config: \(key) ") || message.contains("pipeline config: \(key):"), "\(override): \(message)")
         #expect(message.contains(allowed), "\(override): \(message)")
+    }
+
+    @Test func maskingFractionsReachTheTrainingRun() throws {
+        let cfg = try PipelineConfig.resolve(preset: "demo", fileContents: nil, fileName: "",
+                                             overrides: ["train.maskedImageFraction=1", "train.maskedPatchFraction=0.3"])
+        let run = try cfg.trainingRun(cfg.runs[0], seed: 0, data: "synthetic", output: "train")
+        #expect(run.train.maskedImageFraction == 1)
+        #expect(run.train.maskedPatchFraction == 0.3)
+        let preset = try PipelineConfig.resolve(preset: "demo", fileContents: nil, fileName: "", overrides: [])
+        let presetRun = try preset.trainingRun(preset.runs[0], seed: 0, data: "synthetic", output: "train")
+        #expect(presetRun.train.maskedImageFraction == 0.5 && presetRun.train.maskedPatchFraction == 0.5)
     }
 
     @Test func configFileValuesAreCheckedTheSameWay() {

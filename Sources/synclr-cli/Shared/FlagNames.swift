@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SynPipeline
+import SynTensor
 
 /// The one place where library terms become this tool's flags. Library errors name the parameter
 /// or configuration field at fault in backticks (`perCaption must be at least 1` with the name
@@ -18,6 +19,10 @@ enum FlagNames {
         "fashionMNIST": "--fashion-mnist", "objective": "--objective", "grouping": "--group-by",
         "size": "--size", "textEncoder": "--text-encoder", "modelConfig": "--model-config", "predictionType": "--prediction-type",
         "augmentation": "--augmentation", "globalCropScale": "--global-scale", "initialization": "--initialization",
+        "groupsPerBatch": "--batch-captions", "imagesPerGroup": "--images-per-caption", "localCrops": "--local-crops",
+        "localSize": "--local-size", "learningRate": "--lr", "warmupSteps": "--warmup", "ibotPrototypes": "--prototypes",
+        "ibotWeight": "--ibot-weight", "emaMomentum": "--ema-momentum", "maskedImageFraction": "--masked-image-fraction",
+        "maskedPatchFraction": "--masked-patch-fraction", "checkpointEvery": "--checkpoint-every",
     ]
 
     /// `message` with every quoted library name that has a flag replaced by the flag.
@@ -32,6 +37,10 @@ enum FlagNames {
     /// `error` as the command line reports it: library errors in flag terms, others unchanged.
     static func map(_ error: any Error) -> any Error {
         if error is ExitCode || error is CleanExit || error is ValidationError || error is PipelineError { return error }
+        // Range errors name the parameter unquoted ("learningRate = 0.0 is invalid").
+        if let p = error as? ParameterError, let flag = flags[p.parameter] {
+            return FlagError(description: "\(flag) \(p.value) is invalid: must be \(p.allowed)")
+        }
         let text = String(describing: error)
         let mapped = cli(text)
         return mapped == text ? error : FlagError(description: mapped)

@@ -24,6 +24,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Contrastive temperature.") var temperature: Float = 0.08
     @Option(help: "iBOT prototypes (K).") var prototypes: Int = 1024
     @Option(help: "Weight of the iBOT loss (0 disables masking).") var ibotWeight: Float = 1
+    @Option(help: "Fraction of images masked for iBOT (the paper's 0.5).") var maskedImageFraction: Float = 0.5
+    @Option(help: "Fraction of patch tokens masked in a masked image (the paper's 0.5).") var maskedPatchFraction: Float = 0.5
     @Option(help: "Starting EMA momentum of the teacher (cosine to 1; SynCLR only).") var emaMomentum: Float = 0.994
     @Option(help: "Photometric augmentation: byol (the paper's), light (flip + brightness/contrast) or crop-flip.")
     var augmentation: String = "byol"
@@ -49,6 +51,8 @@ struct Train: AsyncParsableCommand {
         config.temperature = temperature
         config.ibotPrototypes = prototypes
         config.ibotWeight = ibotWeight
+        config.maskedImageFraction = maskedImageFraction
+        config.maskedPatchFraction = maskedPatchFraction
         config.emaMomentum = emaMomentum
         config.checkpointEvery = checkpointEvery
         config.seed = seed
