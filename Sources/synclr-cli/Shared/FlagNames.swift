@@ -5,8 +5,8 @@ import SynTensor
 
 /// The one place where library terms become this tool's flags. Library errors name the parameter
 /// or configuration field at fault in backticks (`perCaption must be at least 1` with the name
-/// quoted); a name listed here is shown as its flag (--per-caption). Pipeline errors keep the
-/// library names, which are also its configuration keys.
+/// quoted) or, for range errors, in `ParameterError.parameter`; a name listed here is shown as its
+/// flag (--per-caption). Pipeline errors keep the library names, which are also its configuration keys.
 enum FlagNames {
     /// Library parameter -> flag, for every parameter a library error can name.
     static let flags: [String: String] = [
@@ -37,7 +37,6 @@ enum FlagNames {
     /// `error` as the command line reports it: library errors in flag terms, others unchanged.
     static func map(_ error: any Error) -> any Error {
         if error is ExitCode || error is CleanExit || error is ValidationError || error is PipelineError { return error }
-        // Range errors name the parameter unquoted ("learningRate = 0.0 is invalid").
         if let p = error as? ParameterError, let flag = flags[p.parameter] {
             return FlagError(description: "\(flag) \(p.value) is invalid: must be \(p.allowed)")
         }
