@@ -1,4 +1,5 @@
 import ArgumentParser
+import SynTensor
 
 /// The `synclr` command: each stage of SynCLR as a subcommand.
 @main
@@ -30,6 +31,14 @@ struct SynCLR: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            // Every rank raises these alike (a mismatch found by all of them, or an echo of rank 0's own
+            // error): rank 0 alone prints, since the launcher merges the ranks' stderr character by
+            // character and two copies of one message come out unreadable.
+            switch error as? DistributedError {
+            case .configurationMismatch?, .rootFailed?:
+                if let rank = LaunchEnvironment().mpiRank, rank > 0 { exit(withError: ExitCode.failure) }
+            default: break
+            }
             exit(withError: FlagNames.map(error))
         }
     }

@@ -63,7 +63,8 @@ public enum DistributedError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .configurationMismatch(what, ranks):
-            return "ranks \(ranks.map(String.init).joined(separator: ", ")) were started with a different \(what) than rank 0; every rank must get the same options and data"
+            let who = ranks.count == 1 ? "rank \(ranks[0]) was" : "ranks \(ranks.map(String.init).joined(separator: ", ")) were"
+            return "\(who) started with a different \(what) than rank 0; every rank must get the same options and data"
         case .rootFailed(let m): return "rank 0 failed: \(m)"
         case .badLayout(let m): return m
         }

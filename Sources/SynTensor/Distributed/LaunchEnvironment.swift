@@ -18,6 +18,9 @@ public struct LaunchEnvironment: Sendable {
         ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"].contains { variables[$0] != nil }
     }
 
+    /// This process's MPI rank when an MPI launcher started it (Open MPI, PMI, PMIx), else nil.
+    public var mpiRank: Int? { int("OMPI_COMM_WORLD_RANK") ?? int("PMI_RANK") ?? int("PMIX_RANK") }
+
     /// Processes of this job on this machine (Open MPI, MPICH, Slurm), or nil when not told.
     public var localProcessCount: Int? {
         for key in ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"] {
