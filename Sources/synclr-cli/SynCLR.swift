@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SynTensor
 
 /// The `synclr` command: each stage of SynCLR as a subcommand.
@@ -32,14 +33,23 @@ struct SynCLR: AsyncParsableCommand {
             }
         } catch {
             // Every rank raises these alike (a mismatch found by all of them, or an echo of rank 0's own
-            // error): rank 0 alone prints, since the launcher merges the ranks' stderr character by
-            // character and two copies of one message come out unreadable.
+            // error): rank 0 alone prints, so the user reads one message rather than one per rank.
             switch error as? DistributedError {
             case .configurationMismatch?, .rootFailed?:
                 if let rank = LaunchEnvironment().mpiRank, rank > 0 { exit(withError: ExitCode.failure) }
             default: break
             }
-            exit(withError: FlagNames.map(error))
+            exitReporting(FlagNames.map(error))
         }
+    }
+
+    /// `exit(withError:)` with the message written to stderr in one call: ArgumentParser writes it a
+    /// byte at a time, so the messages of MPI ranks failing together came out interleaved.
+    static func exitReporting(_ error: any Error) -> Never {
+        let code = exitCode(for: error)
+        if code == .success { exit(withError: error) }  // help and --version: stdout, as before
+        let text = fullMessage(for: error)
+        if !text.isEmpty { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+        Foundation.exit(code.rawValue)
     }
 }

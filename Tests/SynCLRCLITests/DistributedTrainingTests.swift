@@ -137,6 +137,24 @@ func checkpointDifference(_ a: URL, _ b: URL) throws -> (worst: Double, name: St
         #expect(d.worst < 1e-4, "\(d.name) differs by \(d.worst) relative")
     }
 
+    /// An input error every rank raises reaches the terminal whole from each rank that printed it
+    /// (ArgumentParser writes a byte per call, so two ranks' messages used to interleave).
+    @Test func ranksFailingTogetherPrintWholeMessages() throws {
+        guard let mpiexec = mpiexecExecutable() else {
+            print("DistributedTrainingTests: skipped, no mpiexec on PATH (install openmpi-bin)")
+            return
+        }
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("synclr-dp-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: root) }
+        let args = trainArguments(objective: "stablerep", out: root.appendingPathComponent("run")).map { $0 == "class" ? "image" : $0 }
+        let r = try runMPI(mpiexec, ["-n", "2", synclrProgram] + args)
+        #expect(r.status != 0)
+        let whole = r.output.components(separatedBy: "Error: training data: every caption has a single image").count - 1
+        #expect(whole >= 1, "\(r.output)")
+        #expect(r.output.components(separatedBy: "Error").count - 1 == whole, "\(r.output)")
+    }
+
     /// Ranks given different options stop before the first step, naming the mismatch.
     @Test func ranksWithDifferentConfigurationsAreRefused() throws {
         guard let mpiexec = mpiexecExecutable() else {
