@@ -32,13 +32,9 @@ struct SynCLR: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            // Every rank raises these alike (a mismatch found by all of them, or an echo of rank 0's own
-            // error): rank 0 alone prints, so the user reads one message rather than one per rank.
-            switch error as? DistributedError {
-            case .configurationMismatch?, .rootFailed?:
-                if let rank = LaunchEnvironment().mpiRank, rank > 0 { exit(withError: ExitCode.failure) }
-            default: break
-            }
+            // One message rather than one per rank: rank 0's.
+            if let d = error as? DistributedError, d.isRaisedAlikeOnEveryRank,
+               let rank = LaunchEnvironment().mpiRank, rank > 0 { exit(withError: ExitCode.failure) }
             exitReporting(FlagNames.map(error))
         }
     }

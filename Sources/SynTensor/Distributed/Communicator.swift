@@ -59,6 +59,15 @@ public enum DistributedError: Error, CustomStringConvertible {
     /// The job cannot be split this way.
     case badLayout(String)
 
+    /// True when every rank raises this error alike (a mismatch all of them find, or the other
+    /// ranks' echo of rank 0's own failure), so one rank's report of it is enough.
+    public var isRaisedAlikeOnEveryRank: Bool {
+        switch self {
+        case .configurationMismatch, .rootFailed: return true
+        case .badLayout: return false
+        }
+    }
+
     /// Message naming what differs.
     public var description: String {
         switch self {
