@@ -7,12 +7,8 @@ import SynTensor
     /// folder; the images and the manifest rank 0 writes after both finish are byte-identical to
     /// one process rendering everything.
     @Test func imagesShardAutoUnderTwoRanksMatchesOneProcess() throws {
-        guard let mpiexec = mpiexecExecutable() else {
-            print("DistributedSynthesisTests: skipped, no mpiexec on PATH (install openmpi-bin)")
-            return
-        }
+        guard let (mpiexec, root) = mpiScratch("DistributedSynthesisTests", "synclr-shard") else { return }
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-shard-\(UUID().uuidString)")
         defer { try? fm.removeItem(at: root) }
         try fm.createDirectory(at: root, withIntermediateDirectories: true)
         let captions = root.appendingPathComponent("captions.jsonl")

@@ -18,6 +18,16 @@ func mpiexecExecutable() -> URL? {
 /// Placeholder for the `synclr` executable in `runMPI` arguments.
 let synclrProgram = "@synclr"
 
+/// mpiexec and a fresh scratch folder path for a test of `suite`, or nil (the skip printed) without
+/// Open MPI; the caller removes the folder.
+func mpiScratch(_ suite: String, _ prefix: String) -> (mpiexec: URL, root: URL)? {
+    guard let mpiexec = mpiexecExecutable() else {
+        print("\(suite): skipped, no mpiexec on PATH (install openmpi-bin)")
+        return nil
+    }
+    return (mpiexec, FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)"))
+}
+
 func runMPI(_ mpiexec: URL, _ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = mpiexec
@@ -82,12 +92,8 @@ func checkpointDifference(_ a: URL, _ b: URL) throws -> (worst: Double, name: St
     /// batch split 2 + 3, so the ranks' shares differ.
     @Test(arguments: ["synclr", "stablerep", "simclr", "supervised"])
     func twoRanksMatchOneProcess(objective: String) throws {
-        guard let mpiexec = mpiexecExecutable() else {
-            print("DistributedTrainingTests: skipped, no mpiexec on PATH (install openmpi-bin)")
-            return
-        }
+        guard let (mpiexec, root) = mpiScratch("DistributedTrainingTests", "synclr-dp") else { return }
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-dp-\(UUID().uuidString)")
         defer { try? fm.removeItem(at: root) }
         let single = root.appendingPathComponent("single"), multi = root.appendingPathComponent("multi")
         let one = try runSynclr(trainArguments(objective: objective, out: single))
@@ -111,12 +117,8 @@ func checkpointDifference(_ a: URL, _ b: URL) throws -> (worst: Double, name: St
     /// uninterrupted one-process run ends: the state does not depend on the process count, and
     /// rank 0 hands the checkpoint to rank 1.
     @Test func resumeWithAnotherProcessCount() throws {
-        guard let mpiexec = mpiexecExecutable() else {
-            print("DistributedTrainingTests: skipped, no mpiexec on PATH (install openmpi-bin)")
-            return
-        }
+        guard let (mpiexec, root) = mpiScratch("DistributedTrainingTests", "synclr-dp") else { return }
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-dp-\(UUID().uuidString)")
         defer { try? fm.removeItem(at: root) }
         let full = root.appendingPathComponent("full"), resumed = root.appendingPathComponent("resumed")
         func args(_ out: URL) -> [String] {
@@ -140,12 +142,8 @@ func checkpointDifference(_ a: URL, _ b: URL) throws -> (worst: Double, name: St
     /// An input error every rank raises reaches the terminal whole from each rank that printed it
     /// (ArgumentParser writes a byte per call, so two ranks' messages used to interleave).
     @Test func ranksFailingTogetherPrintWholeMessages() throws {
-        guard let mpiexec = mpiexecExecutable() else {
-            print("DistributedTrainingTests: skipped, no mpiexec on PATH (install openmpi-bin)")
-            return
-        }
+        guard let (mpiexec, root) = mpiScratch("DistributedTrainingTests", "synclr-dp") else { return }
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-dp-\(UUID().uuidString)")
         defer { try? fm.removeItem(at: root) }
         let args = trainArguments(objective: "stablerep", out: root.appendingPathComponent("run")).map { $0 == "class" ? "image" : $0 }
         let r = try runMPI(mpiexec, ["-n", "2", synclrProgram] + args)
@@ -157,12 +155,8 @@ func checkpointDifference(_ a: URL, _ b: URL) throws -> (worst: Double, name: St
 
     /// Ranks given different options stop before the first step, naming the mismatch.
     @Test func ranksWithDifferentConfigurationsAreRefused() throws {
-        guard let mpiexec = mpiexecExecutable() else {
-            print("DistributedTrainingTests: skipped, no mpiexec on PATH (install openmpi-bin)")
-            return
-        }
+        guard let (mpiexec, root) = mpiScratch("DistributedTrainingTests", "synclr-dp") else { return }
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-dp-\(UUID().uuidString)")
         defer { try? fm.removeItem(at: root) }
         let out = root.appendingPathComponent("run")
         let r = try runMPI(mpiexec, ["-n", "1", synclrProgram] + trainArguments(objective: "stablerep", out: out, seed: 1)
