@@ -202,6 +202,42 @@ import SynTestSupport
         }
     }
 
+    /// Strided convolutions with overlapping taps run over phase planes (`PhaseConv`): the UNet's 3x3
+    /// stride-2 downsampling at even and odd sizes, strides 3 and (1, 2), a 4x4 kernel with stride 2,
+    /// padding as large as the kernel, a 3x1 kernel over stride (2, 1), and a plane too small for a
+    /// full phase, in value and in every gradient (with the fused adds) against the im2col path.
+    @Test func conv2dPhasedMatchesIm2col() {
+        var g = RandomGenerator(seed: 95)
+        let cases: [(n: Int, c: Int, o: Int, h: Int, w: Int, kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int)] = [
+            (4, 16, 24, 16, 16, 3, 3, 2, 2, 1, 1), (3, 5, 9, 7, 9, 3, 3, 2, 2, 1, 1), (2, 3, 7, 11, 10, 5, 5, 3, 3, 2, 1),
+            (2, 4, 6, 8, 9, 3, 3, 1, 2, 1, 1), (3, 6, 5, 10, 10, 4, 4, 2, 2, 1, 1), (2, 3, 4, 6, 6, 3, 3, 2, 2, 3, 3),
+            (2, 5, 3, 9, 5, 3, 1, 2, 1, 1, 0), (1, 2, 3, 2, 2, 3, 3, 2, 2, 1, 1), (2, 7, 17, 8, 8, 3, 3, 2, 2, 0, 0),
+        ]
+        for k in cases {
+            let x = Tensor.randn([k.n, k.c, k.h, k.w], generator: &g).requiringGrad()
+            let wt = (Tensor.randn([k.o, k.c, k.kh, k.kw], generator: &g) * 0.1).requiringGrad()
+            let b = Tensor.randn([k.o], generator: &g).requiringGrad()
+            let ho = (k.h + 2 * k.ph - k.kh) / k.sh + 1, wo = (k.w + 2 * k.pw - k.kw) / k.sw + 1
+            let shift = Tensor.randn([k.n, k.o], generator: &g).requiringGrad()
+            let res = Tensor.randn([k.n, k.o, ho, wo], generator: &g).requiringGrad()
+            let probe = Tensor.randn([k.n, k.o, ho, wo], generator: &g)
+            let label = "\(k.n)x\(k.c)x\(k.h)x\(k.w) -> \(k.o), \(k.kh)x\(k.kw) stride (\(k.sh), \(k.sw)) padding (\(k.ph), \(k.pw))"
+            #expect(PhaseConv.applies(stride: (k.sh, k.sw), dilation: (1, 1), groups: 1, kh: k.kh, kw: k.kw, padding: (k.ph, k.pw)), "\(label)")
+            let phased = x.conv2d(weight: wt, bias: b, stride: (k.sh, k.sw), padding: (k.ph, k.pw), channelShift: shift, residual: res)
+            Convolution.direct = false
+            let plain = x.conv2d(weight: wt, bias: b, stride: (k.sh, k.sw), padding: (k.ph, k.pw)) + shift.reshaped([k.n, k.o, 1, 1]) + res
+            Convolution.direct = true
+            #expect(phased.shape == plain.shape, "\(label)")
+            _ = expectClose(phased, plain, Tolerance(atol: 1e-4, rtol: 1e-4), "phased forward \(label)")
+            let gd = (phased * probe).sum().backward(), gp = (plain * probe).sum().backward()
+            for (name, t) in [("x", x), ("weight", wt), ("bias", b), ("shift", shift), ("residual", res)] {
+                _ = expectClose(gd[t]!, gp[t]!, Tolerance(atol: 1e-3, rtol: 1e-4), "phased grad of \(name) \(label)")
+            }
+        }
+        // A patch embedding (kernel = stride) keeps the im2col path, where unfolding only rearranges.
+        #expect(!PhaseConv.applies(stride: (4, 4), dilation: (1, 1), groups: 1, kh: 4, kw: 4, padding: (0, 0)))
+    }
+
     @Test func pooling() {
         checkParity(file, "max_pool_k2") { $0[0].maxPool2d(kernel: (2, 2)) }
         checkParity(file, "max_pool_k3s12p1") { $0[0].maxPool2d(kernel: (3, 3), stride: (1, 2), padding: (1, 1)) }

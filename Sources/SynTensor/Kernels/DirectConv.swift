@@ -323,6 +323,14 @@ struct PlaneConv {
     /// the threads splitting K and summing their partials.
     func weightGradient(dy: UnsafePointer<Float>, ldDy: Int, x: UnsafePointer<Float>, ldX: Int, length K: Int,
                         offsets: [Int64]) -> Tensor {
+        Self.weightGradient(O: O, C: C, kh: kh, kw: kw, dy: dy, ldDy: ldDy, x: x, ldX: ldX, length: K, offsets: offsets)
+    }
+
+    /// `weightGradient(dy:ldDy:x:ldX:length:offsets:)` for any geometry whose taps `offsets` encodes
+    /// (`PhaseConv` passes its phase planes' offsets).
+    static func weightGradient(O: Int, C: Int, kh: Int, kw: Int, dy: UnsafePointer<Float>, ldDy: Int, x: UnsafePointer<Float>,
+                               ldX: Int, length K: Int, offsets: [Int64]) -> Tensor {
+        let taps = kh * kw
         let dw = Tensor(uninitializedShape: [O, C, kh, kw])
         let dyB = UncheckedBox(dy), xB = UncheckedBox(x)
         let (o, c, t) = (O, C, taps)

@@ -3,7 +3,9 @@ extension Tensor {
     /// 2-D convolution (cross-correlation, as `F.conv2d`): x [N, C, H, W], weight [O, C/groups, kh, kw].
     ///
     /// Stride-1 ungrouped convolutions (the UNet's 3x3 and 1x1) run directly over padded planes
-    /// (`PlaneConv`); the others unfold all images into one column matrix so each group is a single large GEMM.
+    /// (`PlaneConv`), strided ones with overlapping taps (the UNet's 3x3 stride-2 downsampling) over
+    /// phase planes (`PhaseConv`); the others (grouped, dilated, or a patch embedding whose kernel equals
+    /// its stride) unfold all images into one column matrix so each group is a single large GEMM.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                        dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
         let x = self
@@ -18,6 +20,10 @@ extension Tensor {
         if Convolution.direct && PlaneConv.applies(stride: stride, dilation: dilation, groups: groups, kh: geo.kh, kw: geo.kw, padding: padding) {
             return conv2dDirect(weight: weight, bias: bias, PlaneConv(N: geo.N, C: geo.C, O: geo.O, H: geo.H, W: geo.W, kh: geo.kh,
                                                                       kw: geo.kw, ph: padding.0, pw: padding.1))
+        }
+        if Convolution.direct && PhaseConv.applies(stride: stride, dilation: dilation, groups: groups, kh: geo.kh, kw: geo.kw, padding: padding) {
+            return conv2dPhased(weight: weight, bias: bias, PhaseConv(N: geo.N, C: geo.C, O: geo.O, H: geo.H, W: geo.W, kh: geo.kh,
+                                                                      kw: geo.kw, sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1))
         }
         let HoWo = geo.Ho * geo.Wo, cols = geo.N * HoWo
         let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad()
@@ -112,6 +118,16 @@ extension Tensor {
             if let residual { precondition(residual.shape == [N, O, pc.Ho, pc.Wo], "conv2d residual must be \([N, O, pc.Ho, pc.Wo]), got \(residual.shape)") }
             return conv2dDirect(weight: weight, bias: bias, pc, channelShift: channelShift, residual: residual)
         }
+        let phased = rank == 4 && weight.rank == 4 && Convolution.direct
+            && PhaseConv.applies(stride: stride, dilation: dilation, groups: groups, kh: weight.shape[2], kw: weight.shape[3], padding: padding)
+        if phased && shape[1] == weight.shape[1] {
+            let pc = PhaseConv(N: N, C: shape[1], O: O, H: shape[2], W: shape[3], kh: weight.shape[2], kw: weight.shape[3],
+                               sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1)
+            if pc.Ho > 0 && pc.Wo > 0 {
+                if let residual { precondition(residual.shape == [N, O, pc.Ho, pc.Wo], "conv2d residual must be \([N, O, pc.Ho, pc.Wo]), got \(residual.shape)") }
+                return conv2dPhased(weight: weight, bias: bias, pc, channelShift: channelShift, residual: residual)
+            }
+        }
         var y = conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
         if let channelShift { y = y + channelShift.reshaped([N, O, 1, 1]) }
         if let residual { y = y + residual }
@@ -151,6 +167,37 @@ extension Tensor {
             }
             var out: [Tensor?] = [dX, dW]
             // The shift's gradient is dy summed over each plane; the bias's is that summed over images.
+            if bias != nil || channelShift != nil {
+                let planeSums = gc.sum(axes: [2, 3])
+                if bias != nil { out.append(planeSums.sum(axes: [0])) }
+                if channelShift != nil { out.append(planeSums) }
+            }
+            if residual != nil { out.append(gc) }
+            return withExtendedLifetime((gc, wc)) { out }
+        }
+    }
+}
+
+extension Tensor {
+    /// The phase-plane path of `conv2d` for strided convolutions (see `PhaseConv`), with the optional
+    /// epilogue adds of `conv2d(weight:bias:stride:padding:dilation:groups:channelShift:residual:)`.
+    func conv2dPhased(weight: Tensor, bias: Tensor?, _ pc: PhaseConv, channelShift: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
+        let x = self
+        let xc = x.contiguousNoGrad(), wc = weight.contiguousNoGrad(), bc = bias?.contiguousNoGrad()
+        let sc = channelShift?.contiguousNoGrad(), rc = residual?.contiguousNoGrad()
+        let y = withExtendedLifetime((xc, bc, sc, rc)) {
+            pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer, residual: rc?.basePointer)
+        }
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        if let channelShift { inputs.append(channelShift) }
+        if let residual { inputs.append(residual) }
+        return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
+            let gc = g.contiguousNoGrad()
+            let dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
+            // The phase planes are split again rather than kept alive through the graph (x itself is kept anyway).
+            let dW = weight.requiresGrad ? withExtendedLifetime(xc) { pc.weightGradient(dy: gc.basePointer, split: pc.split(xc.basePointer)) } : nil
+            var out: [Tensor?] = [dX, dW]
             if bias != nil || channelShift != nil {
                 let planeSums = gc.sum(axes: [2, 3])
                 if bias != nil { out.append(planeSums.sum(axes: [0])) }
