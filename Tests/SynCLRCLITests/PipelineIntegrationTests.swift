@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SynTensor
+import SynPipeline
 
 /// The `synclr` binary next to this test bundle.
 func synclrExecutable() -> URL {
@@ -117,6 +118,35 @@ func deterministicFiles(_ dir: URL) -> [String: Data] {
         for stage in ["captions", "images", "train-synclr-seed0", "eval-synclr-seed0"] {
             #expect(again.output.contains("stage \(stage): up to date"), "stage \(stage) was not reused:\n\(again.output)")
         }
+    }
+
+    /// A killed stage keeps the time it had spent: its record's seconds grow while it runs, and the
+    /// resumed stage's total starts from them.
+    @Test func killedStageKeepsItsTime() throws {
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("synclr-pipeline-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: root) }
+        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        let config = root.appendingPathComponent("tiny.json")
+        try Data(tinyConfig.utf8).write(to: config)
+        let run = root.appendingPathComponent("run"), record = run.appendingPathComponent("stages/images.json")
+        func seconds() -> (String, Double)? {
+            guard let data = fm.contents(atPath: record.path), let r = StageRecord.read(data) else { return nil }
+            return (r.status, r.seconds)
+        }
+        var atKill = 0.0
+        let killed = try runSynclr(["pipeline", "--config", config.path, "--out", run.path], killWhen: { _ in
+            guard let (status, s) = seconds(), status == "running", s >= 0.1 else { return false }
+            atKill = s
+            return true
+        }, runDirectory: run, environment: ["SYNCLR_STAGE_RECORD_PERIOD": "0.03"])
+        #expect(killed.status != 0, "the image stage's record never showed time spent while it ran:\n\(killed.output)")
+        let resumed = try runSynclr(["pipeline", "--config", config.path, "--out", run.path])
+        #expect(resumed.status == 0, "resumed pipeline failed:\n\(resumed.output)")
+        #expect(resumed.output.contains("stage images: resuming"))
+        let final = seconds()
+        #expect(final?.0 == "done")
+        #expect((final?.1 ?? 0) > atKill, "the resumed stage's total \(final?.1 ?? 0) s does not include the \(atKill) s before the kill")
     }
 
     @Test func badConfigIsAClearError() throws {

@@ -17,6 +17,14 @@ struct StageRunner {
     private var isRoot: Bool { communicator?.isRoot ?? true }
     private var stagesDirectory: URL { runDirectory.appendingPathComponent("stages") }
 
+    /// Seconds between rewrites of a running stage's record: 10, or SYNCLR_STAGE_RECORD_PERIOD (> 0; tests shorten it).
+    static let recordPeriod: Double = {
+        guard let text = ProcessInfo.processInfo.environment["SYNCLR_STAGE_RECORD_PERIOD"], let v = Double(text), v > 0, v.isFinite else {
+            return 10
+        }
+        return v
+    }()
+
     /// Stable hex hash of the parts (FNV-1a over their joined text).
     static func hash(_ parts: [String]) -> String {
         String(format: "%016llx", stableHash(parts.joined(separator: "\u{1F}")))
@@ -38,9 +46,14 @@ struct StageRunner {
 
     private func write(_ record: StageRecord, _ name: String) throws {
         try FileManager.default.createDirectory(at: stagesDirectory, withIntermediateDirectories: true)
+        try Self.write(record, to: stagesDirectory.appendingPathComponent(name + ".json"))
+    }
+
+    /// Writes `record` to `url` atomically (pretty-printed, sorted keys).
+    static func write(_ record: StageRecord, to url: URL) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(record).write(to: stagesDirectory.appendingPathComponent(name + ".json"), options: .atomic)
+        try enc.encode(record).write(to: url, options: .atomic)
     }
 
     /// Runs `body` unless the stage is done with this hash and its outputs exist.
@@ -80,12 +93,18 @@ struct StageRunner {
         if decision[0] > 0 { return (decision[1], true) }
         let spent = decision[1]
         let start = Date()
+        // A killed process writes nothing at its end, so rank 0 keeps the record's seconds current
+        // while the body runs: an interrupted stage's time then counts (to within the period) when it resumes.
+        let clock = isRoot ? RecordClock(url: stagesDirectory.appendingPathComponent(name + ".json"), hash: hash, spent: spent,
+                                         start: start, period: Self.recordPeriod) : nil
         do {
             try await body()
         } catch {
+            clock?.stop()
             if isRoot { try? write(StageRecord(hash: hash, status: "running", seconds: spent + Date().timeIntervalSince(start)), name) }
             throw error
         }
+        clock?.stop()
         communicator?.barrier()
         let total = spent + Date().timeIntervalSince(start)
         guard isRoot else { return (total, false) }
@@ -101,4 +120,24 @@ struct StageRunner {
 /// A pipeline log line on standard error.
 func log(_ line: String) {
     Output.note("pipeline: " + line)
+}
+
+/// Rewrites a running stage's record every `period` seconds with the time spent so far.
+private final class RecordClock {
+    private let queue = DispatchQueue(label: "synclr.stage-record")
+    private let timer: DispatchSourceTimer
+
+    init(url: URL, hash: String, spent: Double, start: Date, period: Double) {
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + period, repeating: period)
+        timer.setEventHandler {
+            try? StageRunner.write(StageRecord(hash: hash, status: "running", seconds: spent + Date().timeIntervalSince(start)), to: url)
+        }
+        timer.resume()
+    }
+
+    /// Cancels the timer; returns once no rewrite can happen any more (so the caller's final record stands).
+    func stop() {
+        queue.sync { timer.cancel() }
+    }
 }
