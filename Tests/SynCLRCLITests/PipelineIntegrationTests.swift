@@ -73,13 +73,19 @@ func deterministicFiles(_ dir: URL) -> [String: Data] {
          "eval": {"trainLimit": 600, "probeGrid": 3, "baselines": ["raw-pixels"]}}
         """
 
-    @Test func pipelineRunsResumesAfterKillAndSkipsFinishedStages() throws {
-        let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-pipeline-\(UUID().uuidString)")
-        defer { try? fm.removeItem(at: root) }
-        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+    /// A fresh scratch folder (the caller removes it) holding `tinyConfig` as tiny.json.
+    func scratchWithTinyConfig() throws -> (root: URL, config: URL) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("synclr-pipeline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let config = root.appendingPathComponent("tiny.json")
         try Data(tinyConfig.utf8).write(to: config)
+        return (root, config)
+    }
+
+    @Test func pipelineRunsResumesAfterKillAndSkipsFinishedStages() throws {
+        let fm = FileManager.default
+        let (root, config) = try scratchWithTinyConfig()
+        defer { try? fm.removeItem(at: root) }
 
         // 1. An uninterrupted run.
         let a = root.appendingPathComponent("a")
@@ -124,11 +130,8 @@ func deterministicFiles(_ dir: URL) -> [String: Data] {
     /// resumed stage's total starts from them.
     @Test func killedStageKeepsItsTime() throws {
         let fm = FileManager.default
-        let root = fm.temporaryDirectory.appendingPathComponent("synclr-pipeline-\(UUID().uuidString)")
+        let (root, config) = try scratchWithTinyConfig()
         defer { try? fm.removeItem(at: root) }
-        try fm.createDirectory(at: root, withIntermediateDirectories: true)
-        let config = root.appendingPathComponent("tiny.json")
-        try Data(tinyConfig.utf8).write(to: config)
         let run = root.appendingPathComponent("run"), record = run.appendingPathComponent("stages/images.json")
         func seconds() -> (String, Double)? {
             guard let data = fm.contents(atPath: record.path), let r = StageRecord.read(data) else { return nil }

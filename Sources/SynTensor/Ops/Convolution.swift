@@ -148,12 +148,8 @@ extension Tensor {
                 : pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer,
                              residual: rc?.basePointer)
         }
-        var inputs = [x, weight]
-        if let bias { inputs.append(bias) }
-        if let channelShift { inputs.append(channelShift) }
-        if let residual { inputs.append(residual) }
-        return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
-            let gc = g.contiguousNoGrad()
+        return Tensor.recordConv2d(y, x: x, weight: weight, weightContiguous: wc, bias: bias, channelShift: channelShift,
+                                   residual: residual) { gc in
             let dX: Tensor?, dW: Tensor?
             if pc.dense {
                 dX = x.requiresGrad ? pc.denseRun(gc.basePointer, inner: pc.O, packed: pc.flippedWeights(wc.basePointer), outer: pc.C) : nil
@@ -165,6 +161,21 @@ extension Tensor {
                 dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
                 dW = weight.requiresGrad ? pc.weightGradient(dy: gc.basePointer, paddedInput: xp) : nil
             }
+            return (dX, dW)
+        }
+    }
+
+    /// Records a direct convolution's output with its inputs (x, weight, then each optional epilogue
+    /// operand); `gradients` gives dx and dW from the contiguous dy, and the epilogue's gradients are added here.
+    static func recordConv2d(_ y: Tensor, x: Tensor, weight: Tensor, weightContiguous wc: Tensor, bias: Tensor?, channelShift: Tensor?,
+                             residual: Tensor?, gradients: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Tensor {
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        if let channelShift { inputs.append(channelShift) }
+        if let residual { inputs.append(residual) }
+        return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
+            let gc = g.contiguousNoGrad()
+            let (dX, dW) = gradients(gc)
             var out: [Tensor?] = [dX, dW]
             // The shift's gradient is dy summed over each plane; the bias's is that summed over images.
             if bias != nil || channelShift != nil {
@@ -188,23 +199,12 @@ extension Tensor {
         let y = withExtendedLifetime((xc, bc, sc, rc)) {
             pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer, residual: rc?.basePointer)
         }
-        var inputs = [x, weight]
-        if let bias { inputs.append(bias) }
-        if let channelShift { inputs.append(channelShift) }
-        if let residual { inputs.append(residual) }
-        return Tensor.record(y, inputs: inputs, op: "conv2d") { g in
-            let gc = g.contiguousNoGrad()
+        return Tensor.recordConv2d(y, x: x, weight: weight, weightContiguous: wc, bias: bias, channelShift: channelShift,
+                                   residual: residual) { gc in
             let dX = x.requiresGrad ? pc.inputGradient(dy: gc.basePointer, weight: wc.basePointer) : nil
             // The phase planes are split again rather than kept alive through the graph (x itself is kept anyway).
             let dW = weight.requiresGrad ? withExtendedLifetime(xc) { pc.weightGradient(dy: gc.basePointer, split: pc.split(xc.basePointer)) } : nil
-            var out: [Tensor?] = [dX, dW]
-            if bias != nil || channelShift != nil {
-                let planeSums = gc.sum(axes: [2, 3])
-                if bias != nil { out.append(planeSums.sum(axes: [0])) }
-                if channelShift != nil { out.append(planeSums) }
-            }
-            if residual != nil { out.append(gc) }
-            return withExtendedLifetime((gc, wc)) { out }
+            return (dX, dW)
         }
     }
 }
