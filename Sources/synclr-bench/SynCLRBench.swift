@@ -26,6 +26,8 @@ struct SynCLRBench: AsyncParsableCommand {
     var gemmModes = false
 
     func run() async throws {
+        // A peer that dies mid-run must fail its request (and leave its column empty), not kill the bench.
+        signal(SIGPIPE, SIG_IGN)
         if mpi {
             try mpiBenchmarks(repeats: repeats, quick: quick)
             return

@@ -27,4 +27,25 @@ import Testing
             #expect(fresh == 0, "\(workload): \(fresh) fresh buffers per step after the warm-up")
         }
     }
+
+    /// A peer script that is not there leaves the PyTorch columns empty and says so, instead of
+    /// printing a table whose empty columns look like a peer that was never asked.
+    @Test func missingPeerIsReported() throws {
+        let bench = synclrExecutable().deletingLastPathComponent().appendingPathComponent("synclr-bench")
+        try #require(FileManager.default.isExecutableFile(atPath: bench.path), "synclr-bench not built beside synclr")
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-peer-\(UUID().uuidString).py").path
+        let p = Process()
+        p.executableURL = bench
+        p.arguments = ["--filter", "sgemm_512", "--repeats", "1", "--torch-script", missing]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let table = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let notice = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(notice.contains(missing) && notice.contains("not found"), "stderr: \(notice)")
+        #expect(table.contains("sgemm_512x512x512"), "stdout: \(table)")
+    }
 }
