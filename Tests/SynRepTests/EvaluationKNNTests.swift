@@ -118,5 +118,7 @@ struct EvaluationMetricsTests {
         #expect(decoded == report)
         #expect(report.text.contains("kNN (k=20"))
         #expect(report.text.contains("linear probe: top-1"))
+        let converged = try #require(report.linear).status.converged
+        #expect(report.text.contains(converged ? "refit converged" : "refit stopped after"), "\(report.text)")
     }
 }

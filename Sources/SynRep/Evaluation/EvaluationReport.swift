@@ -67,6 +67,11 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
             lines.append("linear probe: top-1 \(pct(r.top1)), mean per-class \(pct(r.meanPerClass)), lambda \(fmt(r.regularization))"
                          + " (val \(pct(r.validationAccuracy)), train \(pct(r.trainTop1)))  [\(r.dimension)-d, \(r.classCount) classes,"
                          + " \(r.trainCount) train, \(r.testCount) test, \(String(format: "%.1f", r.seconds)) s]")
+            // A capped fit is usually within a few tenths of the converged one (Docs/results.md), but
+            // the reader should know which one the number is.
+            lines.append(r.status.converged
+                         ? "  refit converged (\(r.status.rawValue)) after \(r.iterations) iterations"
+                         : "  refit stopped after \(r.iterations) iterations (\(r.status.rawValue)) before the gradient tolerance")
             let curve = r.validationCurve.map { "\(fmt($0.regularization)):\(String(format: "%.1f", $0.accuracy))" }
             lines.append("  validation curve (lambda:val%): " + curve.joined(separator: " "))
         }
