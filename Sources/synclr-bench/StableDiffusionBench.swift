@@ -16,6 +16,7 @@ func stableDiffusionBenchmarks(sizes: [Int], repeats: Int, torchScript: String?,
     scheduler.setTimesteps(50)
     let t = scheduler.timesteps[0]
     let cfg = ClassifierFreeGuidance(scale: 2.5)
+    let peerScript = torchScript.flatMap { peerScriptFound($0, column: "diffusers column") ? $0 : nil }
     for size in sizes {
         let h = size / 8
         let x = Tensor.randn([1, 4, h, h], generator: &g)
@@ -34,26 +35,22 @@ func stableDiffusionBenchmarks(sizes: [Int], repeats: Int, torchScript: String?,
         }
         let ours = median(times), ourPeak = ResidentMemory.peakMegabytes()
         var theirs: Double?, theirPeak: Double?
-        if let torchScript {
-            if !FileManager.default.fileExists(atPath: torchScript) {
-                benchNotice("\(torchScript) not found: no diffusers column (run from the repository root or pass the script's path)")
-            } else if let errors = PeerErrorLog() {
-                let p = Process(), out = Pipe()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                p.arguments = ["python3", torchScript, "--size", "\(size)", "--repeats", "\(repeats)", "--threads", "\(threads)"]
-                p.standardOutput = out
-                p.standardError = errors.handle
-                try p.run()
-                let data = out.fileHandleForReading.readDataToEndOfFile()
-                p.waitUntilExit()
-                if let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-                   let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                   let secs = obj["seconds"] as? [Double], !secs.isEmpty {
-                    theirs = median(secs)
-                    theirPeak = obj["peak_rss_mb"] as? Double
-                } else {
-                    benchNotice("\(torchScript) gave no timing (\(errors.lastLine ?? "no error output")): no diffusers column")
-                }
+        if let torchScript = peerScript, let errors = PeerErrorLog() {
+            let p = Process(), out = Pipe()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", torchScript, "--size", "\(size)", "--repeats", "\(repeats)", "--threads", "\(threads)"]
+            p.standardOutput = out
+            p.standardError = errors.handle
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            if let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+               let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let secs = obj["seconds"] as? [Double], !secs.isEmpty {
+                theirs = median(secs)
+                theirPeak = obj["peak_rss_mb"] as? Double
+            } else {
+                benchNotice("\(torchScript) gave no timing (\(errors.lastLine ?? "no error output")): no diffusers column")
             }
         }
         let time = BenchResult(name: "sd15_unet_cfg_step_\(size)", unit: "s", synclr: ours, pytorch: theirs, higherIsBetter: false)

@@ -16,10 +16,7 @@ final class TorchPeer {
     /// Starts the peer, or says why it cannot and returns nil.
     init?(script: String, threads: Int) {
         self.script = script
-        guard FileManager.default.fileExists(atPath: script) else {
-            benchNotice("\(script) not found: no PyTorch columns (run from the repository root or pass the script's path)")
-            return nil
-        }
+        guard peerScriptFound(script, column: "PyTorch columns") else { return nil }
         guard let errors = PeerErrorLog() else {
             benchNotice("cannot create a temporary file for \(script)'s error output: no PyTorch columns")
             return nil
@@ -108,6 +105,13 @@ final class PeerErrorLog {
         try? handle.close()
         try? FileManager.default.removeItem(at: url)
     }
+}
+
+/// True when the peer script exists; otherwise says so (naming the `column` left empty).
+func peerScriptFound(_ script: String, column: String) -> Bool {
+    if FileManager.default.fileExists(atPath: script) { return true }
+    benchNotice("\(script) not found: no \(column) (run from the repository root or pass the script's path)")
+    return false
 }
 
 /// One line on standard error, apart from the table on standard output.
