@@ -56,15 +56,20 @@ public enum BLAS {
         public static func < (a: CPULevel, b: CPULevel) -> Bool { a.rawValue < b.rawValue }
     }
 
-    /// OpenBLAS (0.3.21) kernels that use AVX2 and FMA or wider. Any other name on a CPU that has
-    /// AVX2 means OpenBLAS did not recognize the CPU and fell back to an older kernel.
-    public static let vectorCores: Set<String> = ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"]
+    /// OpenBLAS's kernels older than AVX2 (its names, as `openblas_get_corename()` returns them).
+    /// OpenBLAS lands on one of these on a CPU with AVX2 only when it did not recognize the CPU;
+    /// any other name, including one newer than this list knows, is left alone.
+    public static let fallbackCores: Set<String> = [
+        "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Atom", "Core2", "Penryn",
+        "Dunnington", "Nehalem", "Athlon", "Opteron", "Opteron_SSE3", "Barcelona", "Nano", "Sandybridge",
+        "Bobcat", "Bulldozer", "Piledriver", "Steamroller",
+    ]
 
     /// The kernel to switch to, or nil to keep OpenBLAS's choice: only when the user has not pinned
-    /// one and OpenBLAS's pick lacks AVX2 on a CPU that has it.
+    /// one and OpenBLAS fell back to a pre-AVX2 kernel on a CPU that has AVX2.
     public static func replacementCore(openblasChoice: String, cpu: CPULevel, pinned: String?) -> String? {
         if let pinned, !pinned.isEmpty { return nil }
-        if vectorCores.contains(openblasChoice) { return nil }
+        guard fallbackCores.contains(openblasChoice) else { return nil }
         switch cpu {
         case .baseline: return nil
         case .avx2: return "Haswell"
