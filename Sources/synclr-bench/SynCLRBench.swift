@@ -69,7 +69,7 @@ struct SynCLRBench: AsyncParsableCommand {
             if !json { print(peak!.summary) }
         }
         if !json {
-            print("BLAS core \(BLAS.coreName)\(BLAS.selection.map { " (OpenBLAS picked \($0.openblasChoice) on its own)" } ?? ""), GEMM threading \(Threading.gemmMode)")
+            print("BLAS core \(BLAS.runtime), GEMM threading \(Threading.gemmMode)")
             print("workload                           unit           ours    PyTorch   ratio  oursMiB torchMiB fresh/rep  ours%pk torch%pk")
         }
         let defaultMode = Threading.gemmMode

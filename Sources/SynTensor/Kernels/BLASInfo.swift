@@ -11,33 +11,25 @@ import Glibc
 /// generic SSE3 kernel ("Prescott"): Debian 12's OpenBLAS 0.3.21 does that on a 5th-generation Xeon
 /// (CPU model 207), where it runs SGEMM at about a fifth of its AVX-512 kernel's rate. SynTensor
 /// then switches OpenBLAS to the best kernel the CPU supports before its first BLAS call
-/// (``selection``). Different kernels sum in different orders, so byte-identical outputs across
+/// (``openblasChoice``). Different kernels sum in different orders, so byte-identical outputs across
 /// machines need the same core on every machine (see Docs/benchmarks.md).
 public enum BLAS {
     /// OpenBLAS's name for the kernel it runs (`openblas_get_corename()`), e.g. "Cooperlake".
     public static var coreName: String {
-        _ = selection
+        _ = openblasChoice
         return loadedCoreName()
     }
 
     /// The core name and the kernel thread count, as recorded in job files.
     public static var runtime: BLASRuntime {
-        BLASRuntime(core: coreName, threads: Threading.count, openblasChoice: selection?.openblasChoice)
+        BLASRuntime(core: coreName, threads: Threading.count, openblasChoice: openblasChoice)
     }
 
-    /// What SynTensor changed about OpenBLAS's own kernel choice in this process: nil when it kept
-    /// OpenBLAS's choice (a capable kernel, or `OPENBLAS_CORETYPE` set by the user).
+    /// The kernel OpenBLAS picked on its own when SynTensor replaced it (``coreName`` is the one
+    /// that runs); nil when it kept OpenBLAS's choice (a capable kernel, or `OPENBLAS_CORETYPE` set).
     ///
     /// Evaluated once, before the first BLAS call of the process (every product goes through it).
-    public static let selection: CoreSelection? = selectCore()
-
-    /// A replacement of OpenBLAS's kernel choice.
-    public struct CoreSelection: Sendable, Hashable {
-        /// The kernel OpenBLAS picked on its own.
-        public var openblasChoice: String
-        /// The kernel SynTensor switched to.
-        public var core: String
-    }
+    public static let openblasChoice: String? = selectCore()
 
     /// The widest vector instruction set of this CPU, as OpenBLAS names its kernels for it.
     public enum CPULevel: Int, Sendable, Comparable {
@@ -88,7 +80,7 @@ public enum BLAS {
     /// Re-runs OpenBLAS's DYNAMIC_ARCH initialization with `OPENBLAS_CORETYPE` set for the call: the
     /// same path OpenBLAS takes at load time when the variable is set. Looked up at run time so an
     /// OpenBLAS built for one fixed CPU (without these entry points) still links and is left alone.
-    private static func selectCore() -> CoreSelection? {
+    private static func selectCore() -> String? {
         let chosen = loadedCoreName()
         let pinned = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
         guard let target = replacementCore(openblasChoice: chosen, cpu: .current, pinned: pinned) else { return nil }
@@ -102,8 +94,7 @@ public enum BLAS {
         initialize()
         // Child processes (benchmark peers, MPI ranks) make their own choice.
         unsetenv("OPENBLAS_CORETYPE")
-        let now = loadedCoreName()
-        return now == chosen ? nil : CoreSelection(openblasChoice: chosen, core: now)
+        return loadedCoreName() == chosen ? nil : chosen
         #else
         return nil
         #endif
@@ -116,7 +107,7 @@ public struct BLASRuntime: Codable, Sendable, Hashable, CustomStringConvertible 
     public var core: String
     /// Worker threads of the kernels (SynTensor's pool; GEMMs use the same count).
     public var threads: Int
-    /// The kernel OpenBLAS picked on its own when SynTensor replaced it (``BLAS/selection``), else nil.
+    /// The kernel OpenBLAS picked on its own when SynTensor replaced it (``BLAS/openblasChoice``), else nil.
     public var openblasChoice: String?
 
     /// A record.

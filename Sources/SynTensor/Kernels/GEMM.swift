@@ -33,7 +33,7 @@ func gemmOperand(rows: Int, cols: Int, rowStride: Int, colStride: Int, base: Uns
 func sgemm(_ a: GEMMOperand, _ b: GEMMOperand, _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
            alpha: Float = 1, beta: Float = 0, ldc: Int? = nil, split: Bool = true) {
     if m == 0 || n == 0 { return }
-    _ = BLAS.selection
+    _ = BLAS.openblasChoice
     let l = ldc ?? n
     if k == 0 {
         for i in 0..<m { for j in 0..<n { c[i * l + j] = beta == 0 ? 0 : c[i * l + j] * beta } }

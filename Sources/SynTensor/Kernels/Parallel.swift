@@ -30,7 +30,7 @@ public enum Threading {
     public static func setCount(_ n: Int) {
         let v = max(1, n)
         configured.store(v, ordering: .relaxed)
-        _ = BLAS.selection
+        _ = BLAS.openblasChoice
         openblas_set_num_threads(1)
     }
 
