@@ -112,6 +112,18 @@ func tinyConfig(_ objective: Objective, steps: Int = 6) -> TrainConfig {
         let s1 = BatchSampler(set: data, groupsPerBatch: 3, imagesPerGroup: 2, seed: 5)
         let s2 = BatchSampler(set: data, groupsPerBatch: 3, imagesPerGroup: 2, seed: 5)
         for step in [0, 1, 2, 5, 11] { #expect(s1.batch(step: step).images == s2.batch(step: step).images) }
+        // Out of order, across epoch boundaries (7 groups, 3 per batch), the same batches; and each
+        // group slot is the epoch order drawn from (seed, epoch) alone, as runs before it recorded.
+        let base = RandomGenerator(seed: 5).derived("batch-sampler")
+        for step in [11, 0, 5, 2, 1, 2, 11, 4] {
+            #expect(s1.batch(step: step).images == s2.batch(step: step).images)
+            let slots = s1.batch(step: step).slots
+            for j in 0..<3 {
+                let flat = step * 3 + j
+                var order = base.derived(UInt64(flat / 7))
+                #expect(slots[j * 2] == order.permutation(7)[flat % 7])
+            }
+        }
         // Over one epoch every group appears once.
         var seen: [Int] = []
         for step in 0..<7 { seen += BatchSampler(set: data, groupsPerBatch: 1, imagesPerGroup: 2, seed: 1).batch(step: step).slots.prefix(1) }

@@ -36,4 +36,20 @@ import Testing
         checkGradients([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
         checkGradients([x.transposed(0, 1), w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
     }
+
+    /// Without a bias the weight's gradient is dense in the weight's layout (clipping and AdamW read
+    /// it without a copy) and equals matmul's bit for bit, like the output and the input's gradient.
+    @Test func linearWithoutBiasGradientIsDense() {
+        let x = testTensor([3, 37, 24], seed: 45).requiringGrad(), w = testTensor([40, 24], seed: 46).requiringGrad()
+        let seed = testTensor([3, 37, 40], seed: 47)
+        let y = x.linear(weight: w, bias: nil)
+        #expect(y.gradientOperation == "linear")
+        let r = x.matmul(w.T)
+        #expect(y.scalars == r.scalars)
+        let g = (y * seed).sum().backward(), gr = (r * seed).sum().backward()
+        #expect(g[w]!.isContiguous && g[w]!.shape == [40, 24])
+        #expect(g[w]!.scalars == gr[w]!.scalars)
+        #expect(g[x]!.scalars == gr[x]!.scalars)
+        checkGradients([x, w]) { $0[0].linear(weight: $0[1], bias: nil) }
+    }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import SynTensor
 
 /// Chooses the groups and images of training step `step` as a pure function of (seed, step), so a
@@ -14,6 +15,9 @@ public struct BatchSampler: Sendable {
     public let imagesPerGroup: Int
     /// Base random stream.
     public let generator: RandomGenerator
+    // With one group per image (SimCLR, 60,000 real images) drawing the epoch's order again for
+    // every group of every batch took 14% of a training step; it is a pure function of the epoch.
+    private let lastOrder = EpochOrder()
 
     /// A sampler over `set`'s groups.
     public init(set: ImageSet, groupsPerBatch: Int, imagesPerGroup: Int, seed: UInt64) {
@@ -31,8 +35,7 @@ public struct BatchSampler: Sendable {
         for j in 0..<groupsPerBatch {
             let flat = step * groupsPerBatch + j
             let epoch = flat / G, pos = flat % G
-            var order = generator.derived(UInt64(epoch))
-            let perm = order.permutation(G)
+            let perm = order(epoch: epoch)
             let group = members[perm[pos]]
             var pick = generator.derived("pick").derived(UInt64(flat))
             let chosen: [Int]
@@ -46,4 +49,18 @@ public struct BatchSampler: Sendable {
         }
         return (images, slots)
     }
+
+    /// The order in which epoch `epoch` visits the groups.
+    func order(epoch: Int) -> [Int] {
+        if let hit = lastOrder.slot.withLock({ $0?.epoch == epoch ? $0?.order : nil }) { return hit }
+        var stream = generator.derived(UInt64(epoch))
+        let order = stream.permutation(members.count)
+        lastOrder.slot.withLock { $0 = (epoch, order) }
+        return order
+    }
+}
+
+/// The most recent epoch's group order, shared by copies of a sampler.
+private final class EpochOrder: Sendable {
+    let slot = Mutex<(epoch: Int, order: [Int])?>(nil)
 }
