@@ -37,17 +37,22 @@ import Testing
         checkGradients([x.transposed(0, 1), w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
     }
 
-    /// Without a bias the weight's gradient is dense in the weight's layout (clipping and AdamW read
-    /// it without a copy) and equals matmul's bit for bit, like the output and the input's gradient.
+    /// Through `x W^T` (a linear without bias, attention projections) the weight's gradient is dense
+    /// in the weight's layout (clipping and AdamW read it without a copy), and `linear` without a
+    /// bias equals matmul bit for bit in the output and both gradients.
     @Test func linearWithoutBiasGradientIsDense() {
         let x = testTensor([3, 37, 24], seed: 45).requiringGrad(), w = testTensor([40, 24], seed: 46).requiringGrad()
         let seed = testTensor([3, 37, 40], seed: 47)
         let y = x.linear(weight: w, bias: nil)
-        #expect(y.gradientOperation == "linear")
         let r = x.matmul(w.T)
         #expect(y.scalars == r.scalars)
         let g = (y * seed).sum().backward(), gr = (r * seed).sum().backward()
         #expect(g[w]!.isContiguous && g[w]!.shape == [40, 24])
+        #expect(gr[w]!.isContiguous && gr[w]!.shape == [40, 24])
+        // A 2-D input and a weight used elsewhere too (its gradients summed) stay dense.
+        let x2 = testTensor([5, 24], seed: 48)
+        let g2 = (x2.matmul(w.T).sum() + x.matmul(w.T).sum()).backward()
+        #expect(g2[w]!.isContiguous)
         #expect(g[w]!.scalars == gr[w]!.scalars)
         #expect(g[x]!.scalars == gr[x]!.scalars)
         checkGradients([x, w]) { $0[0].linear(weight: $0[1], bias: nil) }

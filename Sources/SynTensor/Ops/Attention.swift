@@ -107,16 +107,7 @@ extension Tensor {
         let x = self
         let inF = weight.shape[1], outF = weight.shape[0]
         precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF) (weight \(weight.shape))")
-        guard let bias else {
-            // Recorded as one op so the weight's gradient comes out in the weight's own [out, in]
-            // layout: through matmul's pullback it was a transposed view, which gradient clipping and
-            // AdamW then copied every step (a projector's 1024 x 1024 layers have no bias).
-            let out = withNoGrad { x.matmul(weight.transposed(0, 1)) }
-            let wc = weight.contiguousNoGrad()
-            return Tensor.record(out, inputs: [x, weight], op: "linear") { g in
-                Tensor.linearPullback(g, x: x, needsX: x.requiresGrad, weight: weight, weightContiguous: wc, bias: nil)
-            }
-        }
+        guard let bias else { return x.matmul(weight.transposed(0, 1)) }
         guard let folded = foldRows(x) else { return x.matmul(weight.transposed(0, 1)) + bias }
         let rows = x.count / Swift.max(inF, 1)
         let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outF])
@@ -163,9 +154,9 @@ extension Tensor {
         }
     }
 
-    /// Gradients of `linear` (x, weight, and bias when there is one), shared by `linear` and `geluLinear`.
+    /// Gradients of `linear` with a bias (x, weight, bias), shared by `linear` and `geluLinear`.
     fileprivate static func linearPullback(_ g: Tensor, x: Tensor, needsX: Bool, weight: Tensor, weightContiguous wc: Tensor,
-                                           bias: Tensor?) -> [Tensor?] {
+                                           bias: Tensor) -> [Tensor?] {
         let inF = weight.shape[1], outF = weight.shape[0]
         let rows = x.count / Swift.max(inF, 1)
         let g2 = g.reshapedNoGrad([rows, outF])
@@ -179,7 +170,6 @@ extension Tensor {
             let xf = x.reshapedNoGrad([rows, inF])
             dw = matmulKernel(g2.transposed(0, 1), xf)
         }
-        guard let bias else { return [dx, dw] }
         if bias.requiresGrad { db = g2.sum(axis: 0) }
         return [dx, dw, db]
     }

@@ -12,7 +12,14 @@ extension Tensor {
             var ga: Tensor? = nil, gb: Tensor? = nil
             if a.requiresGrad { ga = matmulKernel(g, b.transposed(-2, -1)) }
             if b.requiresGrad {
-                if b.rank == 2 && a.rank > 2 {
+                if b.rank == 2 && !b.isContiguous && b.transposed(0, 1).isContiguous {
+                    // b = W^T of a dense W (x W^T: bias-free layers, attention projections): the
+                    // gradient is computed in W's own layout, so W's comes out dense instead of as a
+                    // transposed view that clipping and AdamW would copy every step.
+                    let af = a.reshapedNoGrad([-1, a.shape[a.rank - 1]])
+                    let gf = g.reshapedNoGrad([-1, g.shape[g.rank - 1]])
+                    gb = matmulKernel(gf.transposed(0, 1), af).transposed(0, 1)
+                } else if b.rank == 2 && a.rank > 2 {
                     // Weight gradient: fold the batch into the reduction dimension (one GEMM).
                     let af = a.reshapedNoGrad([-1, a.shape[a.rank - 1]])
                     let gf = g.reshapedNoGrad([-1, g.shape[g.rank - 1]])
