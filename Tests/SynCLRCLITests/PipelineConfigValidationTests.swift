@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func presetsAndTheIntegrationConfigAreValid() throws {
-        for preset in ["demo", "paper-small"] {
+        for preset in ["demo", "paper-small", "paper-small-full"] {
             _ = try PipelineConfig.resolve(preset: preset, file: nil, overrides: [])
         }
         let small = """
@@ -41,6 +41,24 @@ import Testing
                          "images.guidanceInterval=[0,10000]", "images.guidanceRescale=1", "images.guidance=0", "images.size=8",
                          "train.localSize=32", "train.localCrops=0", "train.emaMomentum=1", "train.globalScale=1", "train.lr=10",
                          "train.ibotWeight=0", "train.maskedImageFraction=1", "train.maskedPatchFraction=0", "train.checkpointEvery=0", "eval.trainLimit=0", "eval.probeGrid=100", "eval.baselines=[]"]) == nil)
+    }
+
+    @Test func paperSmallFullAddsSupervisedRunsAndTrainsTheSharedRunsIdentically() throws {
+        let small = PipelineConfig.paperSmall, full = PipelineConfig.paperSmallFull
+        #expect(small.runs.map(\.objective).sorted() == ["simclr", "simclr", "stablerep", "synclr"])
+        #expect(Set(full.runs.map(\.name)).subtracting(small.runs.map(\.name)) == ["supervised-real", "supervised-synthetic"])
+        // The same training configuration (what the stage hash covers), so a shared run trains the
+        // same model under either preset.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for run in small.runs {
+            let twin = try #require(full.runs.first { $0.name == run.name })
+            let a = try encoder.encode(small.trainingRun(run, seed: 1, data: "d", output: "o"))
+            let b = try encoder.encode(full.trainingRun(twin, seed: 1, data: "d", output: "o"))
+            #expect(a == b)
+        }
+        #expect(try encoder.encode(small.captions) == encoder.encode(full.captions))
+        #expect(try encoder.encode(small.images) == encoder.encode(full.images))
     }
 
     /// (override, key named, text of the allowed range) for values out of range, NaN, negative,

@@ -15,7 +15,7 @@ struct Pipeline: AsyncParsableCommand {
             inputs did not change and resumes an interrupted one where it stopped.
             """)
 
-    @Option(help: "Preset: demo (minutes) or paper-small (the measured experiment, one to two hours on 2 cores).") var preset: String = "demo"
+    @Option(help: "Preset: demo (minutes), paper-small (the measured ablation, about 90 minutes on 2 cores) or paper-small-full (plus supervised references, about two hours).") var preset: String = "demo"
     @Option(help: "JSON file merged over the preset (any subset of the configuration).") var config: String?
     @Option(name: .customLong("set"), help: "Override one value, e.g. --set train.steps=100 (repeatable).") var overrides: [String] = []
     @Option(help: "Run folder (default: runs/<preset>).") var out: String?
