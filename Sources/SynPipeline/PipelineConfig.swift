@@ -182,6 +182,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         return c
     }
 
+    /// Every name `preset(_:)` knows.
+    public static let presetNames = ["demo", "paper-small", "paper-small-full"]
+
     /// Preset by name.
     public static func preset(_ name: String) -> PipelineConfig? {
         switch name {
@@ -206,7 +209,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     /// `resolve(preset:file:overrides:)` with the config file's bytes already read (`fileName` names it in errors).
     public static func resolve(preset: String, fileContents: Data?, fileName: String, overrides: [String]) throws -> PipelineConfig {
         guard let base = PipelineConfig.preset(preset) else {
-            throw PipelineError.badConfig("unknown preset '\(preset)'; choose demo, paper-small or paper-small-full")
+            throw PipelineError.badConfig("unknown preset '\(preset)'; choose one of \(presetNames.joined(separator: ", "))")
         }
         // A struct always encodes to a JSON object.
         guard var tree = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any] else {

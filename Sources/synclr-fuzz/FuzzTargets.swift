@@ -143,7 +143,7 @@ let fuzzTargets: [FuzzTarget] = [
         // `synclr pipeline --config FILE` (merge over each preset, decode, validate), the same bytes
         // as `--set` lines, and the records a resumed run reads back (stages/NAME.json, eval/KEY.json).
         let url = try file(input, scratch, "json")
-        for preset in ["demo", "paper-small", "paper-small-full"] { _ = try? PipelineConfig.resolve(preset: preset, file: url.path, overrides: []) }
+        for preset in PipelineConfig.presetNames { _ = try? PipelineConfig.resolve(preset: preset, file: url.path, overrides: []) }
         let lines = String(decoding: input, as: UTF8.self).split(separator: "\n").prefix(16).map(String.init)
         _ = try? PipelineConfig.resolve(preset: "demo", file: nil, overrides: lines)
         _ = StageRecord.read(Data(input))

@@ -27,7 +27,8 @@ import Testing
     }
 
     @Test func presetsAndTheIntegrationConfigAreValid() throws {
-        for preset in ["demo", "paper-small", "paper-small-full"] {
+        #expect(PipelineConfig.presetNames == ["demo", "paper-small", "paper-small-full"])
+        for preset in PipelineConfig.presetNames {
             _ = try PipelineConfig.resolve(preset: preset, file: nil, overrides: [])
         }
         let small = """
