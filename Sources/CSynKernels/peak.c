@@ -60,6 +60,50 @@ static double peak_avx2(int64_t iterations) {
     (void)sink;
     return (double)iterations * 12 * 8 * 2;
 }
+
+// The two 16-bit paths a CPU may offer beside FP32, measured the same way so the bench can say
+// whether lower precision would raise the ceiling: VDPBF16PS (pairs of bfloat16 products summed into
+// FP32 lanes, what mixed-precision training's GEMMs accumulate in) and VFMADDPH (FP16 products and
+// sums, 32 lanes). 24 chains each.
+#define R24(S) S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15) S(16) \
+    S(17) S(18) S(19) S(20) S(21) S(22) S(23)
+
+__attribute__((target("avx512f,avx512bf16")))
+static double peak_bf16(int64_t iterations) {
+    __m512 a[24];
+    for (int i = 0; i < 24; i++) a[i] = _mm512_set1_ps((float)i * 1e-3f);
+    __m512bh x = (__m512bh)_mm512_set1_epi32(0x3a833a83), y = (__m512bh)_mm512_set1_epi32(0x3f803f80);
+    for (int64_t it = 0; it < iterations; it++) {
+#define DOT(j) a[j] = _mm512_dpbf16_ps(a[j], x, y);
+        R24(DOT)
+#undef DOT
+        __asm__ volatile("" : "+v"(x), "+v"(y));
+    }
+    __m512 s = a[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_ps(s, a[i]);
+    volatile float sink = _mm512_reduce_add_ps(s);
+    (void)sink;
+    return (double)iterations * 24 * 32 * 2;
+}
+
+__attribute__((target("avx512f,avx512fp16")))
+static double peak_fp16(int64_t iterations) {
+    __m512h a[24];
+    for (int i = 0; i < 24; i++) a[i] = _mm512_set1_ph((_Float16)((float)i * 1e-3f));
+    __m512h x = _mm512_set1_ph((_Float16)1e-3f), y = _mm512_set1_ph((_Float16)0.999f);
+    for (int64_t it = 0; it < iterations; it++) {
+#define FMA(j) a[j] = _mm512_fmadd_ph(x, y, a[j]);
+        R24(FMA)
+#undef FMA
+        __asm__ volatile("" : "+v"(x), "+v"(y));
+    }
+    __m512h s = a[0];
+    for (int i = 1; i < 24; i++) s = _mm512_add_ph(s, a[i]);
+    volatile float sink = (float)_mm512_reduce_add_ph(s);
+    (void)sink;
+    return (double)iterations * 24 * 32 * 2;
+}
+#undef R24
 #endif
 
 static double peak_scalar(int64_t iterations) {
@@ -90,4 +134,22 @@ double csyn_fma_peak_flops(int64_t iterations) {
     }
 #endif
     return peak_scalar(iterations);
+}
+
+double csyn_bf16_dot_peak_flops(int64_t iterations) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bf16")) return peak_bf16(iterations);
+#endif
+    (void)iterations;
+    return 0;
+}
+
+double csyn_fp16_fma_peak_flops(int64_t iterations) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512fp16")) return peak_fp16(iterations);
+#endif
+    (void)iterations;
+    return 0;
 }
