@@ -19,6 +19,9 @@ import Testing
             (["--lr", "0"], "--lr 0.0 is invalid: must be finite and > 0"),
             (["--ibot-weight=-2"], "--ibot-weight -2.0 is invalid"),
             (["--prototypes", "0"], "--prototypes 0 is invalid"),
+            (["--weight-decay=-1"], "--weight-decay -1.0 is invalid: must be finite and >= 0"),
+            (["--final-weight-decay", "inf"], "--final-weight-decay inf is invalid: must be finite and >= 0"),
+            (["--temperature", "0"], "--temperature 0.0 is invalid: must be finite and > 0"),
         ]
         for (flags, expected) in cases {
             let out = root.appendingPathComponent("run")

@@ -23,6 +23,7 @@ enum FlagNames {
         "localSize": "--local-size", "learningRate": "--lr", "warmupSteps": "--warmup", "ibotPrototypes": "--prototypes",
         "ibotWeight": "--ibot-weight", "emaMomentum": "--ema-momentum", "maskedImageFraction": "--masked-image-fraction",
         "maskedPatchFraction": "--masked-patch-fraction", "checkpointEvery": "--checkpoint-every",
+        "weightDecay": "--weight-decay", "finalWeightDecay": "--final-weight-decay", "temperature": "--temperature",
     ]
 
     /// `message` with every quoted library name that has a flag replaced by the flag.

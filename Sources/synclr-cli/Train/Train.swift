@@ -21,6 +21,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Local crop size in pixels.") var localSize: Int = 16
     @Option(help: "Peak learning rate (1e-3 collapses SimCLR on vit-nano32 at batch 48).") var lr: Float = 3e-4
     @Option(help: "Warm-up steps.") var warmup: Int = 50
+    @Option(help: "AdamW weight decay at the first step (cosine to --final-weight-decay; DINO's 0.04).") var weightDecay: Float = 0.04
+    @Option(help: "AdamW weight decay at the last step (DINO's 0.2).") var finalWeightDecay: Float = 0.2
     @Option(help: "Contrastive temperature.") var temperature: Float = 0.08
     @Option(help: "iBOT prototypes (K).") var prototypes: Int = 1024
     @Option(help: "Weight of the iBOT loss (0 disables masking).") var ibotWeight: Float = 1
@@ -48,6 +50,8 @@ struct Train: AsyncParsableCommand {
         config.localSize = localSize
         config.learningRate = lr
         config.warmupSteps = warmup
+        config.weightDecay = weightDecay
+        config.finalWeightDecay = finalWeightDecay
         config.temperature = temperature
         config.ibotPrototypes = prototypes
         config.ibotWeight = ibotWeight
