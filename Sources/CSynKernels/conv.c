@@ -37,7 +37,8 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
         for (int64_t p0 = 0; p0 < positions; p0 += CSYN_CONV_PB) {
             const csyn_conv_block_t b = {
                 {img + p0, img + p0 + 16, img + p0 + 32}, {all, all, all}, {o + p0, o + p0 + 16, o + p0 + 32}, {0}, {0}};
-            csyn_conv_block(&b, c_in, channel_stride, out_plane, wb, offsets, taps, count, NULL, wide);
+            // Every lane of a padded plane is readable (the masks are all set), so the loads are full.
+            csyn_conv_block(&b, c_in, channel_stride, out_plane, wb, offsets, taps, count, NULL, wide, 1);
         }
     }
 }
