@@ -38,7 +38,8 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
             const csyn_conv_block_t b = {
                 {img + p0, img + p0 + 16, img + p0 + 32}, {all, all, all}, {o + p0, o + p0 + 16, o + p0 + 32}, {0}, {0}};
             // Every lane of a padded plane is readable (the masks are all set), so the loads are full.
-            csyn_conv_block(&b, c_in, channel_stride, out_plane, wb, offsets, taps, count, NULL, wide, 1);
+            csyn_conv_block(&b, c_in, channel_stride, out_plane, wb, offsets, taps, count, NULL, wide,
+                            CSYN_BLOCK_FULL_LOADS | CSYN_BLOCK_SHARED_MASK);
         }
     }
 }

@@ -82,10 +82,65 @@ static inline void block_avx512_body(const csyn_conv_block_t *b, int64_t c_in, i
 #undef OUT1
 }
 
+// The three vectors share one row of masks (the same positions of three images) and load full-width:
+// a tap whose mask is full runs plain FMAs, one whose mask is empty is skipped, and only the taps
+// along an edge need masked ones, which measured slower than plain ones when all of a tap's FMAs
+// carry a mask.
+__attribute__((target("avx512f")))
+static void block_avx512_shared(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride,
+                                const float *wb, const int64_t *offsets, int64_t taps, int64_t ob_count,
+                                const float *bias) {
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+    __m512 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+    __m512 a40 = a00, a41 = a00, a42 = a00, a50 = a00, a51 = a00, a52 = a00;
+    __m512 a60 = a00, a61 = a00, a62 = a00, a70 = a00, a71 = a00, a72 = a00;
+    const float *p0 = b->in[0], *p1 = b->in[1], *p2 = b->in[2];
+    const uint16_t *m0 = b->mask[0];
+    for (int64_t c = 0; c < c_in; c++) {
+        const float *wc = wb + c * taps * CSYN_CONV_OB;
+        for (int64_t t = 0; t < taps; t++) {
+            const uint16_t m = m0[t];
+            if (m == 0) continue;
+            const int64_t off = offsets[t];
+            const float *wt = wc + t * CSYN_CONV_OB;
+            const __m512 v0 = _mm512_loadu_ps(p0 + off), v1 = _mm512_loadu_ps(p1 + off), v2 = _mm512_loadu_ps(p2 + off);
+            __m512 s;
+            if (m == 0xffff) {
+#define ROW(j, x0, x1, x2) s = _mm512_set1_ps(wt[j]); \
+                x0 = _mm512_fmadd_ps(s, v0, x0); x1 = _mm512_fmadd_ps(s, v1, x1); x2 = _mm512_fmadd_ps(s, v2, x2);
+                ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
+                ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
+#undef ROW
+            } else {
+                const __mmask16 k = _load_mask16((__mmask16 *)(uintptr_t)(m0 + t));
+#define ROW(j, x0, x1, x2) s = _mm512_set1_ps(wt[j]); \
+                x0 = _mm512_mask3_fmadd_ps(s, v0, x0, k); x1 = _mm512_mask3_fmadd_ps(s, v1, x1, k); \
+                x2 = _mm512_mask3_fmadd_ps(s, v2, x2, k);
+                ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
+                ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
+#undef ROW
+            }
+        }
+        p0 += in_stride; p1 += in_stride; p2 += in_stride;
+    }
+#define OUT1(j, acc, v) if (b->out[v]) { __m512 r = acc; \
+        if (bias) r = _mm512_add_ps(r, _mm512_set1_ps(bias[j])); \
+        if (b->shift[v]) r = _mm512_add_ps(r, _mm512_set1_ps(b->shift[v][j])); \
+        if (b->res[v]) r = _mm512_add_ps(r, _mm512_loadu_ps(b->res[v] + (j) * out_stride)); \
+        _mm512_storeu_ps(b->out[v] + (j) * out_stride, r); }
+#define STORE(j, x0, x1, x2) if (j < ob_count) { OUT1(j, x0, 0) OUT1(j, x1, 1) OUT1(j, x2, 2) }
+    STORE(0, a00, a01, a02) STORE(1, a10, a11, a12) STORE(2, a20, a21, a22) STORE(3, a30, a31, a32)
+    STORE(4, a40, a41, a42) STORE(5, a50, a51, a52) STORE(6, a60, a61, a62) STORE(7, a70, a71, a72)
+#undef STORE
+#undef OUT1
+}
+
 __attribute__((target("avx512f")))
 static void block_avx512(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
-                         const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int full_loads) {
-    if (full_loads) block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 1);
+                         const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int flags) {
+    if ((flags & CSYN_BLOCK_FULL_LOADS) && (flags & CSYN_BLOCK_SHARED_MASK))
+        block_avx512_shared(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias);
+    else if (flags & CSYN_BLOCK_FULL_LOADS) block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 1);
     else block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 0);
 }
 #endif
@@ -125,17 +180,45 @@ static void block_portable(const csyn_conv_block_t *b, int64_t c_in, int64_t in_
 }
 
 void csyn_conv_block(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
-                     const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide,
-                     int full_loads) {
+                     const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide, int flags) {
 #if defined(__x86_64__)
     if (wide) {
-        block_avx512(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, full_loads);
+        block_avx512(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, flags);
         return;
     }
 #endif
     (void)wide;
-    (void)full_loads;
+    (void)flags;
     block_portable(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias);
+}
+
+// One block of csyn_conv_dense: vectors `idx[0..count)` (count <= 3) of output block o0.
+static void dense_block(const float *in, int64_t c_in, int64_t hw, int64_t vpp, const int64_t *idx, int count,
+                        const uint16_t *masks, int64_t taps, int64_t lo, int64_t hi, int64_t total, const float *wb,
+                        const int64_t *offsets, int64_t o_out, int64_t o0, int64_t ob_count, const float *bias,
+                        const float *shift, const float *residual, float *out, int wide) {
+    csyn_conv_block_t b;
+    int flags = CSYN_BLOCK_FULL_LOADS | CSYN_BLOCK_SHARED_MASK;
+    for (int v = 0; v < 3; v++) {
+        if (v >= count) {
+            flags = 0;
+            b.in[v] = in;
+            b.mask[v] = zero_masks;
+            b.out[v] = NULL;
+            b.res[v] = NULL;
+            b.shift[v] = NULL;
+            continue;
+        }
+        const int64_t n = idx[v] / vpp, q = idx[v] % vpp, first = n * c_in * hw + q * 16;
+        if (first + lo < 0 || first + (c_in - 1) * hw + 16 + hi > total) flags &= ~CSYN_BLOCK_FULL_LOADS;
+        if (v > 0 && q != idx[0] % vpp) flags &= ~CSYN_BLOCK_SHARED_MASK;
+        b.in[v] = in + first;
+        b.mask[v] = masks + q * taps;
+        b.out[v] = out + (n * o_out + o0) * hw + q * 16;
+        b.res[v] = residual ? residual + (n * o_out + o0) * hw + q * 16 : NULL;
+        b.shift[v] = shift ? shift + n * o_out + o0 : NULL;
+    }
+    csyn_conv_block(&b, c_in, hw, hw, wb, offsets, taps, ob_count, bias, wide, flags);
 }
 
 void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk, int64_t o_out,
@@ -159,29 +242,31 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
         const int64_t count = o_out - o0 < CSYN_CONV_OB ? o_out - o0 : CSYN_CONV_OB;
         const float *wb = wpk + ob * c_in * taps * CSYN_CONV_OB;
         const float *bb = bias ? bias + o0 : NULL;
-        for (int64_t i0 = i_begin; i0 < i_end; i0 += 3) {
-            csyn_conv_block_t b;
-            int full_loads = 1;
-            for (int v = 0; v < 3; v++) {
-                const int64_t i = i0 + v;
-                if (i >= i_end) {
-                    full_loads = 0;
-                    b.in[v] = in;
-                    b.mask[v] = zero_masks;
-                    b.out[v] = NULL;
-                    b.res[v] = NULL;
-                    b.shift[v] = NULL;
-                    continue;
-                }
-                const int64_t n = i / vpp, q = i % vpp, first = n * c_in * hw + q * 16;
-                if (first + lo < 0 || first + (c_in - 1) * hw + 16 + hi > total) full_loads = 0;
-                b.in[v] = in + first;
-                b.mask[v] = masks + q * taps;
-                b.out[v] = out + (n * o_out + o0) * hw + q * 16;
-                b.res[v] = residual ? residual + (n * o_out + o0) * hw + q * 16 : NULL;
-                b.shift[v] = shift ? shift + n * o_out + o0 : NULL;
+        // Whole images of the range go three at a time, position by position, so a block's vectors share
+        // their masks; the rest (partial images at either end, one or two images left over) go as runs
+        // of consecutive vectors. Every output is summed in the same order either way.
+        const int64_t n_first = (i_begin + vpp - 1) / vpp, n_end = i_end / vpp;
+        const int64_t triples = n_end > n_first ? (n_end - n_first) / 3 : 0;
+        const int64_t grouped_begin = n_first * vpp, grouped_end = (n_first + 3 * triples) * vpp;
+        int64_t idx[3];
+        for (int64_t g = 0; g < triples; g++)
+            for (int64_t q = 0; q < vpp; q++) {
+                for (int v = 0; v < 3; v++) idx[v] = (n_first + 3 * g + v) * vpp + q;
+                dense_block(in, c_in, hw, vpp, idx, 3, masks, taps, lo, hi, total, wb, offsets, o_out, o0, count, bb,
+                            shift, residual, out, wide);
             }
-            csyn_conv_block(&b, c_in, hw, hw, wb, offsets, taps, count, bb, wide, full_loads);
+        int have = 0;
+        for (int64_t i = i_begin; i < i_end; i++) {
+            if (triples > 0 && i >= grouped_begin && i < grouped_end) continue;
+            idx[have++] = i;
+            if (have == 3) {
+                dense_block(in, c_in, hw, vpp, idx, 3, masks, taps, lo, hi, total, wb, offsets, o_out, o0, count, bb,
+                            shift, residual, out, wide);
+                have = 0;
+            }
         }
+        if (have > 0)
+            dense_block(in, c_in, hw, vpp, idx, have, masks, taps, lo, hi, total, wb, offsets, o_out, o0, count, bb,
+                        shift, residual, out, wide);
     }
 }

@@ -20,10 +20,14 @@ typedef struct {
 /// of w * x (x a masked-off lane's zero where mask[v][t] clears it), then + bias[j], + shift[v][j],
 /// + residual; input channels are `in_stride` floats apart, output (and residual) channels
 /// `out_stride`. `wide` selects the AVX-512 path (same sums in the same order as the portable one);
-/// `full_loads` says that all 16 floats at every vector's base + c * in_stride + offsets[t] are
-/// readable, so that path may load them unmasked (masked-off lanes are skipped either way).
+/// `flags` are hints for it (CSYN_BLOCK_*); masked-off lanes are skipped either way.
 void csyn_conv_block(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
-                     const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide,
-                     int full_loads);
+                     const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide, int flags);
+
+/// All 16 floats at every vector's base + c * in_stride + offsets[t] are readable, so they may be
+/// loaded unmasked.
+#define CSYN_BLOCK_FULL_LOADS 1
+/// The three vectors exist and use the same row of masks.
+#define CSYN_BLOCK_SHARED_MASK 2
 
 #endif
