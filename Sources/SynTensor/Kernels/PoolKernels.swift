@@ -171,6 +171,27 @@ func resizeTaps(inSize: Int, outSize: Int, mode: ResizeMode, alignCorners: Bool)
 func resizeForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, H: Int, W: Int, Ho: Int, Wo: Int,
                    ty: ResizeTaps, tx: ResizeTaps) {
     let xs = UncheckedBox(x), ys = SendablePointer(y)
+    if tx.taps == 1 && ty.taps == 1 {
+        // One tap per axis (nearest): each output straight from its source pixel, with the two passes'
+        // arithmetic (0 + w * v, twice) so the values equal the general path's bit for bit.
+        parallelRows(rows: planes, work: planes * Ho * Wo) { range in
+            tx.index.withUnsafeBufferPointer { ix in
+                tx.weight.withUnsafeBufferPointer { wx in
+                    for p in range {
+                        let src = xs.value + p * H * W, dst = ys.p + p * Ho * Wo
+                        for o in 0..<Ho {
+                            let row = src + Int(ty.index[o]) * W, wy = ty.weight[o], d = dst + o * Wo
+                            for j in 0..<Wo {
+                                let t: Float = 0 + wx[j] * row[Int(ix[j])]
+                                d[j] = 0 + wy * t
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return
+    }
     parallelRows(rows: planes, work: planes * (H * Wo * tx.taps + Ho * Wo * ty.taps)) { range in
         var tmp = [Float](repeating: 0, count: H * Wo)
         tmp.withUnsafeMutableBufferPointer { t in
