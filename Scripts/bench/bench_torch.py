@@ -57,6 +57,25 @@ def make(name):
         m, k, n = (int(v) for v in name.split("_")[1].split("x"))
         a, b = torch.randn(m, k), torch.randn(k, n)
         return lambda: torch.mm(a, b)
+    if name.startswith("conv3x3_"):
+        # conv3x3_[grad_]NxCxHxW_O: F.conv2d with padding 1, forward only or forward + both gradients.
+        n, c, h, w = (int(v) for v in name.rsplit("_", 2)[-2].split("x"))
+        o = int(name.rsplit("_", 1)[1])
+        x, wt = torch.randn(n, c, h, w), torch.randn(o, c, 3, 3) * 0.1
+        b, probe = torch.randn(o), torch.randn(n, o, h, w)
+        if "_grad_" not in name:
+            def fwd():
+                with torch.no_grad():
+                    return F.conv2d(x, wt, b, padding=1)
+            return fwd
+        x.requires_grad_(True)
+        wt.requires_grad_(True)
+        b.requires_grad_(True)
+
+        def step():
+            x.grad = wt.grad = b.grad = None
+            (F.conv2d(x, wt, b, padding=1) * probe).sum().backward()
+        return step
     if name == "vit_s_block":
         blk = Block(384, 6)
         x = torch.randn(32, 197, 384, requires_grad=True)

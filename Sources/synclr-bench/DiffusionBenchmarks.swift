@@ -19,6 +19,34 @@ private func benchConditioning(batch: Int, width: Int, seed: UInt64) -> Conditio
                         pooled: Tensor.randn([batch, width], generator: &g))
 }
 
+/// 3x3 "same" convolutions at shipped-UNet shapes as GFLOP/s (and so % of the FMA peak): the forward
+/// pass alone, and forward + input gradient + weight gradient (three times the forward's FLOPs).
+func convolutionWorkloads(quick: Bool) -> [Workload] {
+    // (images, input channels, side, output channels): the UNet's second and fourth levels.
+    let shapes: [(Int, Int, Int, Int)] = quick ? [(64, 32, 16, 32)] : [(64, 32, 16, 32), (64, 64, 8, 64)]
+    var list: [Workload] = []
+    for (n, c, side, o) in shapes {
+        let flops = 2.0 * Double(n * o * c * 9 * side * side), shape = "\(n)x\(c)x\(side)x\(side)_\(o)"
+        func inputs() -> (Tensor, Tensor, Tensor, Tensor) {
+            var g = RandomGenerator(seed: 40)
+            return (Tensor.randn([n, c, side, side], generator: &g), Tensor.randn([o, c, 3, 3], generator: &g) * 0.1,
+                    Tensor.randn([o], generator: &g), Tensor.randn([n, o, side, side], generator: &g))
+        }
+        list.append(Workload(name: "conv3x3_\(shape)", unit: "GFLOP/s", higherIsBetter: true,
+                             convert: { flops / $0 / 1e9 }, make: {
+            let (x, w, b, _) = inputs()
+            return { _ = withNoGrad { x.conv2d(weight: w, bias: b, padding: (1, 1)) } }
+        }))
+        list.append(Workload(name: "conv3x3_grad_\(shape)", unit: "GFLOP/s", higherIsBetter: true,
+                             convert: { 3 * flops / $0 / 1e9 }, make: {
+            let (x0, w0, b0, probe) = inputs()
+            let x = x0.requiringGrad(), w = w0.requiringGrad(), b = b0.requiringGrad()
+            return { _ = (x.conv2d(weight: w, bias: b, padding: (1, 1)) * probe).sum().backward() }
+        }))
+    }
+    return list
+}
+
 /// UNet forward, training step and guided DDIM sampling at 32x32 (issue 5's diffusion table).
 func diffusionWorkloads(quick: Bool) -> [Workload] {
     var list: [Workload] = []

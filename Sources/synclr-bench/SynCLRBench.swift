@@ -62,7 +62,7 @@ struct SynCLRBench: AsyncParsableCommand {
         }
         let peer = noTorch ? nil : TorchPeer(script: torchScript, threads: threads)
         var results: [BenchResult] = []
-        let selected = (tensorWorkloads(quick: quick) + diffusionWorkloads(quick: quick)).filter { w in filter.map { w.name.contains($0) } ?? true }
+        let selected = (tensorWorkloads(quick: quick) + convolutionWorkloads(quick: quick) + diffusionWorkloads(quick: quick)).filter { w in filter.map { w.name.contains($0) } ?? true }
         var peak: FMAPeak?
         if selected.contains(where: { $0.unit == "GFLOP/s" }) {
             peak = FMAPeak.measure(threads: threads)
