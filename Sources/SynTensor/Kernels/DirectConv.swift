@@ -156,14 +156,19 @@ struct PlaneConv {
 
     /// [N, inner, H, W] -> [N, outer, H, W] by `csyn_conv_dense` with weights packed for `outer`, plus the
     /// optional epilogue adds. Tasks are runs of 16-position vectors (a multiple of 3, about 512 KiB of
-    /// input each, at least four per thread) times blocks of 8 output channels.
+    /// input each, at least four per thread) times blocks of 8 output channels. Runs are whole groups of
+    /// three images where that leaves enough tasks, because the kernel's fastest blocks are the same
+    /// position of three images (one row of tap masks).
     func denseRun(_ x: UnsafePointer<Float>, inner: Int, packed: [Float], outer: Int, bias: UnsafePointer<Float>? = nil,
                   shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) -> Tensor {
         let y = Tensor(uninitializedShape: [N, outer, H, W])
-        let hw = H * W, vectors = N * hw / 16
+        let hw = H * W, vectors = N * hw / 16, triple = 3 * (hw / 16)
         let blocks = (outer + Int(CSYN_CONV_OB) - 1) / Int(CSYN_CONV_OB)
         var chunk = Swift.max(3, (1 << 17) / Swift.max(1, inner * 16) / 3 * 3)
-        while chunk > 3 && (vectors + chunk - 1) / chunk * blocks < 4 * Threading.count { chunk = Swift.max(3, chunk / 6 * 3) }
+        if chunk >= triple { chunk = chunk / triple * triple }
+        while chunk > 3 && (vectors + chunk - 1) / chunk * blocks < 4 * Threading.count {
+            chunk = chunk > triple && chunk % triple == 0 ? Swift.max(triple, chunk / triple / 2 * triple) : Swift.max(3, chunk / 6 * 3)
+        }
         let tasks = (vectors + chunk - 1) / chunk * blocks
         let (masks, offsets) = denseMasks()
         let xb = UncheckedBox(x), d = SendablePointer(y.basePointer)
