@@ -179,7 +179,7 @@ struct PlaneConv {
                 offsets.withUnsafeBufferPointer { o in
                     let wb = UncheckedBox(w.baseAddress.unsafelyUnwrapped), mb = UncheckedBox(m.baseAddress.unsafelyUnwrapped)
                     let ob = UncheckedBox(o.baseAddress.unsafelyUnwrapped)
-                    parallelRows(rows: tasks, work: vectors * 16 * inner * t * outer) { r in
+                    parallelTasks(tasks, work: vectors * 16 * inner * t * outer) { r in
                         csyn_conv_dense(xb.value, Int64(n), Int64(inner), Int64(hw), wb.value, Int64(outer), Int64(t), mb.value, ob.value,
                                         b.value, sh.value, res.value, d.p, Int64(chunk), Int64(r.lowerBound), Int64(r.upperBound))
                     }

@@ -86,6 +86,18 @@ func parallelRows(rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
     }
 }
 
+/// Runs `body` over `0..<tasks` like `parallelRows`, but hands the tasks out one at a time as threads
+/// finish their previous one, for tasks of unequal size (e.g. a short last run of images).
+@inline(__always)
+func parallelTasks(_ tasks: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    let threads = Threading.count
+    if threads <= 1 || work < parallelThreshold || tasks < 2 {
+        body(0..<tasks)
+        return
+    }
+    poolRun(tasks, threads: threads) { t in body(t..<(t + 1)) }
+}
+
 /// Runs `body(i)` for `i in 0..<n`, spread over the worker threads (each index once).
 @inline(__always)
 func parallelFor(_ n: Int, _ body: (Int) -> Void) {
