@@ -5,18 +5,11 @@
 // stacked planes.
 #include "conv_internal.h"
 
-#include <stdatomic.h>
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-static atomic_int force_portable;
-
-void csyn_conv_force_portable(int on) { atomic_store(&force_portable, on ? 1 : 0); }
-
 int csyn_conv_avx512(void) {
-    if (atomic_load_explicit(&force_portable, memory_order_relaxed)) return 0;
 #if defined(__x86_64__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? 1 : 0;

@@ -203,37 +203,6 @@ import SynTestSupport
         }
     }
 
-    /// The direct kernels' portable C path (what CPUs without AVX-512 run) agrees with the AVX-512 path
-    /// to float rounding: the same sums in the same order with masked-off lanes skipped, the AVX-512
-    /// path fusing each multiply-add where the portable one rounds the product first. Dense planes
-    /// (whole 32x32 images three at a time plus partial runs, 4x4 and 8x8 planes, a 5x5 kernel, every
-    /// epilogue add), stacked planes of odd sizes, a stride-2 convolution over phase planes, and every
-    /// gradient, the 3x3 weight gradient included. (Without AVX-512 both runs take the portable path.)
-    @Test func conv2dPortableMatchesAVX512() {
-        var g = RandomGenerator(seed: 96)
-        for (n, c, o, h, w, k, s) in [(13, 4, 17, 32, 32, 3, 1), (5, 7, 3, 4, 4, 5, 1), (4, 6, 10, 8, 8, 3, 1), (3, 5, 11, 6, 10, 3, 1),
-                                      (2, 8, 9, 9, 9, 3, 2)] {
-            let x = Tensor.randn([n, c, h, w], generator: &g).requiringGrad()
-            let wt = (Tensor.randn([o, c, k, k], generator: &g) * 0.1).requiringGrad(), b = Tensor.randn([o], generator: &g).requiringGrad()
-            let (ho, wo) = ((h + 2 * (k / 2) - k) / s + 1, (w + 2 * (k / 2) - k) / s + 1)
-            let shift = Tensor.randn([n, o], generator: &g), res = Tensor.randn([n, o, ho, wo], generator: &g)
-            let probe = Tensor.randn([n, o, ho, wo], generator: &g)
-            func run() -> [Tensor] {
-                let y = x.conv2d(weight: wt, bias: b, stride: (s, s), padding: (k / 2, k / 2), channelShift: shift, residual: res)
-                let grads = (y * probe).sum().backward()
-                return [y] + [x, wt, b].map { grads[$0] ?? Tensor.zeros([0]) }
-            }
-            let wide = run()
-            Convolution.portableKernels = true
-            let portable = run()
-            Convolution.portableKernels = false
-            for (i, name) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
-                _ = expectClose(portable[i], wide[i], Tolerance(atol: 1e-4, rtol: 1e-5),
-                                "portable \(name) of \(n)x\(c)x\(h)x\(w) -> \(o), \(k)x\(k) stride \(s)")
-            }
-        }
-    }
-
     /// Strided convolutions with overlapping taps run over phase planes (`PhaseConv`): the UNet's 3x3
     /// stride-2 downsampling at even and odd sizes, strides 3 and (1, 2), a 4x4 kernel with stride 2,
     /// padding as large as the kernel, a 3x1 kernel over stride (2, 1), and a plane too small for a

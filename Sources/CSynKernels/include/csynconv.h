@@ -94,8 +94,4 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
 
-/// Makes every convolution kernel run its portable C path even where AVX-512 exists (1), or choose by
-/// CPU again (0): tests compare the two paths.
-void csyn_conv_force_portable(int on);
-
 #endif

@@ -1,4 +1,3 @@
-import CSynKernels
 import Synchronization
 extension Tensor {
     /// 2-D convolution (cross-correlation, as `F.conv2d`): x [N, C, H, W], weight [O, C/groups, kh, kw].
@@ -100,13 +99,6 @@ public enum Convolution {
     }
 
     static let directStorage = Atomic<Bool>(true)
-
-    /// Whether the direct kernels run their portable C path even on an AVX-512 CPU, as CPUs without it
-    /// do (tests compare the two paths; they agree to float rounding).
-    static var portableKernels: Bool {
-        get { csyn_conv_avx512() == 0 }
-        set { csyn_conv_force_portable(newValue ? 1 : 0) }
-    }
 }
 
 extension Tensor {
