@@ -145,7 +145,8 @@ static void block_avx512(const csyn_conv_block_t *b, int64_t c_in, int64_t in_st
 }
 #endif
 
-// Portable path: the same sums in the same order, in plain C.
+// Portable path: the same sums in the same order, in plain C (products rounded before each add where
+// the compiler has no FMA, so the two paths agree to rounding, not bit for bit).
 static void block_portable(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride,
                            const float *wb, const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias) {
     float acc[CSYN_CONV_OB][3][16];

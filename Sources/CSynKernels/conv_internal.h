@@ -19,7 +19,7 @@ typedef struct {
 /// 8 output channels x the block's 3 vectors in registers: the sum over input channels c, then taps t,
 /// of w * x (x a masked-off lane's zero where mask[v][t] clears it), then + bias[j], + shift[v][j],
 /// + residual; input channels are `in_stride` floats apart, output (and residual) channels
-/// `out_stride`. `wide` selects the AVX-512 path (same sums in the same order as the portable one);
+/// `out_stride`. `wide` selects the AVX-512 path (the portable one's sums in the same order, each multiply-add fused);
 /// `flags` are hints for it (CSYN_BLOCK_*); masked-off lanes are skipped either way.
 void csyn_conv_block(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
                      const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide, int flags);
