@@ -36,10 +36,13 @@ static const uint16_t zero_masks[CSYN_DENSE_MAX_TAPS] = {0};
 // `full_loads`: every tap's 16 floats of every vector lie inside the caller's input, so loads need no
 // mask; lanes outside the plane are then read but never used. Skipping a lane equals adding w * 0
 // for finite w, because an accumulator that starts at +0 never becomes -0 under round-to-nearest.
+// `shared`: the three vectors use one row of masks (the same positions of three images), so a tap
+// whose mask is full runs plain FMAs and one whose mask is empty is skipped; only the taps along an
+// edge carry masks, which measured slower than plain FMAs when all of a tap's FMAs carry one.
 __attribute__((target("avx512f"), always_inline))
 static inline void block_avx512_body(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride,
                                      const float *wb, const int64_t *offsets, int64_t taps, int64_t ob_count,
-                                     const float *bias, const int full_loads) {
+                                     const float *bias, const int full_loads, const int shared) {
     __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
     __m512 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
     __m512 a40 = a00, a41 = a00, a42 = a00, a50 = a00, a51 = a00, a52 = a00;
@@ -49,23 +52,33 @@ static inline void block_avx512_body(const csyn_conv_block_t *b, int64_t c_in, i
     for (int64_t c = 0; c < c_in; c++) {
         const float *wc = wb + c * taps * CSYN_CONV_OB;
         for (int64_t t = 0; t < taps; t++) {
+            if (shared && m0[t] == 0) continue;
             const int64_t off = offsets[t];
             const float *wt = wc + t * CSYN_CONV_OB;
-            // Masks straight from memory (kmovw m16): through a general register they would take a
-            // slot on an FMA port.
-            const __mmask16 k0 = _load_mask16((__mmask16 *)(uintptr_t)(m0 + t));
-            const __mmask16 k1 = _load_mask16((__mmask16 *)(uintptr_t)(m1 + t));
-            const __mmask16 k2 = _load_mask16((__mmask16 *)(uintptr_t)(m2 + t));
-            const __m512 v0 = full_loads ? _mm512_loadu_ps(p0 + off) : _mm512_maskz_loadu_ps(k0, p0 + off);
-            const __m512 v1 = full_loads ? _mm512_loadu_ps(p1 + off) : _mm512_maskz_loadu_ps(k1, p1 + off);
-            const __m512 v2 = full_loads ? _mm512_loadu_ps(p2 + off) : _mm512_maskz_loadu_ps(k2, p2 + off);
             __m512 s;
+            if (shared && m0[t] == 0xffff) {
+                const __m512 v0 = _mm512_loadu_ps(p0 + off), v1 = _mm512_loadu_ps(p1 + off), v2 = _mm512_loadu_ps(p2 + off);
 #define ROW(j, x0, x1, x2) s = _mm512_set1_ps(wt[j]); \
-            x0 = _mm512_mask3_fmadd_ps(s, v0, x0, k0); x1 = _mm512_mask3_fmadd_ps(s, v1, x1, k1); \
-            x2 = _mm512_mask3_fmadd_ps(s, v2, x2, k2);
-            ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
-            ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
+                x0 = _mm512_fmadd_ps(s, v0, x0); x1 = _mm512_fmadd_ps(s, v1, x1); x2 = _mm512_fmadd_ps(s, v2, x2);
+                ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
+                ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
 #undef ROW
+            } else {
+                // Masks straight from memory (kmovw m16): through a general register they would take a
+                // slot on an FMA port.
+                const __mmask16 k0 = _load_mask16((__mmask16 *)(uintptr_t)(m0 + t));
+                const __mmask16 k1 = shared ? k0 : _load_mask16((__mmask16 *)(uintptr_t)(m1 + t));
+                const __mmask16 k2 = shared ? k0 : _load_mask16((__mmask16 *)(uintptr_t)(m2 + t));
+                const __m512 v0 = full_loads ? _mm512_loadu_ps(p0 + off) : _mm512_maskz_loadu_ps(k0, p0 + off);
+                const __m512 v1 = full_loads ? _mm512_loadu_ps(p1 + off) : _mm512_maskz_loadu_ps(k1, p1 + off);
+                const __m512 v2 = full_loads ? _mm512_loadu_ps(p2 + off) : _mm512_maskz_loadu_ps(k2, p2 + off);
+#define ROW(j, x0, x1, x2) s = _mm512_set1_ps(wt[j]); \
+                x0 = _mm512_mask3_fmadd_ps(s, v0, x0, k0); x1 = _mm512_mask3_fmadd_ps(s, v1, x1, k1); \
+                x2 = _mm512_mask3_fmadd_ps(s, v2, x2, k2);
+                ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
+                ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
+#undef ROW
+            }
         }
         p0 += in_stride; p1 += in_stride; p2 += in_stride;
     }
@@ -82,66 +95,14 @@ static inline void block_avx512_body(const csyn_conv_block_t *b, int64_t c_in, i
 #undef OUT1
 }
 
-// The three vectors share one row of masks (the same positions of three images) and load full-width:
-// a tap whose mask is full runs plain FMAs, one whose mask is empty is skipped, and only the taps
-// along an edge need masked ones, which measured slower than plain ones when all of a tap's FMAs
-// carry a mask.
-__attribute__((target("avx512f")))
-static void block_avx512_shared(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride,
-                                const float *wb, const int64_t *offsets, int64_t taps, int64_t ob_count,
-                                const float *bias) {
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-    __m512 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-    __m512 a40 = a00, a41 = a00, a42 = a00, a50 = a00, a51 = a00, a52 = a00;
-    __m512 a60 = a00, a61 = a00, a62 = a00, a70 = a00, a71 = a00, a72 = a00;
-    const float *p0 = b->in[0], *p1 = b->in[1], *p2 = b->in[2];
-    const uint16_t *m0 = b->mask[0];
-    for (int64_t c = 0; c < c_in; c++) {
-        const float *wc = wb + c * taps * CSYN_CONV_OB;
-        for (int64_t t = 0; t < taps; t++) {
-            const uint16_t m = m0[t];
-            if (m == 0) continue;
-            const int64_t off = offsets[t];
-            const float *wt = wc + t * CSYN_CONV_OB;
-            const __m512 v0 = _mm512_loadu_ps(p0 + off), v1 = _mm512_loadu_ps(p1 + off), v2 = _mm512_loadu_ps(p2 + off);
-            __m512 s;
-            if (m == 0xffff) {
-#define ROW(j, x0, x1, x2) s = _mm512_set1_ps(wt[j]); \
-                x0 = _mm512_fmadd_ps(s, v0, x0); x1 = _mm512_fmadd_ps(s, v1, x1); x2 = _mm512_fmadd_ps(s, v2, x2);
-                ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
-                ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
-#undef ROW
-            } else {
-                const __mmask16 k = _load_mask16((__mmask16 *)(uintptr_t)(m0 + t));
-#define ROW(j, x0, x1, x2) s = _mm512_set1_ps(wt[j]); \
-                x0 = _mm512_mask3_fmadd_ps(s, v0, x0, k); x1 = _mm512_mask3_fmadd_ps(s, v1, x1, k); \
-                x2 = _mm512_mask3_fmadd_ps(s, v2, x2, k);
-                ROW(0, a00, a01, a02) ROW(1, a10, a11, a12) ROW(2, a20, a21, a22) ROW(3, a30, a31, a32)
-                ROW(4, a40, a41, a42) ROW(5, a50, a51, a52) ROW(6, a60, a61, a62) ROW(7, a70, a71, a72)
-#undef ROW
-            }
-        }
-        p0 += in_stride; p1 += in_stride; p2 += in_stride;
-    }
-#define OUT1(j, acc, v) if (b->out[v]) { __m512 r = acc; \
-        if (bias) r = _mm512_add_ps(r, _mm512_set1_ps(bias[j])); \
-        if (b->shift[v]) r = _mm512_add_ps(r, _mm512_set1_ps(b->shift[v][j])); \
-        if (b->res[v]) r = _mm512_add_ps(r, _mm512_loadu_ps(b->res[v] + (j) * out_stride)); \
-        _mm512_storeu_ps(b->out[v] + (j) * out_stride, r); }
-#define STORE(j, x0, x1, x2) if (j < ob_count) { OUT1(j, x0, 0) OUT1(j, x1, 1) OUT1(j, x2, 2) }
-    STORE(0, a00, a01, a02) STORE(1, a10, a11, a12) STORE(2, a20, a21, a22) STORE(3, a30, a31, a32)
-    STORE(4, a40, a41, a42) STORE(5, a50, a51, a52) STORE(6, a60, a61, a62) STORE(7, a70, a71, a72)
-#undef STORE
-#undef OUT1
-}
-
 __attribute__((target("avx512f")))
 static void block_avx512(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
                          const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int flags) {
     if ((flags & CSYN_BLOCK_FULL_LOADS) && (flags & CSYN_BLOCK_SHARED_MASK))
-        block_avx512_shared(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias);
-    else if (flags & CSYN_BLOCK_FULL_LOADS) block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 1);
-    else block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 0);
+        block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 1, 1);
+    else if (flags & CSYN_BLOCK_FULL_LOADS)
+        block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 1, 0);
+    else block_avx512_body(b, c_in, in_stride, out_stride, wb, offsets, taps, ob_count, bias, 0, 0);
 }
 #endif
 
