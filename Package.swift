@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(name: "synclr-fuzz", dependencies: ["SynTensor", "SynRecords", "SynCaption", "SynDiffusion", "SynRep", "SynPipeline"]),
         // Shared by the test targets: fixture files, tolerances and element-wise comparison with PyTorch values.
         .target(name: "SynTestSupport", dependencies: ["SynTensor"], path: "Tests/SynTestSupport"),
-        .testTarget(name: "SynTensorTests", dependencies: ["SynTensor", "SynTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynTensorTests", dependencies: ["SynTensor", "SynTestSupport", "CSynKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynRecordsTests", dependencies: ["SynRecords"]),
         .testTarget(name: "SynCaptionTests", dependencies: ["SynCaption", "CSynKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynDiffusionTests", dependencies: ["SynDiffusion"], resources: [.copy("Fixtures")]),

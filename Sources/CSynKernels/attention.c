@@ -286,9 +286,14 @@ int csyn_attention_simd(void) {
     return s;
 }
 
-int csyn_flash_attention_forward(FWD_PARAMS) {
+int csyn_flash_attention_forward(FWD_PARAMS) { return csyn_flash_attention_forward_on(csyn_attention_simd(), FWD_ARGS); }
+
+int csyn_flash_attention_backward(BWD_PARAMS) { return csyn_flash_attention_backward_on(csyn_attention_simd(), BWD_ARGS); }
+
+int csyn_flash_attention_forward_on(int path, FWD_PARAMS) {
+    if (path < 0 || path > csyn_attention_simd()) return -1;
 #if CSYN_ATT_X86
-    switch (csyn_attention_simd()) {
+    switch (path) {
     case 2: return att_forward_avx512(FWD_ARGS);
     case 1: return att_forward_avx2(FWD_ARGS);
     default: break;
@@ -297,9 +302,10 @@ int csyn_flash_attention_forward(FWD_PARAMS) {
     return att_forward_portable(FWD_ARGS);
 }
 
-int csyn_flash_attention_backward(BWD_PARAMS) {
+int csyn_flash_attention_backward_on(int path, BWD_PARAMS) {
+    if (path < 0 || path > csyn_attention_simd()) return -1;
 #if CSYN_ATT_X86
-    switch (csyn_attention_simd()) {
+    switch (path) {
     case 2: return att_backward_avx512(BWD_ARGS);
     case 1: return att_backward_avx2(BWD_ARGS);
     default: break;

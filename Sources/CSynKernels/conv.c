@@ -18,12 +18,15 @@ int csyn_conv_avx512(void) {
 #endif
 }
 
-void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_stride, int64_t image_stride,
-                              const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
-                              float *out, int64_t out_plane, int64_t positions,
-                              int64_t task0, int64_t task1) {
+int csyn_conv_path(void) { return csyn_conv_avx512() ? CSYN_PATH_AVX512 : CSYN_PATH_PORTABLE; }
+
+int csyn_conv_planes_strided_on(int path, const float *in, int64_t c_in, int64_t channel_stride, int64_t image_stride,
+                                 const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
+                                 float *out, int64_t out_plane, int64_t positions,
+                                 int64_t task0, int64_t task1) {
     const int64_t blocks = (o_out + CSYN_CONV_OB - 1) / CSYN_CONV_OB;
-    const int wide = csyn_conv_avx512();
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
+    const int wide = path == CSYN_PATH_AVX512;
     // Padded planes hold every tap's neighbour: all lanes of every tap are read.
     uint16_t all[taps > 0 ? taps : 1];
     for (int64_t t = 0; t < taps; t++) all[t] = 0xffff;
@@ -42,6 +45,15 @@ void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_str
                             CSYN_BLOCK_FULL_LOADS | CSYN_BLOCK_SHARED_MASK);
         }
     }
+    return 0;
+}
+
+void csyn_conv_planes_strided(const float *in, int64_t c_in, int64_t channel_stride, int64_t image_stride,
+                              const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
+                              float *out, int64_t out_plane, int64_t positions,
+                              int64_t task0, int64_t task1) {
+    (void)csyn_conv_planes_strided_on(csyn_conv_path(), in, c_in, channel_stride, image_stride, w, o_out, offsets, taps, out,
+                                out_plane, positions, task0, task1);
 }
 
 void csyn_conv_planes(const float *in, int64_t c_in, int64_t in_plane,
@@ -135,8 +147,15 @@ static void wgrad_triple_portable(const float *d0, const float *d1, const float 
 void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t ld_x, int64_t k_len,
                         const int64_t *offsets, int64_t o_out, int64_t c_in, float *dw,
                         int64_t task0, int64_t task1) {
+    (void)csyn_conv_wgrad3x3_on(csyn_conv_path(), dy, ld_dy, x, ld_x, k_len, offsets, o_out, c_in, dw, task0, task1);
+}
+
+int csyn_conv_wgrad3x3_on(int path, const float *dy, int64_t ld_dy, const float *x, int64_t ld_x, int64_t k_len,
+                           const int64_t *offsets, int64_t o_out, int64_t c_in, float *dw,
+                           int64_t task0, int64_t task1) {
     const int64_t cblocks = (c_in + CSYN_WGRAD_CB - 1) / CSYN_WGRAD_CB;
-    const int wide = csyn_conv_avx512();
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
+    const int wide = path == CSYN_PATH_AVX512;
     float scratch[2][9] = {{0}};
     for (int64_t task = task0; task < task1; task++) {
         const int64_t o0 = task / cblocks * CSYN_WGRAD_OB, c0 = task % cblocks * CSYN_WGRAD_CB;
@@ -169,6 +188,7 @@ void csyn_conv_wgrad3x3(const float *dy, int64_t ld_dy, const float *x, int64_t 
             }
         }
     }
+    return 0;
 }
 
 #include <string.h>
@@ -234,8 +254,14 @@ static void unstack_plane_avx512(const float *s, float *d, const float *r, int64
 
 void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64_t h, int64_t w, int64_t pitch,
                        int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1) {
+    (void)csyn_stack_planes_on(csyn_conv_path(), src, images, channels, h, w, pitch, slot, lead, ld, dst, c0, c1);
+}
+
+int csyn_stack_planes_on(int path, const float *src, int64_t images, int64_t channels, int64_t h, int64_t w,
+                          int64_t pitch, int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1) {
     const int64_t gap = pitch - w, tail_rows = slot - h * pitch;
-    const int wide = csyn_conv_avx512();
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
+    const int wide = path == CSYN_PATH_AVX512;
     for (int64_t c = c0; c < c1; c++) {
         float *row = dst + c * ld;
 #if defined(__x86_64__)
@@ -258,12 +284,21 @@ void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64
         }
         memset(d, 0, (size_t)(ld - (d - row)) * sizeof(float));
     }
+    return 0;
 }
 
 void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch, int64_t slot,
                          int64_t group, int64_t out_plane, const float *bias, const float *shift, const float *residual,
                          float *dst, int64_t p0, int64_t p1) {
-    const int wide = csyn_conv_avx512();
+    (void)csyn_unstack_planes_on(csyn_conv_path(), src, channels, h, w, pitch, slot, group, out_plane, bias, shift, residual,
+                           dst, p0, p1);
+}
+
+int csyn_unstack_planes_on(int path, const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch,
+                            int64_t slot, int64_t group, int64_t out_plane, const float *bias, const float *shift,
+                            const float *residual, float *dst, int64_t p0, int64_t p1) {
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
+    const int wide = path == CSYN_PATH_AVX512;
     for (int64_t p = p0; p < p1; p++) {
         const int64_t n = p / channels, o = p % channels;
         const float *s = src + (n / group * channels + o) * out_plane + n % group * slot;
@@ -292,4 +327,5 @@ void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t 
             }
         }
     }
+    return 0;
 }

@@ -186,8 +186,17 @@ static void dense_block(const float *in, int64_t c_in, int64_t hw, int64_t vpp, 
 void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk, int64_t o_out,
                      int64_t taps, const uint16_t *masks, const int64_t *offsets, const float *bias, const float *shift,
                      const float *residual, float *out, int64_t chunk, int64_t task0, int64_t task1) {
+    (void)csyn_conv_dense_on(csyn_conv_path(), in, images, c_in, hw, wpk, o_out, taps, masks, offsets, bias, shift, residual,
+                       out, chunk, task0, task1);
+}
+
+int csyn_conv_dense_on(int path, const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk,
+                        int64_t o_out, int64_t taps, const uint16_t *masks, const int64_t *offsets, const float *bias,
+                        const float *shift, const float *residual, float *out, int64_t chunk, int64_t task0,
+                        int64_t task1) {
     const int64_t vpp = hw / 16, vectors = images * vpp;
-    const int wide = csyn_conv_avx512();
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
+    const int wide = path == CSYN_PATH_AVX512;
     const int64_t blocks = (o_out + CSYN_CONV_OB - 1) / CSYN_CONV_OB;
     // Vector (n, q) reads from n * c_in * hw + q * 16 + lo to (n * c_in + c_in - 1) * hw + q * 16 + 16 + hi
     // floats into `in`; full-width loads are safe where that lies inside the images * c_in * hw floats.
@@ -231,4 +240,5 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
             dense_block(in, c_in, hw, vpp, idx, have, masks, taps, lo, hi, total, wb, offsets, o_out, o0, count, bb,
                         shift, residual, out, wide);
     }
+    return 0;
 }

@@ -159,25 +159,46 @@ int csyn_norm_avx512(void) {
 
 void csyn_groupnorm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
                             int64_t C, int64_t S, int64_t G, float eps, int32_t silu, int64_t g0, int64_t g1) {
+    (void)csyn_groupnorm_forward_on(csyn_norm_avx512() ? CSYN_PATH_AVX512 : CSYN_PATH_PORTABLE, x, w, b, y, mean, rstd,
+                                    C, S, G, eps, silu, g0, g1);
+}
+
+int csyn_groupnorm_forward_on(int path, const float *x, const float *w, const float *b, float *y, float *mean,
+                              float *rstd, int64_t C, int64_t S, int64_t G, float eps, int32_t silu, int64_t g0,
+                              int64_t g1) {
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_norm_avx512())) return -1;
 #if defined(__x86_64__)
-    if (csyn_norm_avx512()) { forward_avx512(x, w, b, y, mean, rstd, C, S, G, eps, silu, g0, g1); return; }
+    if (path == CSYN_PATH_AVX512) {
+        forward_avx512(x, w, b, y, mean, rstd, C, S, G, eps, silu, g0, g1);
+        return 0;
+    }
 #endif
     forward_body(x, w, b, y, mean, rstd, C, S, G, eps, silu, g0, g1);
+    return 0;
 }
 
 void csyn_groupnorm_backward(const float *dy, const float *x, const float *w, const float *b,
                              const float *mean, const float *rstd, float *dx, float *dw_part, float *db_part,
                              int64_t C, int64_t S, int64_t G, int32_t silu, int64_t g0, int64_t g1) {
+    (void)csyn_groupnorm_backward_on(csyn_norm_avx512() ? CSYN_PATH_AVX512 : CSYN_PATH_PORTABLE, dy, x, w, b, mean, rstd,
+                                     dx, dw_part, db_part, C, S, G, silu, g0, g1);
+}
+
+int csyn_groupnorm_backward_on(int path, const float *dy, const float *x, const float *w, const float *b,
+                               const float *mean, const float *rstd, float *dx, float *dw_part, float *db_part,
+                               int64_t C, int64_t S, int64_t G, int32_t silu, int64_t g0, int64_t g1) {
+    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_norm_avx512())) return -1;
     // One group's dz stays in this scratch between the reduction and the dx pass.
     float *dz = malloc((size_t)(C / G * S) * sizeof(float) + 64);
     if (!dz) abort();
 #if defined(__x86_64__)
-    if (csyn_norm_avx512()) {
+    if (path == CSYN_PATH_AVX512) {
         backward_avx512(dy, x, w, b, mean, rstd, dx, dw_part, db_part, C, S, G, silu, g0, g1, dz);
         free(dz);
-        return;
+        return 0;
     }
 #endif
     backward_body(dy, x, w, b, mean, rstd, dx, dw_part, db_part, C, S, G, silu, g0, g1, dz);
     free(dz);
+    return 0;
 }

@@ -77,24 +77,34 @@ __attribute__((target("avx512f,avx2,fma"))) static void gelu_backward_avx512(con
 }
 #endif
 
-void csyn_gelu_forward(const float *x, float *y, int64_t n) {
+void csyn_gelu_forward(const float *x, float *y, int64_t n) { (void)csyn_gelu_forward_on(csyn_attention_simd(), x, y, n); }
+
+void csyn_gelu_backward(const float *g, const float *x, float *dx, int64_t n) {
+    (void)csyn_gelu_backward_on(csyn_attention_simd(), g, x, dx, n);
+}
+
+int csyn_gelu_forward_on(int path, const float *x, float *y, int64_t n) {
+    if (path < 0 || path > csyn_attention_simd()) return -1;
 #if CSYN_PW_X86
-    switch (csyn_attention_simd()) {
-    case 2: gelu_forward_avx512(x, y, n); return;
-    case 1: gelu_forward_avx2(x, y, n); return;
+    switch (path) {
+    case 2: gelu_forward_avx512(x, y, n); return 0;
+    case 1: gelu_forward_avx2(x, y, n); return 0;
     default: break;
     }
 #endif
     gelu_forward_portable(x, y, n);
+    return 0;
 }
 
-void csyn_gelu_backward(const float *g, const float *x, float *dx, int64_t n) {
+int csyn_gelu_backward_on(int path, const float *g, const float *x, float *dx, int64_t n) {
+    if (path < 0 || path > csyn_attention_simd()) return -1;
 #if CSYN_PW_X86
-    switch (csyn_attention_simd()) {
-    case 2: gelu_backward_avx512(g, x, dx, n); return;
-    case 1: gelu_backward_avx2(g, x, dx, n); return;
+    switch (path) {
+    case 2: gelu_backward_avx512(g, x, dx, n); return 0;
+    case 1: gelu_backward_avx2(g, x, dx, n); return 0;
     default: break;
     }
 #endif
     gelu_backward_portable(g, x, dx, n);
+    return 0;
 }

@@ -2,6 +2,7 @@
 #define CSYNATTENTION_H
 
 #include <stdint.h>
+#include "csyncpu.h"
 
 /// Which code path the tiled attention kernels run on this CPU: 2 = AVX-512, 1 = AVX2+FMA, 0 = portable C.
 int csyn_attention_simd(void);
@@ -26,5 +27,15 @@ int csyn_flash_attention_backward(const float *q, int64_t ldq, const float *k, i
                                   const float *dout, int64_t lddo,
                                   float *dq, int64_t lddq, float *dk, int64_t lddk, float *dv_out, int64_t lddv,
                                   int64_t nq, int64_t nk, int64_t d, int64_t dv, float scale);
+
+/// The attention kernels on a given path (CSYN_PATH_*, for tests); -1 also when this CPU lacks it.
+int csyn_flash_attention_forward_on(int path, const float *q, int64_t ldq, const float *k, int64_t ldk,
+                                    const float *v, int64_t ldv, float *o, int64_t ldo, float *lse,
+                                    int64_t nq, int64_t nk, int64_t d, int64_t dv, float scale);
+int csyn_flash_attention_backward_on(int path, const float *q, int64_t ldq, const float *k, int64_t ldk,
+                                     const float *v, int64_t ldv, const float *o, int64_t ldo, const float *lse,
+                                     const float *dout, int64_t lddo,
+                                     float *dq, int64_t lddq, float *dk, int64_t lddk, float *dv_out, int64_t lddv,
+                                     int64_t nq, int64_t nk, int64_t d, int64_t dv, float scale);
 
 #endif

@@ -2,6 +2,7 @@
 #define CSYNCONV_H
 
 #include <stdint.h>
+#include "csyncpu.h"
 
 /// Output channels per block of the packed weights of `csyn_conv_planes`.
 #define CSYN_CONV_OB 8
@@ -93,5 +94,24 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
 
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
+
+/// The path (CSYN_PATH_*) the convolution kernels run on this CPU.
+int csyn_conv_path(void);
+
+/// The convolution kernels above on a given path (CSYN_PATH_*, for tests); 0, or -1 when this CPU lacks it.
+int csyn_conv_planes_strided_on(int path, const float *in, int64_t c_in, int64_t channel_stride, int64_t image_stride,
+                                const float *w, int64_t o_out, const int64_t *offsets, int64_t taps,
+                                float *out, int64_t out_plane, int64_t positions, int64_t task0, int64_t task1);
+int csyn_conv_wgrad3x3_on(int path, const float *dy, int64_t ld_dy, const float *x, int64_t ld_x, int64_t k_len,
+                          const int64_t *offsets, int64_t o_out, int64_t c_in, float *dw, int64_t task0, int64_t task1);
+int csyn_stack_planes_on(int path, const float *src, int64_t images, int64_t channels, int64_t h, int64_t w,
+                         int64_t pitch, int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1);
+int csyn_unstack_planes_on(int path, const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch,
+                           int64_t slot, int64_t group, int64_t out_plane, const float *bias, const float *shift,
+                           const float *residual, float *dst, int64_t p0, int64_t p1);
+int csyn_conv_dense_on(int path, const float *in, int64_t images, int64_t c_in, int64_t hw, const float *wpk,
+                       int64_t o_out, int64_t taps, const uint16_t *masks, const int64_t *offsets, const float *bias,
+                       const float *shift, const float *residual, float *out, int64_t chunk, int64_t task0,
+                       int64_t task1);
 
 #endif

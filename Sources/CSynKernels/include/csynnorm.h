@@ -2,6 +2,7 @@
 #define CSYNNORM_H
 
 #include <stdint.h>
+#include "csyncpu.h"
 
 /// GroupNorm forward, optionally followed by SiLU in the same pass, for groups [g0, g1) of x [N, C, S].
 ///
@@ -24,5 +25,13 @@ void csyn_groupnorm_backward(const float *dy, const float *x, const float *w, co
 
 /// Whether the normalization kernels run their AVX-512 path on this CPU (1) or portable C (0).
 int csyn_norm_avx512(void);
+
+/// The GroupNorm kernels on a given path (CSYN_PATH_*, for tests); 0, or -1 when this CPU lacks it.
+int csyn_groupnorm_forward_on(int path, const float *x, const float *w, const float *b, float *y, float *mean,
+                              float *rstd, int64_t C, int64_t S, int64_t G, float eps, int32_t silu, int64_t g0,
+                              int64_t g1);
+int csyn_groupnorm_backward_on(int path, const float *dy, const float *x, const float *w, const float *b,
+                               const float *mean, const float *rstd, float *dx, float *dw_part, float *db_part,
+                               int64_t C, int64_t S, int64_t G, int32_t silu, int64_t g0, int64_t g1);
 
 #endif

@@ -1,0 +1,369 @@
+import CSynKernels
+import Foundation
+import SynTensor
+import Testing
+
+/// Every code path of the C kernels this CPU can run (portable C, AVX2, AVX-512), each held to a
+/// double-precision reference computed here from the headers' definitions. The product runs only the
+/// widest path, so without these a CPU without AVX-512 would run kernels no test on this machine saw.
+/// The `_on` entry points choose the path per call, so nothing process-wide changes under the
+/// concurrently running tests.
+@Suite struct KernelPathTests {
+    /// The paths this CPU has, for kernels whose widest path is `widest` (CSYN_PATH_*).
+    static func paths(upTo widest: Int32) -> [Int32] {
+        (0...widest).filter { p in
+            switch p {
+            case CSYN_PATH_AVX512: return csyn_conv_avx512() != 0 && csyn_attention_simd() >= 2
+            case CSYN_PATH_AVX2: return csyn_attention_simd() >= 1
+            default: return true
+            }
+        }
+    }
+
+    static func randoms(_ count: Int, _ rng: inout RandomGenerator, scale: Float = 1) -> [Float] {
+        (0..<count).map { _ in rng.normal() * scale }
+    }
+
+    static func withOptional<R>(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let a else { return body(nil) }
+        return a.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
+    /// |got - exact| within `rel` of the magnitude of the summed terms (plus a floor for exact zeros).
+    static func close(_ got: Float, _ exact: Double, magnitude: Double, rel: Double = 2e-6) -> Bool {
+        abs(Double(got) - exact) <= rel * magnitude + 1e-7
+    }
+
+    /// Packs w [o][c][taps] as the convolution kernels read it: [ceil(o / 8)][c][taps][8], zeros past o.
+    static func pack(_ w: [Float], o: Int, c: Int, taps: Int) -> [Float] {
+        let ob = Int(CSYN_CONV_OB), blocks = (o + ob - 1) / ob
+        var p = [Float](repeating: 0, count: blocks * c * taps * ob)
+        for oo in 0..<o {
+            for cc in 0..<c {
+                for t in 0..<taps { p[((oo / ob * c + cc) * taps + t) * ob + oo % ob] = w[(oo * c + cc) * taps + t] }
+            }
+        }
+        return p
+    }
+
+    // MARK: convolutions
+
+    /// Dense-layout "same" convolution with every optional term, odd kernels 1x1, 3x3 and 5x3, planes
+    /// whose vectors cross rows, and a run length that splits images between tasks.
+    @Test(arguments: [(5, 3, 4, 4, 3, 3, 11, 2), (4, 6, 6, 8, 3, 3, 16, 5), (7, 2, 2, 8, 1, 1, 9, 3), (3, 5, 4, 12, 5, 3, 8, 1)])
+    func denseConvolution(images: Int, cIn: Int, h: Int, w: Int, kh: Int, kw: Int, oOut: Int, chunk: Int) throws {
+        var rng = RandomGenerator(seed: 71, stream: UInt64(images * 1000 + cIn * 100 + oOut))
+        let hw = h * w, taps = kh * kw
+        let x = Self.randoms(images * cIn * hw, &rng), wt = Self.randoms(oOut * cIn * taps, &rng, scale: 0.3)
+        let bias = Self.randoms(oOut, &rng), shift = Self.randoms(images * oOut, &rng)
+        let residual = Self.randoms(images * oOut * hw, &rng)
+        var masks = [UInt16](repeating: 0, count: hw / 16 * taps), offsets = [Int64](repeating: 0, count: taps)
+        csyn_conv_dense_masks(Int64(h), Int64(w), Int64(kh), Int64(kw), &masks, &offsets)
+        let wpk = Self.pack(wt, o: oOut, c: cIn, taps: taps)
+        let vectors = images * hw / 16, blocks = (oOut + 7) / 8, tasks = (vectors + chunk - 1) / chunk * blocks
+        for withTerms in [false, true] {
+            // Exact sums, with the magnitude of their terms for the tolerance.
+            var exact = [Double](repeating: 0, count: images * oOut * hw), size = exact
+            for n in 0..<images {
+                for o in 0..<oOut {
+                    for y in 0..<h {
+                        for xx in 0..<w {
+                            var s = 0.0, m = 0.0
+                            for c in 0..<cIn {
+                                for t in 0..<taps {
+                                    let yy = y + t / kw - kh / 2, xs = xx + t % kw - kw / 2
+                                    guard yy >= 0, yy < h, xs >= 0, xs < w else { continue }
+                                    let term = Double(wt[(o * cIn + c) * taps + t]) * Double(x[(n * cIn + c) * hw + yy * w + xs])
+                                    s += term
+                                    m += abs(term)
+                                }
+                            }
+                            let i = (n * oOut + o) * hw + y * w + xx
+                            if withTerms {
+                                s += Double(bias[o]) + Double(shift[n * oOut + o]) + Double(residual[i])
+                                m += abs(Double(bias[o])) + abs(Double(shift[n * oOut + o])) + abs(Double(residual[i]))
+                            }
+                            exact[i] = s
+                            size[i] = m
+                        }
+                    }
+                }
+            }
+            for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+                var out = [Float](repeating: .nan, count: images * oOut * hw)
+                let rc = Self.withOptional(withTerms ? bias : nil) { b in
+                    Self.withOptional(withTerms ? shift : nil) { s in
+                        Self.withOptional(withTerms ? residual : nil) { r in
+                            csyn_conv_dense_on(path, x, Int64(images), Int64(cIn), Int64(hw), wpk, Int64(oOut), Int64(taps), masks,
+                                               offsets, b, s, r, &out, Int64(chunk), 0, Int64(tasks))
+                        }
+                    }
+                }
+                #expect(rc == 0)
+                let bad = (0..<out.count).filter { !Self.close(out[$0], exact[$0], magnitude: size[$0]) }
+                #expect(bad.isEmpty, "path \(path), terms \(withTerms): \(bad.count) of \(out.count) wrong, first \(bad.first.map { "\($0): \(out[$0]) vs \(exact[$0])" } ?? "")")
+            }
+        }
+    }
+
+    /// Padded planes (one zero border, rows `pitch` apart) in both of the layouts SynTensor uses:
+    /// image-major and channel-major; a 3x3 and a 1x1 kernel, output channels not a multiple of 8.
+    @Test(arguments: [(3, 5, 7, 13, 3, false), (2, 4, 6, 9, 3, true), (3, 3, 5, 10, 1, false)])
+    func paddedPlaneConvolution(images: Int, cIn: Int, side: Int, oOut: Int, k: Int, channelMajor: Bool) throws {
+        var rng = RandomGenerator(seed: 72, stream: UInt64(images * 100 + oOut))
+        let h = side, w = side + 1, pitch = w + 2, taps = k * k
+        let positions = h * pitch, rounded = (positions + 47) / 48 * 48
+        let offsets: [Int64] = k == 3 ? (0..<9).map { Int64($0 / 3 * pitch + $0 % 3) } : [Int64(pitch + 1)]
+        let inPlane = rounded + 2 * pitch + 2 + 48
+        var x = [Float](repeating: 0, count: images * cIn * inPlane)
+        let channelStride = channelMajor ? images * inPlane : inPlane, imageStride = channelMajor ? inPlane : cIn * inPlane
+        for n in 0..<images {
+            for c in 0..<cIn {
+                for y in 0..<h { for xx in 0..<w { x[n * imageStride + c * channelStride + (y + 1) * pitch + xx + 1] = rng.normal() } }
+            }
+        }
+        let wt = Self.randoms(oOut * cIn * taps, &rng, scale: 0.3), wpk = Self.pack(wt, o: oOut, c: cIn, taps: taps)
+        let tasks = images * ((oOut + 7) / 8)
+        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            var out = [Float](repeating: .nan, count: images * oOut * rounded)
+            let rc = csyn_conv_planes_strided_on(path, x, Int64(cIn), Int64(channelStride), Int64(imageStride), wpk, Int64(oOut),
+                                                 offsets, Int64(taps), &out, Int64(rounded), Int64(positions), 0, Int64(tasks))
+            #expect(rc == 0)
+            var wrong = 0
+            for n in 0..<images {
+                for o in 0..<oOut {
+                    for y in 0..<h {
+                        for xx in 0..<w {
+                            var s = 0.0, m = 0.0
+                            for c in 0..<cIn {
+                                for t in 0..<taps {
+                                    let term = Double(wt[(o * cIn + c) * taps + t])
+                                        * Double(x[n * imageStride + c * channelStride + y * pitch + xx + Int(offsets[t])])
+                                    s += term
+                                    m += abs(term)
+                                }
+                            }
+                            if !Self.close(out[(n * oOut + o) * rounded + y * pitch + xx], s, magnitude: m) { wrong += 1 }
+                        }
+                    }
+                }
+            }
+            #expect(wrong == 0, "path \(path): \(wrong) outputs wrong")
+        }
+    }
+
+    /// The 3x3 weight gradient over more than one chunk of k (4096) with a ragged tail, and blocks of
+    /// output and input channels that do not divide the counts.
+    @Test func weightGradient3x3() throws {
+        var rng = RandomGenerator(seed: 73)
+        let oOut = 7, cIn = 19, kLen = 5003, pitch = 11
+        let offsets = (0..<9).map { Int64($0 / 3 * pitch + $0 % 3) }
+        let ldDy = kLen + 5, ldX = kLen + 2 * pitch + 2 + 16 + 3
+        let dy = Self.randoms(oOut * ldDy, &rng), x = Self.randoms(cIn * ldX, &rng)
+        let ob = Int(CSYN_WGRAD_OB), cb = Int(CSYN_WGRAD_CB)
+        let tasks = (oOut + ob - 1) / ob * ((cIn + cb - 1) / cb)
+        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            var dw = [Float](repeating: .nan, count: oOut * cIn * 9)
+            let rc = csyn_conv_wgrad3x3_on(path, dy, Int64(ldDy), x, Int64(ldX), Int64(kLen), offsets, Int64(oOut), Int64(cIn),
+                                           &dw, 0, Int64(tasks))
+            #expect(rc == 0)
+            var wrong: [String] = []
+            for o in 0..<oOut {
+                for c in 0..<cIn {
+                    for t in 0..<9 {
+                        var s = 0.0, m = 0.0
+                        for k in 0..<kLen {
+                            let term = Double(dy[o * ldDy + k]) * Double(x[c * ldX + k + Int(offsets[t])])
+                            s += term
+                            m += abs(term)
+                        }
+                        let got = dw[(o * cIn + c) * 9 + t]
+                        if !Self.close(got, s, magnitude: m) { wrong.append("[\(o), \(c), \(t)] \(got) vs \(s)") }
+                    }
+                }
+            }
+            #expect(wrong.isEmpty, "path \(path): \(wrong.count) wrong, first \(wrong.first ?? "")")
+        }
+    }
+
+    /// Stacking and unstacking are copies and separate adds: every path gives the reference's bits.
+    @Test func stackAndUnstackPlanes() throws {
+        var rng = RandomGenerator(seed: 74)
+        let images = 5, channels = 3, h = 5, w = 7, pitch = 9, slot = 6 * pitch + 2, lead = 2 * pitch + 3
+        let ld = lead + images * slot + 37
+        let src = Self.randoms(images * channels * h * w, &rng)
+        var expected = [Float](repeating: 0, count: channels * ld)
+        for c in 0..<channels {
+            for n in 0..<images {
+                for y in 0..<h { for x in 0..<w { expected[c * ld + lead + n * slot + y * pitch + x] = src[(n * channels + c) * h * w + y * w + x] } }
+            }
+        }
+        // The output layout of a convolution over stacked planes, `group` images per output plane.
+        let group = 2, outPlane = group * slot + 20
+        let conv = Self.randoms((images + group - 1) / group * channels * outPlane, &rng)
+        let bias = Self.randoms(channels, &rng), shift = Self.randoms(images * channels, &rng)
+        let residual = Self.randoms(images * channels * h * w, &rng)
+        var unstacked = [Float](repeating: 0, count: images * channels * h * w)
+        for p in 0..<(images * channels) {
+            let n = p / channels, o = p % channels
+            for y in 0..<h {
+                for x in 0..<w {
+                    var v = conv[(n / group * channels + o) * outPlane + n % group * slot + y * pitch + x] + bias[o]
+                    v += shift[p]
+                    v += residual[p * h * w + y * w + x]
+                    unstacked[p * h * w + y * w + x] = v
+                }
+            }
+        }
+        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            var dst = [Float](repeating: .nan, count: channels * ld)
+            #expect(csyn_stack_planes_on(path, src, Int64(images), Int64(channels), Int64(h), Int64(w), Int64(pitch), Int64(slot),
+                                         Int64(lead), Int64(ld), &dst, 0, Int64(channels)) == 0)
+            #expect(dst.map(\.bitPattern) == expected.map(\.bitPattern), "stack, path \(path)")
+            var out = [Float](repeating: .nan, count: unstacked.count)
+            #expect(csyn_unstack_planes_on(path, conv, Int64(channels), Int64(h), Int64(w), Int64(pitch), Int64(slot), Int64(group),
+                                           Int64(outPlane), bias, shift, residual, &out, 0, Int64(images * channels)) == 0)
+            #expect(out.map(\.bitPattern) == unstacked.map(\.bitPattern), "unstack, path \(path)")
+        }
+    }
+
+    // MARK: GroupNorm + SiLU
+
+    /// Forward and backward, with and without the fused SiLU, over groups whose size is not a multiple
+    /// of 16, against the formulas of csynnorm.h in double precision.
+    @Test(arguments: [false, true])
+    func groupNorm(silu: Bool) throws {
+        var rng = RandomGenerator(seed: 75, stream: silu ? 1 : 0)
+        let n = 3, c = 12, s = 37, g = 4, eps: Float = 1e-5, cg = c / g, groups = n * g
+        let x = (0..<(n * c * s)).map { _ in rng.normal() * 2 + 0.5 }, dy = Self.randoms(n * c * s, &rng)
+        let w = Self.randoms(c, &rng), b = Self.randoms(c, &rng)
+        // Reference: statistics, z, y, then the backward's dz, partial sums and dx.
+        var mean = [Double](repeating: 0, count: groups), rstd = mean
+        var y = [Double](repeating: 0, count: x.count), dx = y, dz = y, norm = y
+        var dwPart = [Double](repeating: 0, count: n * c), dbPart = dwPart
+        for i in 0..<groups {
+            let base = i * cg * s, vals = (0..<(cg * s)).map { Double(x[base + $0]) }
+            let mu = vals.reduce(0, +) / Double(vals.count)
+            let v = vals.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(vals.count)
+            mean[i] = mu
+            rstd[i] = 1 / (v + Double(eps)).squareRoot()
+            var sumD = 0.0, sumDN = 0.0
+            for j in 0..<(cg * s) {
+                let ch = (i % g) * cg + j / s, idx = base + j
+                norm[idx] = (vals[j] - mu) * rstd[i]
+                let z = norm[idx] * Double(w[ch]) + Double(b[ch]), sg = 1 / (1 + exp(-z))
+                y[idx] = silu ? z * sg : z
+                dz[idx] = silu ? Double(dy[idx]) * sg * (1 + z * (1 - sg)) : Double(dy[idx])
+                dwPart[i / g * c + ch] += dz[idx] * norm[idx]
+                dbPart[i / g * c + ch] += dz[idx]
+                sumD += dz[idx] * Double(w[ch])
+                sumDN += dz[idx] * Double(w[ch]) * norm[idx]
+            }
+            let m = Double(cg * s)
+            for j in 0..<(cg * s) {
+                let ch = (i % g) * cg + j / s, idx = base + j
+                dx[idx] = rstd[i] * (dz[idx] * Double(w[ch]) - sumD / m - norm[idx] * sumDN / m)
+            }
+        }
+        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            var yo = [Float](repeating: .nan, count: x.count), mo = [Float](repeating: .nan, count: groups), ro = mo
+            #expect(csyn_groupnorm_forward_on(path, x, w, b, &yo, &mo, &ro, Int64(c), Int64(s), Int64(g), eps, silu ? 1 : 0, 0,
+                                              Int64(groups)) == 0)
+            #expect((0..<groups).allSatisfy { abs(Double(mo[$0]) - mean[$0]) <= 1e-5 && abs(Double(ro[$0]) / rstd[$0] - 1) <= 1e-5 },
+                    "path \(path): statistics")
+            let badY = (0..<x.count).filter { abs(Double(yo[$0]) - y[$0]) > 2e-5 * (1 + abs(y[$0])) }
+            #expect(badY.isEmpty, "path \(path): \(badY.count) outputs wrong, first \(badY.first.map { "\(yo[$0]) vs \(y[$0])" } ?? "")")
+            var dxo = [Float](repeating: .nan, count: x.count), dwo = [Float](repeating: .nan, count: n * c), dbo = dwo
+            #expect(csyn_groupnorm_backward_on(path, dy, x, w, b, mo, ro, &dxo, &dwo, &dbo, Int64(c), Int64(s), Int64(g),
+                                               silu ? 1 : 0, 0, Int64(groups)) == 0)
+            let dxScale = dx.map(abs).max() ?? 1
+            let badDx = (0..<x.count).filter { abs(Double(dxo[$0]) - dx[$0]) > 1e-4 * dxScale }
+            #expect(badDx.isEmpty, "path \(path): \(badDx.count) input gradients wrong, first \(badDx.first.map { "\(dxo[$0]) vs \(dx[$0])" } ?? "")")
+            let badW = (0..<(n * c)).filter { abs(Double(dwo[$0]) - dwPart[$0]) > 1e-4 * Double(s) || abs(Double(dbo[$0]) - dbPart[$0]) > 1e-4 * Double(s) }
+            #expect(badW.isEmpty, "path \(path): \(badW.count) partial sums wrong")
+        }
+    }
+
+    // MARK: attention and GELU
+
+    /// Tiled attention forward (output and log-sum-exp) and backward (dq, dk, dv) with padded rows and
+    /// token counts that leave partial tiles, against softmax attention in double precision.
+    @Test func flashAttention() throws {
+        var rng = RandomGenerator(seed: 76)
+        let nq = 37, nk = 53, d = 24, dv = 20, scale = 1 / Float(d).squareRoot()
+        let ldq = d + 3, ldk = d + 5, ldv = dv + 1, ldo = dv + 2
+        let q = Self.randoms(nq * ldq, &rng), k = Self.randoms(nk * ldk, &rng), v = Self.randoms(nk * ldv, &rng)
+        let dout = Self.randoms(nq * ldo, &rng)
+        var p = [[Double]](repeating: [Double](repeating: 0, count: nk), count: nq), lse = [Double](repeating: 0, count: nq)
+        var o = [[Double]](repeating: [Double](repeating: 0, count: dv), count: nq)
+        for i in 0..<nq {
+            let s = (0..<nk).map { j in Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[i * ldq + $1]) * Double(k[j * ldk + $1]) } }
+            let mx = s.max() ?? 0, e = s.map { exp($0 - mx) }, z = e.reduce(0, +)
+            lse[i] = mx + log(z)
+            p[i] = e.map { $0 / z }
+            for c in 0..<dv { o[i][c] = (0..<nk).reduce(0.0) { $0 + p[i][$1] * Double(v[$1 * ldv + c]) } }
+        }
+        var dq = [[Double]](repeating: [Double](repeating: 0, count: d), count: nq)
+        var dk = [[Double]](repeating: [Double](repeating: 0, count: d), count: nk)
+        var dvr = [[Double]](repeating: [Double](repeating: 0, count: dv), count: nk)
+        for i in 0..<nq {
+            let rowDot = (0..<dv).reduce(0.0) { $0 + Double(dout[i * ldo + $1]) * o[i][$1] }
+            for j in 0..<nk {
+                let dp = (0..<dv).reduce(0.0) { $0 + Double(dout[i * ldo + $1]) * Double(v[j * ldv + $1]) }
+                let ds = p[i][j] * (dp - rowDot) * Double(scale)
+                for c in 0..<d {
+                    dq[i][c] += ds * Double(k[j * ldk + c])
+                    dk[j][c] += ds * Double(q[i * ldq + c])
+                }
+                for c in 0..<dv { dvr[j][c] += p[i][j] * Double(dout[i * ldo + c]) }
+            }
+        }
+        func check(_ got: [Float], _ ld: Int, _ ref: [[Double]], _ what: String, _ path: Int32) {
+            let scaleRef = ref.joined().map(abs).max() ?? 1
+            var wrong = 0
+            for (r, row) in ref.enumerated() { for (c, e) in row.enumerated() where abs(Double(got[r * ld + c]) - e) > 2e-5 * (scaleRef + abs(e)) { wrong += 1 } }
+            #expect(wrong == 0, "path \(path): \(wrong) of \(what) wrong")
+        }
+        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            var out = [Float](repeating: .nan, count: nq * ldo), l = [Float](repeating: .nan, count: nq)
+            #expect(csyn_flash_attention_forward_on(path, q, Int64(ldq), k, Int64(ldk), v, Int64(ldv), &out, Int64(ldo), &l,
+                                                    Int64(nq), Int64(nk), Int64(d), Int64(dv), scale) == 0)
+            check(out, ldo, o, "outputs", path)
+            #expect((0..<nq).allSatisfy { abs(Double(l[$0]) - lse[$0]) <= 1e-5 * (1 + abs(lse[$0])) }, "path \(path): log-sum-exp")
+            var gq = [Float](repeating: .nan, count: nq * ldq), gk = [Float](repeating: .nan, count: nk * ldk)
+            var gv = [Float](repeating: .nan, count: nk * ldv)
+            #expect(csyn_flash_attention_backward_on(path, q, Int64(ldq), k, Int64(ldk), v, Int64(ldv), out, Int64(ldo), l, dout,
+                                                     Int64(ldo), &gq, Int64(ldq), &gk, Int64(ldk), &gv, Int64(ldv), Int64(nq),
+                                                     Int64(nk), Int64(d), Int64(dv), scale) == 0)
+            check(gq, ldq, dq, "dq", path)
+            check(gk, ldk, dk, "dk", path)
+            check(gv, ldv, dvr, "dv", path)
+        }
+    }
+
+    /// The exact GELU and its derivative, including the clamped tails and a length with a ragged end.
+    @Test func gelu() throws {
+        var rng = RandomGenerator(seed: 77)
+        let x = (0..<1001).map { i in i < 40 ? Float(i - 20) * 0.5 : rng.normal() * 3 }, g = Self.randoms(x.count, &rng)
+        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            var y = [Float](repeating: .nan, count: x.count), dx = y
+            #expect(csyn_gelu_forward_on(path, x, &y, Int64(x.count)) == 0)
+            #expect(csyn_gelu_backward_on(path, g, x, &dx, Int64(x.count)) == 0)
+            var wrong: [String] = []
+            for i in 0..<x.count {
+                let xd = Double(x[i]), cdf = 0.5 * (1 + erf(xd / 2.0.squareRoot())), pdf = exp(-xd * xd / 2) / (2 * Double.pi).squareRoot()
+                let fy = xd * cdf, fdx = Double(g[i]) * (cdf + xd * pdf)
+                if abs(Double(y[i]) - fy) > 1e-6 * (1 + abs(fy)) { wrong.append("y(\(x[i])) \(y[i]) vs \(fy)") }
+                if abs(Double(dx[i]) - fdx) > 1e-6 * (1 + abs(fdx)) { wrong.append("dx(\(x[i])) \(dx[i]) vs \(fdx)") }
+            }
+            #expect(wrong.isEmpty, "path \(path): \(wrong.count) wrong, first \(wrong.first ?? "")")
+        }
+    }
+
+    /// An `_on` call for a path outside the known ones is refused instead of run.
+    @Test func unknownPathIsRefused() {
+        var y = [Float](repeating: 0, count: 4)
+        #expect(csyn_gelu_forward_on(7, [1, 2, 3, 4], &y, 4) == -1)
+        #expect(csyn_gelu_forward_on(-1, [1, 2, 3, 4], &y, 4) == -1)
+    }
+}
