@@ -106,6 +106,73 @@ import Testing
         }
     }
 
+    /// Winograd F(2x2, 3x3) on the dense layout (AVX-512 CPUs): every supported width, heights with
+    /// several vectors per plane, the input gradient's flipped weights, every epilogue term, and an odd
+    /// number of vectors (a last task with one); any split into tasks gives the same bits.
+    @Test(arguments: [(3, 5, 2, 32, 7, false), (5, 4, 8, 16, 9, true), (2, 6, 4, 16, 16, false), (3, 3, 16, 8, 5, true),
+                      (1, 2, 8, 8, 3, false)])
+    func winogradConvolution(images: Int, cIn: Int, h: Int, w: Int, oOut: Int, flipped: Bool) throws {
+        guard csyn_conv_winograd_supported(Int64(h), Int64(w)) != 0 else { return }
+        var rng = RandomGenerator(seed: 78, stream: UInt64(h * 100 + w))
+        let hw = h * w
+        // With `flipped` the weights are [inner][outer][3][3] (the forward convolution's), read rotated.
+        let (inner, outer) = (cIn, oOut)
+        let x = Self.randoms(images * inner * hw, &rng), wt = Self.randoms(outer * inner * 9, &rng, scale: 0.3)
+        let bias = Self.randoms(outer, &rng), shift = Self.randoms(images * outer, &rng)
+        let residual = Self.randoms(images * outer * hw, &rng)
+        func weight(_ o: Int, _ c: Int, _ t: Int) -> Float { flipped ? wt[(c * outer + o) * 9 + 8 - t] : wt[(o * inner + c) * 9 + t] }
+        var u = [Float](repeating: .nan, count: 16 * inner * outer)
+        if flipped { csyn_conv_winograd_weights(wt, Int64(inner), Int64(outer), 1, &u) } else { csyn_conv_winograd_weights(wt, Int64(outer), Int64(inner), 0, &u) }
+        let pairs = (images * hw / 64 + 1) / 2
+        var out = [Float](repeating: .nan, count: images * outer * hw)
+        #expect(csyn_conv_winograd(x, Int64(images), Int64(inner), Int64(h), Int64(w), u, Int64(outer), bias, shift, residual, &out, 0,
+                                   Int64(pairs)) == 0)
+        var wrong: [String] = []
+        for n in 0..<images {
+            for o in 0..<outer {
+                for y in 0..<h {
+                    for xx in 0..<w {
+                        var s = 0.0, m = 0.0
+                        for c in 0..<inner {
+                            for t in 0..<9 {
+                                let yy = y + t / 3 - 1, xs = xx + t % 3 - 1
+                                guard yy >= 0, yy < h, xs >= 0, xs < w else { continue }
+                                let term = Double(weight(o, c, t)) * Double(x[(n * inner + c) * hw + yy * w + xs])
+                                s += term
+                                m += abs(term)
+                            }
+                        }
+                        let i = (n * outer + o) * hw + y * w + xx
+                        let extra = [Double(bias[o]), Double(shift[n * outer + o]), Double(residual[i])]
+                        s += extra.reduce(0, +)
+                        m += extra.map(abs).reduce(0, +)
+                        // The transforms add and halve sums of up to 16 products: a few more roundings
+                        // than a direct sum, so twice the direct kernels' tolerance.
+                        if !Self.close(out[i], s, magnitude: m, rel: 4e-6) { wrong.append("[\(n), \(o), \(y), \(xx)] \(out[i]) vs \(s)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(out.count) wrong, first \(wrong.first ?? "")")
+        // One task per call, in reverse order: the same bits.
+        var split = [Float](repeating: .nan, count: out.count)
+        for t in (0..<pairs).reversed() {
+            #expect(csyn_conv_winograd(x, Int64(images), Int64(inner), Int64(h), Int64(w), u, Int64(outer), bias, shift, residual, &split,
+                                       Int64(t), Int64(t + 1)) == 0)
+        }
+        #expect(split.map(\.bitPattern) == out.map(\.bitPattern))
+    }
+
+    /// Shapes and CPUs outside the Winograd kernel's are refused, not computed.
+    @Test func winogradRefusesUnsupportedShapes() {
+        for (h, w) in [(2, 12), (3, 32), (6, 16), (4, 8), (0, 8), (8, 64)] {
+            #expect(csyn_conv_winograd_supported(Int64(h), Int64(w)) == 0, "\(h)x\(w)")
+            var out = [Float](repeating: 0, count: 64)
+            #expect(csyn_conv_winograd([Float](repeating: 1, count: max(1, h * w)), 1, 1, Int64(h), Int64(w), [Float](repeating: 0, count: 16), 1,
+                                       nil, nil, nil, &out, 0, 0) == -1)
+        }
+    }
+
     /// Padded planes (one zero border, rows `pitch` apart) in both of the layouts SynTensor uses:
     /// image-major and channel-major; a 3x3 and a 1x1 kernel, output channels not a multiple of 8.
     @Test(arguments: [(3, 5, 7, 13, 3, false), (2, 4, 6, 9, 3, true), (3, 3, 5, 10, 1, false)])

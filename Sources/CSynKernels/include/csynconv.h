@@ -92,6 +92,26 @@ void csyn_conv_dense(const float *in, int64_t images, int64_t c_in, int64_t hw, 
                      int64_t taps, const uint16_t *masks, const int64_t *offsets, const float *bias, const float *shift,
                      const float *residual, float *out, int64_t chunk, int64_t task0, int64_t task1);
 
+/// Whether `csyn_conv_winograd` runs on this CPU for h x w planes: AVX-512, w = 8, 16 or 32, and h a
+/// multiple of 2, 4 or 8 respectively.
+int csyn_conv_winograd_supported(int64_t h, int64_t w);
+
+/// Winograd-domain weights u [16][C][O] = G g G^T per (o, c) of a 3x3 kernel w [o_out][c_in][3][3], for
+/// `csyn_conv_winograd`; with `flipped`, those of the input gradient (O = c_in, C = o_out: the kernel
+/// transposed and rotated by 180 degrees).
+void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int flipped, float *u);
+
+/// "Same" 3x3 convolution (padding 1, stride 1) by Winograd F(2x2, 3x3) in the dense layout:
+/// in [images][c_in][h][w] -> out [images][o_out][h][w], each output plus bias[o], then shift[n * o_out + o],
+/// then residual at the output's index (each optional). u is `csyn_conv_winograd_weights`' for this
+/// c_in, o_out. Every 64 outputs of a plane (h * w / 64 per plane) are one vector of 16 tiles; tasks
+/// [task0, task1) are pairs of consecutive vectors (ceil(images * h * w / 128) in all), and each output
+/// is summed in the same order whatever the split. Returns 0, or -1 when unsupported (see
+/// `csyn_conv_winograd_supported`) or out of memory.
+int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h, int64_t w, const float *u,
+                       int64_t o_out, const float *bias, const float *shift, const float *residual, float *out,
+                       int64_t task0, int64_t task1);
+
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
 

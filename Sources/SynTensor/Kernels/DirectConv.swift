@@ -148,6 +148,44 @@ struct PlaneConv {
     var dense: Bool { Self.denseEnabled && kh == 2 * ph + 1 && kw == 2 * pw + 1 && (H * W) % 16 == 0 && taps <= Int(CSYN_DENSE_MAX_TAPS) }
     static let denseEnabled = ProcessInfo.processInfo.environment["SYNCLR_CONV_DENSE"] != "0"
 
+    /// Whether the convolution runs as Winograd F(2x2, 3x3) (`csyn_conv_winograd`): a dense 3x3
+    /// convolution over planes 8, 16 or 32 wide on a CPU with AVX-512. Each 2x2 block of outputs costs
+    /// 16 multiply-adds per channel pair instead of 36; at the UNet's shapes it runs 1.25-1.6x the direct
+    /// kernel's speed (Docs/benchmarks.md), and its outputs differ from the direct kernel's by rounding.
+    /// `SYNCLR_CONV_WINOGRAD=0` keeps the direct kernel.
+    var winograd: Bool {
+        Self.winogradEnabled && dense && kh == 3 && kw == 3 && csyn_conv_winograd_supported(Int64(H), Int64(W)) != 0
+    }
+    static let winogradEnabled = ProcessInfo.processInfo.environment["SYNCLR_CONV_WINOGRAD"] != "0"
+
+    /// [N, inner, H, W] -> [N, outer, H, W] by `csyn_conv_winograd` from the 3x3 weights w [O, C, 3, 3]
+    /// (with `flipped`, the input gradient's: inner = O, outer = C), plus the optional epilogue adds.
+    /// Tasks are runs of pairs of 16-tile vectors, about eight per thread.
+    func winogradRun(_ x: UnsafePointer<Float>, inner: Int, outer: Int, weight w: UnsafePointer<Float>, flipped: Bool,
+                     bias: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
+                     residual: UnsafePointer<Float>? = nil) -> Tensor {
+        let u = [Float](unsafeUninitializedCapacity: 16 * inner * outer) { buf, count in
+            csyn_conv_winograd_weights(w, Int64(O), Int64(C), flipped ? 1 : 0, buf.baseAddress.unsafelyUnwrapped)
+            count = buf.count
+        }
+        let y = Tensor(uninitializedShape: [N, outer, H, W])
+        let pairs = (N * H * W / 64 + 1) / 2
+        let chunk = Swift.max(1, pairs / (8 * Threading.count)), tasks = (pairs + chunk - 1) / chunk
+        let xb = UncheckedBox(x), d = SendablePointer(y.basePointer)
+        let b = UncheckedBox(bias), sh = UncheckedBox(shift), res = UncheckedBox(residual)
+        let (n, h, wd) = (N, H, W)
+        u.withUnsafeBufferPointer { ub in
+            let up = UncheckedBox(ub.baseAddress.unsafelyUnwrapped)
+            parallelTasks(tasks, work: n * h * wd * inner * outer * 4) { r in
+                let rc = csyn_conv_winograd(xb.value, Int64(n), Int64(inner), Int64(h), Int64(wd), up.value, Int64(outer), b.value,
+                                            sh.value, res.value, d.p, Int64(r.lowerBound * chunk),
+                                            Int64(Swift.min(r.upperBound * chunk, pairs)))
+                precondition(rc == 0, "convolution: out of memory for the Winograd scratch of \(inner) and \(outer) channels")
+            }
+        }
+        return y
+    }
+
     /// Tap masks and offsets of the dense kernels (`csyn_conv_dense_masks`).
     func denseMasks() -> ([UInt16], [Int64]) {
         var masks = [UInt16](repeating: 0, count: H * W / 16 * taps)

@@ -142,7 +142,10 @@ extension Tensor {
         let sc = channelShift?.contiguousNoGrad(), rc = residual?.contiguousNoGrad()
         // The dense path keeps the input tensor itself for the backward pass; the others a padded copy.
         let (y, xp) = withExtendedLifetime((bc, sc, rc)) {
-            pc.dense
+            pc.winograd
+                ? (pc.winogradRun(xc.basePointer, inner: pc.C, outer: pc.O, weight: wc.basePointer, flipped: false, bias: bc?.basePointer,
+                                  shift: sc?.basePointer, residual: rc?.basePointer), xc)
+                : pc.dense
                 ? (pc.denseRun(xc.basePointer, inner: pc.C, packed: pc.packedWeights(wc.basePointer), outer: pc.O, bias: bc?.basePointer,
                                shift: sc?.basePointer, residual: rc?.basePointer), xc)
                 : pc.forward(x: xc.basePointer, weight: wc.basePointer, bias: bc?.basePointer, shift: sc?.basePointer,
@@ -152,7 +155,9 @@ extension Tensor {
                                    residual: residual) { gc in
             let dX: Tensor?, dW: Tensor?
             if pc.dense {
-                dX = x.requiresGrad ? pc.denseRun(gc.basePointer, inner: pc.O, packed: pc.flippedWeights(wc.basePointer), outer: pc.C) : nil
+                dX = !x.requiresGrad ? nil
+                    : pc.winograd ? pc.winogradRun(gc.basePointer, inner: pc.O, outer: pc.C, weight: wc.basePointer, flipped: true)
+                    : pc.denseRun(gc.basePointer, inner: pc.O, packed: pc.flippedWeights(wc.basePointer), outer: pc.C)
                 dW = weight.requiresGrad ? pc.denseWeightGradient(dy: gc.basePointer, x: xp.basePointer) : nil
             } else if pc.stacked {
                 (dX, dW) = pc.stackedBackward(dy: gc.basePointer, weight: wc.basePointer, stackedInput: xp, input: x.requiresGrad,

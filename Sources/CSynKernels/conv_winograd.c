@@ -1,0 +1,316 @@
+// Winograd F(2x2, 3x3) "same" 3x3 convolutions in the dense [N][C][H][W] layout (Lavin and Gray,
+// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): each 2x2 block of outputs ("tile")
+// is A^T [sum over c of (G g G^T) . (B^T d B)] A, where d is the tile's 4x4 input patch, so a tile
+// costs 16 multiply-adds per channel pair instead of the direct convolution's 36. Sixteen tiles are one
+// vector; a task transforms the inputs of two vectors into 16 x C x 32 floats, multiplies them by the
+// transformed weights (16 small matrix products that stay in L1/L2), and transforms the products back,
+// adding the bias, per-image shift and residual as it stores.
+//
+// Planes of width 32 (a vector is one row of tiles), 16 (two rows) and 8 (the whole 8x8 plane) with an
+// even height; AVX-512 only (other CPUs and shapes keep the direct kernel). Outputs differ from the
+// direct convolution's by rounding (the sums run in another order), and every output is summed in
+// the same order whatever the split into tasks.
+#include "csynconv.h"
+#include <stdlib.h>
+
+int csyn_conv_winograd_supported(int64_t h, int64_t w) {
+#if defined(__x86_64__)
+    return csyn_conv_avx512() && (w == 8 || w == 16 || w == 32) && h > 0 && h % 2 == 0 && (h * w) % 64 == 0;
+#else
+    (void)h;
+    (void)w;
+    return 0;
+#endif
+}
+
+void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int flipped, float *u) {
+    // Output channel o and input channel c of the convolution: g[o][c] is w[o][c], or for the input
+    // gradient the transposed kernel flipped in both directions (g[c'][o'] = w[o'][c'] rotated).
+    const int64_t O = flipped ? c_in : o_out, C = flipped ? o_out : c_in, xs = C * O;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t o0 = 0; o0 < O; o0 += 16) {
+            // Sixteen output channels at a time, each of the 16 rows u[xi][c][o0..] written whole: the
+            // rows lie C * O floats apart, often a multiple of 4 KiB, and single floats scattered over
+            // them kept evicting each other from the same cache sets (4x slower).
+            float blk[16][16];
+            const int64_t ob = O - o0 < 16 ? O - o0 : 16;
+            for (int64_t k = 0; k < ob; k++) {
+                const int64_t o = o0 + k;
+                float g[9];
+                for (int q = 0; q < 9; q++) g[q] = flipped ? w[(c * c_in + o) * 9 + 8 - q] : w[(o * c_in + c) * 9 + q];
+                // t = G g (rows of G: [1 0 0], [1/2 1/2 1/2], [1/2 -1/2 1/2], [0 0 1]), then U = t G^T.
+                float t[4][3];
+                for (int j = 0; j < 3; j++) {
+                    t[0][j] = g[j];
+                    t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                    t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                    t[3][j] = g[6 + j];
+                }
+                for (int i = 0; i < 4; i++) {
+                    blk[i * 4 + 0][k] = t[i][0];
+                    blk[i * 4 + 1][k] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                    blk[i * 4 + 2][k] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                    blk[i * 4 + 3][k] = t[i][2];
+                }
+            }
+            for (int xi = 0; xi < 16; xi++)
+                for (int64_t k = 0; k < ob; k++) u[xi * xs + c * O + o0 + k] = blk[xi][k];
+        }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// One step of the 1-D input transform B^T d over four columns (or rows) d0..d3 of the patches.
+#define BT(d0, d1, d2, d3, t0, t1, t2, t3)                                                                            \
+    t0 = _mm512_sub_ps(d0, d2);                                                                                       \
+    t1 = _mm512_add_ps(d1, d2);                                                                                       \
+    t2 = _mm512_sub_ps(d2, d1);                                                                                       \
+    t3 = _mm512_sub_ps(d1, d3);
+
+// Where lane l of a vector finds column j of its patch row: an index into the two source vectors
+// `a`, `b` of that row (see `patch_rows`) and whether the column lies inside the plane.
+typedef struct {
+    __m512i idx[4];
+    __mmask16 keep[4];
+} wino_cols_t;
+
+// Tiles of a vector: width 32: one row of tiles (tx = l); 16: two rows (row l / 8, tx = l % 8);
+// 8: four rows (row l / 4, tx = l % 4). Lane l's patch column j is plane column 2 tx - 1 + j.
+__attribute__((target("avx512f")))
+static wino_cols_t wino_cols(int64_t w) {
+    wino_cols_t c;
+    for (int j = 0; j < 4; j++) {
+        int32_t idx[16];
+        c.keep[j] = 0;
+        for (int l = 0; l < 16; l++) {
+            const int per = (int)(w / 2) < 16 ? (int)(w / 2) : 16, tx = l % per, row = l / per;
+            const int col = 2 * tx - 1 + j;
+            // Width 32: a = columns 0-15, b = 16-31. 16: a = the first tile row's patch row, b = the
+            // second's. 8: a = rows of tile rows 0 and 1 (8 floats each), b = of tile rows 2 and 3.
+            const int base = w == 32 ? 0 : w == 16 ? row * 16 : (row / 2) * 16 + (row % 2) * 8;
+            idx[l] = col >= 0 && col < w ? base + col : 0;
+            if (col >= 0 && col < w) c.keep[j] |= (__mmask16)(1u << l);
+        }
+        c.idx[j] = _mm512_loadu_si512(idx);
+    }
+    return c;
+}
+
+// Two 8-float halves as one vector, and the upper half of one (AVX-512F only, no DQ).
+__attribute__((target("avx512f"), always_inline))
+static inline __m512 join8(__m256 lo, __m256 hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
+__attribute__((target("avx512f"), always_inline))
+static inline __m256 upper8(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+
+// Plane row r, or zeros outside the plane.
+__attribute__((target("avx512f"), always_inline))
+static inline __m256 row8(const float *plane, int64_t h, int64_t r) {
+    return r >= 0 && r < h ? _mm256_loadu_ps(plane + r * 8) : _mm256_setzero_ps();
+}
+__attribute__((target("avx512f"), always_inline))
+static inline __m512 row16(const float *plane, int64_t h, int64_t r) {
+    return r >= 0 && r < h ? _mm512_loadu_ps(plane + r * 16) : _mm512_setzero_ps();
+}
+
+// The 16 transformed values of one channel's patches for vector `vec` of a plane, stored `stride`
+// floats apart at v.
+__attribute__((target("avx512f"), always_inline))
+static inline void input_vector(const float *plane, int64_t h, int64_t w, int64_t vec, const wino_cols_t *cols,
+                                float *v, int64_t stride) {
+    __m512 t[4][4];
+    for (int i = 0; i < 4; i++) {
+        __m512 a, b;
+        if (w == 32) {
+            const int64_t r = 2 * vec - 1 + i;
+            if (r < 0 || r >= h) a = b = _mm512_setzero_ps();
+            else {
+                a = _mm512_loadu_ps(plane + r * 32);
+                b = _mm512_loadu_ps(plane + r * 32 + 16);
+            }
+        } else if (w == 16) {
+            const int64_t r = 4 * vec - 1 + i;
+            a = row16(plane, h, r);
+            b = row16(plane, h, r + 2);
+        } else {
+            const int64_t r = 8 * vec - 1 + i;
+            a = join8(row8(plane, h, r), row8(plane, h, r + 2));
+            b = join8(row8(plane, h, r + 4), row8(plane, h, r + 6));
+        }
+        const __m512 d0 = _mm512_maskz_permutex2var_ps(cols->keep[0], a, cols->idx[0], b);
+        const __m512 d1 = _mm512_maskz_permutex2var_ps(cols->keep[1], a, cols->idx[1], b);
+        const __m512 d2 = _mm512_maskz_permutex2var_ps(cols->keep[2], a, cols->idx[2], b);
+        const __m512 d3 = _mm512_maskz_permutex2var_ps(cols->keep[3], a, cols->idx[3], b);
+        BT(d0, d1, d2, d3, t[i][0], t[i][1], t[i][2], t[i][3])
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 v0, v1, v2, v3;
+        BT(t[0][j], t[1][j], t[2][j], t[3][j], v0, v1, v2, v3)
+        _mm512_store_ps(v + (0 * 4 + j) * stride, v0);
+        _mm512_store_ps(v + (1 * 4 + j) * stride, v1);
+        _mm512_store_ps(v + (2 * 4 + j) * stride, v2);
+        _mm512_store_ps(v + (3 * 4 + j) * stride, v3);
+    }
+}
+
+// Stores `row` (16 floats) at plane row r, column c0, plus the residual at the same place.
+__attribute__((target("avx512f"), always_inline))
+static inline void store16(float *plane, const float *res, int64_t w, int64_t r, int64_t c0, __m512 row) {
+    if (res) row = _mm512_add_ps(row, _mm512_loadu_ps(res + r * w + c0));
+    _mm512_storeu_ps(plane + r * w + c0, row);
+}
+__attribute__((target("avx512f"), always_inline))
+static inline void store8(float *plane, const float *res, int64_t r, __m256 row) {
+    if (res) row = _mm256_add_ps(row, _mm256_loadu_ps(res + r * 8));
+    _mm256_storeu_ps(plane + r * 8, row);
+}
+
+// Output transform of one vector of tiles for one output channel: A^T M A from the 16 products at
+// m (`stride` floats apart), plus `add` (bias and shift), plus the residual, stored into the plane.
+__attribute__((target("avx512f"), always_inline))
+static inline void output_vector(const float *m, int64_t stride, __m512 add, int64_t w, int64_t vec, float *plane,
+                                 const float *res) {
+    __m512 s[4], r[4];
+    for (int j = 0; j < 4; j++) {
+        const __m512 m0 = _mm512_load_ps(m + j * stride), m1 = _mm512_load_ps(m + (4 + j) * stride);
+        const __m512 m2 = _mm512_load_ps(m + (8 + j) * stride), m3 = _mm512_load_ps(m + (12 + j) * stride);
+        s[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        r[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    const __m512 y00 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]), add);
+    const __m512 y01 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]), add);
+    const __m512 y10 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(r[0], r[1]), r[2]), add);
+    const __m512 y11 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(r[1], r[2]), r[3]), add);
+    // Interleave the two output columns of each tile: lanes 0-7 of a tile row pair, then lanes 8-15.
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 t0 = _mm512_permutex2var_ps(y00, lo, y01), t1 = _mm512_permutex2var_ps(y00, hi, y01);
+    const __m512 b0 = _mm512_permutex2var_ps(y10, lo, y11), b1 = _mm512_permutex2var_ps(y10, hi, y11);
+    if (w == 32) {
+        store16(plane, res, 32, 2 * vec, 0, t0);
+        store16(plane, res, 32, 2 * vec, 16, t1);
+        store16(plane, res, 32, 2 * vec + 1, 0, b0);
+        store16(plane, res, 32, 2 * vec + 1, 16, b1);
+    } else if (w == 16) {
+        store16(plane, res, 16, 4 * vec, 0, t0);
+        store16(plane, res, 16, 4 * vec + 1, 0, b0);
+        store16(plane, res, 16, 4 * vec + 2, 0, t1);
+        store16(plane, res, 16, 4 * vec + 3, 0, b1);
+    } else {
+        const int64_t r0 = 8 * vec;
+        store8(plane, res, r0 + 0, _mm512_castps512_ps256(t0));
+        store8(plane, res, r0 + 1, _mm512_castps512_ps256(b0));
+        store8(plane, res, r0 + 2, upper8(t0));
+        store8(plane, res, r0 + 3, upper8(b0));
+        store8(plane, res, r0 + 4, _mm512_castps512_ps256(t1));
+        store8(plane, res, r0 + 5, _mm512_castps512_ps256(b1));
+        store8(plane, res, r0 + 6, upper8(t1));
+        store8(plane, res, r0 + 7, upper8(b1));
+    }
+}
+
+// The 16 products of two vectors of tiles: m[xi][o][32] = sum over c, in order, of u[xi][c][o] v[xi][c][32],
+// eight output channels x two vectors in registers.
+__attribute__((target("avx512f")))
+static void products(const float *u, const float *v, float *m, int64_t c_in, int64_t o_out) {
+    for (int xi = 0; xi < 16; xi++) {
+        const float *ux = u + xi * c_in * o_out, *vx = v + xi * c_in * 32;
+        float *mx = m + xi * o_out * 32;
+        for (int64_t o0 = 0; o0 < o_out; o0 += 8) {
+            const int64_t ob = o_out - o0 < 8 ? o_out - o0 : 8;
+            __m512 a[8][2];
+            for (int k = 0; k < 8; k++) a[k][0] = a[k][1] = _mm512_setzero_ps();
+            if (ob == 8) {
+                for (int64_t c = 0; c < c_in; c++) {
+                    const __m512 v0 = _mm512_load_ps(vx + c * 32), v1 = _mm512_load_ps(vx + c * 32 + 16);
+                    const float *uc = ux + c * o_out + o0;
+                    for (int k = 0; k < 8; k++) {
+                        const __m512 s = _mm512_set1_ps(uc[k]);
+                        a[k][0] = _mm512_fmadd_ps(s, v0, a[k][0]);
+                        a[k][1] = _mm512_fmadd_ps(s, v1, a[k][1]);
+                    }
+                }
+            } else {
+                for (int64_t c = 0; c < c_in; c++) {
+                    const __m512 v0 = _mm512_load_ps(vx + c * 32), v1 = _mm512_load_ps(vx + c * 32 + 16);
+                    const float *uc = ux + c * o_out + o0;
+                    for (int k = 0; k < ob; k++) {
+                        const __m512 s = _mm512_set1_ps(uc[k]);
+                        a[k][0] = _mm512_fmadd_ps(s, v0, a[k][0]);
+                        a[k][1] = _mm512_fmadd_ps(s, v1, a[k][1]);
+                    }
+                }
+            }
+            for (int k = 0; k < ob; k++) {
+                _mm512_store_ps(mx + (o0 + k) * 32, a[k][0]);
+                _mm512_store_ps(mx + (o0 + k) * 32 + 16, a[k][1]);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_t h, int64_t w, const float *u,
+                           int64_t o_out, const float *bias, const float *shift, const float *residual, float *out,
+                           int64_t task0, int64_t task1) {
+    const int64_t hw = h * w, per_image = hw / 64, vectors = images * per_image;
+    // Scratch: v [16][c_in][32] (two vectors of 16 tiles per channel), m [16][o_out][32].
+    float *v = aligned_alloc(64, (size_t)(16 * c_in * 32) * sizeof(float));
+    float *m = aligned_alloc(64, (size_t)(16 * o_out * 32) * sizeof(float));
+    if (!v || !m) {
+        free(v);
+        free(m);
+        return -1;
+    }
+    const wino_cols_t cols = wino_cols(w);
+    for (int64_t task = task0; task < task1; task++) {
+        const int64_t first = 2 * task, count = first + 1 < vectors ? 2 : 1;
+        for (int64_t k = 0; k < 2; k++) {
+            const int64_t vec = first + k, n = vec / per_image, q = vec % per_image;
+            for (int64_t c = 0; c < c_in; c++) {
+                float *vc = v + c * 32 + k * 16;
+                if (k < count) {
+                    const float *plane = in + (n * c_in + c) * hw;
+                    if (w == 32) input_vector(plane, h, 32, q, &cols, vc, c_in * 32);
+                    else if (w == 16) input_vector(plane, h, 16, q, &cols, vc, c_in * 32);
+                    else input_vector(plane, h, 8, q, &cols, vc, c_in * 32);
+                } else {
+                    // No second vector: zeros keep the products finite; they are never stored.
+                    for (int xi = 0; xi < 16; xi++) _mm512_store_ps(vc + xi * c_in * 32, _mm512_setzero_ps());
+                }
+            }
+        }
+        products(u, v, m, c_in, o_out);
+        for (int64_t k = 0; k < count; k++) {
+            const int64_t vec = first + k, n = vec / per_image, q = vec % per_image;
+            for (int64_t o = 0; o < o_out; o++) {
+                float add = bias ? bias[o] : 0.0f;
+                if (shift) add += shift[n * o_out + o];
+                const int64_t p = (n * o_out + o) * hw;
+                const float *res = residual ? residual + p : NULL;
+                const float *mo = m + o * 32 + k * 16;
+                if (w == 32) output_vector(mo, o_out * 32, _mm512_set1_ps(add), 32, q, out + p, res);
+                else if (w == 16) output_vector(mo, o_out * 32, _mm512_set1_ps(add), 16, q, out + p, res);
+                else output_vector(mo, o_out * 32, _mm512_set1_ps(add), 8, q, out + p, res);
+            }
+        }
+    }
+    free(v);
+    free(m);
+    return 0;
+}
+#endif
+
+int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h, int64_t w, const float *u,
+                       int64_t o_out, const float *bias, const float *shift, const float *residual, float *out,
+                       int64_t task0, int64_t task1) {
+    if (!csyn_conv_winograd_supported(h, w) || images < 0 || c_in <= 0 || o_out <= 0) return -1;
+#if defined(__x86_64__)
+    return winograd_avx512(in, images, c_in, h, w, u, o_out, bias, shift, residual, out, task0, task1);
+#else
+    (void)in; (void)u; (void)bias; (void)shift; (void)residual; (void)out; (void)task0; (void)task1;
+    return -1;
+#endif
+}
