@@ -23,11 +23,12 @@ int csyn_conv_winograd_supported(int64_t h, int64_t w) {
 #endif
 }
 
-void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int flipped, float *u) {
+void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int flipped, float *u, int64_t c0,
+                                int64_t c1) {
     // Output channel o and input channel c of the convolution: g[o][c] is w[o][c], or for the input
     // gradient the transposed kernel flipped in both directions (g[c'][o'] = w[o'][c'] rotated).
     const int64_t O = flipped ? c_in : o_out, C = flipped ? o_out : c_in, xs = C * O;
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = c0; c < c1; c++)
         for (int64_t o0 = 0; o0 < O; o0 += 16) {
             // Sixteen output channels at a time, each of the 16 rows u[xi][c][o0..] written whole: the
             // rows lie C * O floats apart, often a multiple of 4 KiB, and single floats scattered over

@@ -122,7 +122,12 @@ import Testing
         let residual = Self.randoms(images * outer * hw, &rng)
         func weight(_ o: Int, _ c: Int, _ t: Int) -> Float { flipped ? wt[(c * outer + o) * 9 + 8 - t] : wt[(o * inner + c) * 9 + t] }
         var u = [Float](repeating: .nan, count: 16 * inner * outer)
-        if flipped { csyn_conv_winograd_weights(wt, Int64(inner), Int64(outer), 1, &u) } else { csyn_conv_winograd_weights(wt, Int64(outer), Int64(inner), 0, &u) }
+        // Filled in two ranges of input channels, as threads would.
+        let half = Int64(inner / 2)
+        for (c0, c1) in [(half, Int64(inner)), (0, half)] {
+            if flipped { csyn_conv_winograd_weights(wt, Int64(inner), Int64(outer), 1, &u, c0, c1) }
+            else { csyn_conv_winograd_weights(wt, Int64(outer), Int64(inner), 0, &u, c0, c1) }
+        }
         let pairs = (images * hw / 64 + 1) / 2
         var out = [Float](repeating: .nan, count: images * outer * hw)
         #expect(csyn_conv_winograd(x, Int64(images), Int64(inner), Int64(h), Int64(w), u, Int64(outer), bias, shift, residual, &out, 0,

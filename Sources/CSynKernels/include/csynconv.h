@@ -98,8 +98,9 @@ int csyn_conv_winograd_supported(int64_t h, int64_t w);
 
 /// Winograd-domain weights u [16][C][O] = G g G^T per (o, c) of a 3x3 kernel w [o_out][c_in][3][3], for
 /// `csyn_conv_winograd`; with `flipped`, those of the input gradient (O = c_in, C = o_out: the kernel
-/// transposed and rotated by 180 degrees).
-void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int flipped, float *u);
+/// transposed and rotated by 180 degrees). Fills the entries of input channels [c0, c1) of the result.
+void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int flipped, float *u, int64_t c0,
+                                int64_t c1);
 
 /// "Same" 3x3 convolution (padding 1, stride 1) by Winograd F(2x2, 3x3) in the dense layout:
 /// in [images][c_in][h][w] -> out [images][o_out][h][w], each output plus bias[o], then shift[n * o_out + o],

@@ -165,7 +165,11 @@ struct PlaneConv {
                      bias: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil,
                      residual: UnsafePointer<Float>? = nil) -> Tensor {
         let u = [Float](unsafeUninitializedCapacity: 16 * inner * outer) { buf, count in
-            csyn_conv_winograd_weights(w, Int64(O), Int64(C), flipped ? 1 : 0, buf.baseAddress.unsafelyUnwrapped)
+            let up = SendablePointer(buf.baseAddress.unsafelyUnwrapped), wb = UncheckedBox(w)
+            let (o, c, f) = (Int64(O), Int64(C), Int32(flipped ? 1 : 0))
+            parallelRows(rows: inner, work: 16 * inner * outer * 4) { r in
+                csyn_conv_winograd_weights(wb.value, o, c, f, up.p, Int64(r.lowerBound), Int64(r.upperBound))
+            }
             count = buf.count
         }
         let y = Tensor(uninitializedShape: [N, outer, H, W])
@@ -385,13 +389,25 @@ struct PlaneConv {
         let dyB = UncheckedBox(dy), xB = UncheckedBox(x)
         let (o, c, t) = (O, C, taps)
         if kh == 3 && kw == 3 {
-            let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * ((C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB))
+            let cblocks = (C + Int(CSYN_WGRAD_CB) - 1) / Int(CSYN_WGRAD_CB)
+            let tasks = (O + Int(CSYN_WGRAD_OB) - 1) / Int(CSYN_WGRAD_OB) * cblocks
             let out = SendablePointer(dw.basePointer)
             offsets.withUnsafeBufferPointer { off in
                 let ob = UncheckedBox(off.baseAddress.unsafelyUnwrapped)
-                parallelFor(tasks) { task in
-                    csyn_conv_wgrad3x3(dyB.value, Int64(ldDy), xB.value, Int64(ldX), Int64(K), ob.value, Int64(o), Int64(c),
-                                       out.p, Int64(task), Int64(task + 1))
+                if tasks >= 4 * Threading.count {
+                    parallelFor(tasks) { task in
+                        csyn_conv_wgrad3x3(dyB.value, Int64(ldDy), xB.value, Int64(ldX), Int64(K), ob.value, Int64(o), Int64(c),
+                                           out.p, Int64(task), Int64(task + 1))
+                    }
+                    return
+                }
+                // Few output channels (16 gave 3 tasks for 2 threads): three output channels per task, each
+                // its own subproblem. The kernel sums three channels at a time either way, so every entry
+                // keeps its order and bits.
+                parallelFor((O + 2) / 3 * cblocks) { task in
+                    let o0 = task / cblocks * 3, cb = task % cblocks
+                    csyn_conv_wgrad3x3(dyB.value + o0 * ldDy, Int64(ldDy), xB.value, Int64(ldX), Int64(K), ob.value,
+                                       Int64(Swift.min(3, o - o0)), Int64(c), out.p + o0 * c * 9, Int64(cb), Int64(cb + 1))
                 }
             }
             return dw
