@@ -20,7 +20,8 @@ private func benchConditioning(batch: Int, width: Int, seed: UInt64) -> Conditio
 }
 
 /// 3x3 "same" convolutions at shipped-UNet shapes as GFLOP/s (and so % of the FMA peak): the forward
-/// pass alone, and forward + input gradient + weight gradient (three times the forward's FLOPs).
+/// pass alone, and forward + input gradient + weight gradient (three times the forward's FLOPs). The
+/// FLOPs are a direct convolution's; a Winograd kernel's rate is an effective one.
 func convolutionWorkloads(quick: Bool) -> [Workload] {
     // (images, input channels, side, output channels): the UNet's second and fourth levels.
     let shapes: [(Int, Int, Int, Int)] = quick ? [(64, 32, 16, 32)] : [(64, 32, 16, 32), (64, 64, 8, 64)]
