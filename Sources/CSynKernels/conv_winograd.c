@@ -6,8 +6,8 @@
 // transformed weights (16 small matrix products that stay in L1/L2), and transforms the products back,
 // adding the bias, per-image shift and residual as it stores.
 //
-// Planes of width 32 (a vector is one row of tiles), 16 (two rows) and 8 (the whole 8x8 plane) with an
-// even height; AVX-512 only (other CPUs and shapes keep the direct kernel). Outputs differ from the
+// Planes of width 32 (a vector is one row of tiles), 16 (two rows) and 8 (four rows), whose height
+// holds whole vectors (a multiple of 2, 4 or 8); AVX-512 only (other CPUs and shapes keep the direct kernel). Outputs differ from the
 // direct convolution's by rounding (the sums run in another order), and every output is summed in
 // the same order whatever the split into tasks.
 #include "csynconv.h"
@@ -70,7 +70,7 @@ void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int
     t3 = _mm512_sub_ps(d1, d3);
 
 // Where lane l of a vector finds column j of its patch row: an index into the two source vectors
-// `a`, `b` of that row (see `patch_rows`) and whether the column lies inside the plane.
+// `a`, `b` that `input_vector` loads for that row, and whether the column lies inside the plane.
 typedef struct {
     __m512i idx[4];
     __mmask16 keep[4];

@@ -103,8 +103,8 @@ void csyn_conv_winograd_weights(const float *w, int64_t o_out, int64_t c_in, int
                                 int64_t c1);
 
 /// "Same" 3x3 convolution (padding 1, stride 1) by Winograd F(2x2, 3x3) in the dense layout:
-/// in [images][c_in][h][w] -> out [images][o_out][h][w], each output plus bias[o], then shift[n * o_out + o],
-/// then residual at the output's index (each optional). u is `csyn_conv_winograd_weights`' for this
+/// in [images][c_in][h][w] -> out [images][o_out][h][w], each output plus (bias[o] + shift[n * o_out + o]),
+/// then plus the residual at the output's index (each optional). u is `csyn_conv_winograd_weights`' for this
 /// c_in, o_out. Every 64 outputs of a plane (h * w / 64 per plane) are one vector of 16 tiles; tasks
 /// [task0, task1) are pairs of consecutive vectors (ceil(images * h * w / 128) in all), and each output
 /// is summed in the same order whatever the split. Returns 0, or -1 when unsupported (see
