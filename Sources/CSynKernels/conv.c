@@ -25,8 +25,8 @@ int csyn_conv_planes_strided_on(int path, const float *in, int64_t c_in, int64_t
                                  float *out, int64_t out_plane, int64_t positions,
                                  int64_t task0, int64_t task1) {
     const int64_t blocks = (o_out + CSYN_CONV_OB - 1) / CSYN_CONV_OB;
-    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
-    const int wide = path == CSYN_PATH_AVX512;
+    const int wide = csyn_conv_wide(path);
+    if (wide < 0) return -1;
     // Padded planes hold every tap's neighbour: all lanes of every tap are read.
     uint16_t all[taps > 0 ? taps : 1];
     for (int64_t t = 0; t < taps; t++) all[t] = 0xffff;
@@ -154,8 +154,8 @@ int csyn_conv_wgrad3x3_on(int path, const float *dy, int64_t ld_dy, const float 
                            const int64_t *offsets, int64_t o_out, int64_t c_in, float *dw,
                            int64_t task0, int64_t task1) {
     const int64_t cblocks = (c_in + CSYN_WGRAD_CB - 1) / CSYN_WGRAD_CB;
-    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
-    const int wide = path == CSYN_PATH_AVX512;
+    const int wide = csyn_conv_wide(path);
+    if (wide < 0) return -1;
     float scratch[2][9] = {{0}};
     for (int64_t task = task0; task < task1; task++) {
         const int64_t o0 = task / cblocks * CSYN_WGRAD_OB, c0 = task % cblocks * CSYN_WGRAD_CB;
@@ -260,8 +260,8 @@ void csyn_stack_planes(const float *src, int64_t images, int64_t channels, int64
 int csyn_stack_planes_on(int path, const float *src, int64_t images, int64_t channels, int64_t h, int64_t w,
                           int64_t pitch, int64_t slot, int64_t lead, int64_t ld, float *dst, int64_t c0, int64_t c1) {
     const int64_t gap = pitch - w, tail_rows = slot - h * pitch;
-    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
-    const int wide = path == CSYN_PATH_AVX512;
+    const int wide = csyn_conv_wide(path);
+    if (wide < 0) return -1;
     for (int64_t c = c0; c < c1; c++) {
         float *row = dst + c * ld;
 #if defined(__x86_64__)
@@ -297,8 +297,8 @@ void csyn_unstack_planes(const float *src, int64_t channels, int64_t h, int64_t 
 int csyn_unstack_planes_on(int path, const float *src, int64_t channels, int64_t h, int64_t w, int64_t pitch,
                             int64_t slot, int64_t group, int64_t out_plane, const float *bias, const float *shift,
                             const float *residual, float *dst, int64_t p0, int64_t p1) {
-    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
-    const int wide = path == CSYN_PATH_AVX512;
+    const int wide = csyn_conv_wide(path);
+    if (wide < 0) return -1;
     for (int64_t p = p0; p < p1; p++) {
         const int64_t n = p / channels, o = p % channels;
         const float *s = src + (n / group * channels + o) * out_plane + n % group * slot;

@@ -195,8 +195,8 @@ int csyn_conv_dense_on(int path, const float *in, int64_t images, int64_t c_in, 
                         const float *shift, const float *residual, float *out, int64_t chunk, int64_t task0,
                         int64_t task1) {
     const int64_t vpp = hw / 16, vectors = images * vpp;
-    if (path < 0 || path > CSYN_PATH_AVX512 || (path == CSYN_PATH_AVX512 && !csyn_conv_avx512())) return -1;
-    const int wide = path == CSYN_PATH_AVX512;
+    const int wide = csyn_conv_wide(path);
+    if (wide < 0) return -1;
     const int64_t blocks = (o_out + CSYN_CONV_OB - 1) / CSYN_CONV_OB;
     // Vector (n, q) reads from n * c_in * hw + q * 16 + lo to (n * c_in + c_in - 1) * hw + q * 16 + 16 + hi
     // floats into `in`; full-width loads are safe where that lies inside the images * c_in * hw floats.

@@ -24,6 +24,14 @@ typedef struct {
 void csyn_conv_block(const csyn_conv_block_t *b, int64_t c_in, int64_t in_stride, int64_t out_stride, const float *wb,
                      const int64_t *offsets, int64_t taps, int64_t ob_count, const float *bias, int wide, int flags);
 
+/// Whether path (CSYN_PATH_*) runs the AVX-512 kernels (1) or portable C (0; also for CSYN_PATH_AVX2, which
+/// the convolutions lack), or -1 for a path that is unknown or that this CPU cannot run.
+static inline int csyn_conv_wide(int path) {
+    if (path < CSYN_PATH_PORTABLE || path > CSYN_PATH_AVX512) return -1;
+    if (path < CSYN_PATH_AVX512) return 0;
+    return csyn_conv_avx512() ? 1 : -1;
+}
+
 /// All 16 floats at every vector's base + c * in_stride + offsets[t] are readable, so they may be
 /// loaded unmasked.
 #define CSYN_BLOCK_FULL_LOADS 1

@@ -274,6 +274,7 @@ static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_
                 float *vc = v + c * 32 + k * 16;
                 if (k < count) {
                     const float *plane = in + (n * c_in + c) * hw;
+                    // A constant width per call, so each inlined copy keeps only its own gather and store.
                     if (w == 32) input_vector(plane, h, 32, q, &cols, vc, c_in * 32);
                     else if (w == 16) input_vector(plane, h, 16, q, &cols, vc, c_in * 32);
                     else input_vector(plane, h, 8, q, &cols, vc, c_in * 32);

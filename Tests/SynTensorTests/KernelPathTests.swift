@@ -9,14 +9,12 @@ import Testing
 /// The `_on` entry points choose the path per call, so nothing process-wide changes under the
 /// concurrently running tests.
 @Suite struct KernelPathTests {
-    /// The paths this CPU has, for kernels whose widest path is `widest` (CSYN_PATH_*).
-    static func paths(upTo widest: Int32) -> [Int32] {
-        (0...widest).filter { p in
-            switch p {
-            case CSYN_PATH_AVX512: return csyn_conv_avx512() != 0 && csyn_attention_simd() >= 2
-            case CSYN_PATH_AVX2: return csyn_attention_simd() >= 1
-            default: return true
-            }
+    /// The paths (CSYN_PATH_*) this CPU has.
+    static let paths: [Int32] = [CSYN_PATH_PORTABLE, CSYN_PATH_AVX2, CSYN_PATH_AVX512].filter { p in
+        switch p {
+        case CSYN_PATH_AVX512: return csyn_conv_avx512() != 0 && csyn_attention_simd() >= 2
+        case CSYN_PATH_AVX2: return csyn_attention_simd() >= 1
+        default: return true
         }
     }
 
@@ -48,6 +46,42 @@ import Testing
 
     // MARK: convolutions
 
+    /// A "same" odd kh x kw convolution of x [images][inner][h][w] in double precision, with the
+    /// magnitude of each output's summed terms for the tolerance: weight(o, c, t) for tap t, and the
+    /// epilogue terms when given.
+    static func sameConvolution(_ x: [Float], images: Int, inner: Int, outer: Int, h: Int, w: Int, kh: Int, kw: Int,
+                                weight: (Int, Int, Int) -> Float, bias: [Float]? = nil, shift: [Float]? = nil,
+                                residual: [Float]? = nil) -> (exact: [Double], magnitude: [Double]) {
+        let hw = h * w
+        var exact = [Double](repeating: 0, count: images * outer * hw), magnitude = exact
+        for n in 0..<images {
+            for o in 0..<outer {
+                for y in 0..<h {
+                    for xx in 0..<w {
+                        var s = 0.0, m = 0.0
+                        for c in 0..<inner {
+                            for t in 0..<(kh * kw) {
+                                let yy = y + t / kw - kh / 2, xs = xx + t % kw - kw / 2
+                                guard yy >= 0, yy < h, xs >= 0, xs < w else { continue }
+                                let term = Double(weight(o, c, t)) * Double(x[(n * inner + c) * hw + yy * w + xs])
+                                s += term
+                                m += abs(term)
+                            }
+                        }
+                        let i = (n * outer + o) * hw + y * w + xx
+                        for extra in [bias?[o], shift?[n * outer + o], residual?[i]].compactMap({ $0 }) {
+                            s += Double(extra)
+                            m += abs(Double(extra))
+                        }
+                        exact[i] = s
+                        magnitude[i] = m
+                    }
+                }
+            }
+        }
+        return (exact, magnitude)
+    }
+
     /// Dense-layout "same" convolution with every optional term, odd kernels 1x1, 3x3 and 5x3, planes
     /// whose vectors cross rows, and a run length that splits images between tasks.
     @Test(arguments: [(5, 3, 4, 4, 3, 3, 11, 2), (4, 6, 6, 8, 3, 3, 16, 5), (7, 2, 2, 8, 1, 1, 9, 3), (3, 5, 4, 12, 5, 3, 8, 1)])
@@ -62,34 +96,10 @@ import Testing
         let wpk = Self.pack(wt, o: oOut, c: cIn, taps: taps)
         let vectors = images * hw / 16, blocks = (oOut + 7) / 8, tasks = (vectors + chunk - 1) / chunk * blocks
         for withTerms in [false, true] {
-            // Exact sums, with the magnitude of their terms for the tolerance.
-            var exact = [Double](repeating: 0, count: images * oOut * hw), size = exact
-            for n in 0..<images {
-                for o in 0..<oOut {
-                    for y in 0..<h {
-                        for xx in 0..<w {
-                            var s = 0.0, m = 0.0
-                            for c in 0..<cIn {
-                                for t in 0..<taps {
-                                    let yy = y + t / kw - kh / 2, xs = xx + t % kw - kw / 2
-                                    guard yy >= 0, yy < h, xs >= 0, xs < w else { continue }
-                                    let term = Double(wt[(o * cIn + c) * taps + t]) * Double(x[(n * cIn + c) * hw + yy * w + xs])
-                                    s += term
-                                    m += abs(term)
-                                }
-                            }
-                            let i = (n * oOut + o) * hw + y * w + xx
-                            if withTerms {
-                                s += Double(bias[o]) + Double(shift[n * oOut + o]) + Double(residual[i])
-                                m += abs(Double(bias[o])) + abs(Double(shift[n * oOut + o])) + abs(Double(residual[i]))
-                            }
-                            exact[i] = s
-                            size[i] = m
-                        }
-                    }
-                }
-            }
-            for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+            let (exact, size) = Self.sameConvolution(x, images: images, inner: cIn, outer: oOut, h: h, w: w, kh: kh, kw: kw,
+                                                     weight: { wt[($0 * cIn + $1) * taps + $2] }, bias: withTerms ? bias : nil,
+                                                     shift: withTerms ? shift : nil, residual: withTerms ? residual : nil)
+            for path in Self.paths {
                 var out = [Float](repeating: .nan, count: images * oOut * hw)
                 let rc = Self.withOptional(withTerms ? bias : nil) { b in
                     Self.withOptional(withTerms ? shift : nil) { s in
@@ -132,32 +142,12 @@ import Testing
         var out = [Float](repeating: .nan, count: images * outer * hw)
         #expect(csyn_conv_winograd(x, Int64(images), Int64(inner), Int64(h), Int64(w), u, Int64(outer), bias, shift, residual, &out, 0,
                                    Int64(pairs)) == 0)
-        var wrong: [String] = []
-        for n in 0..<images {
-            for o in 0..<outer {
-                for y in 0..<h {
-                    for xx in 0..<w {
-                        var s = 0.0, m = 0.0
-                        for c in 0..<inner {
-                            for t in 0..<9 {
-                                let yy = y + t / 3 - 1, xs = xx + t % 3 - 1
-                                guard yy >= 0, yy < h, xs >= 0, xs < w else { continue }
-                                let term = Double(weight(o, c, t)) * Double(x[(n * inner + c) * hw + yy * w + xs])
-                                s += term
-                                m += abs(term)
-                            }
-                        }
-                        let i = (n * outer + o) * hw + y * w + xx
-                        let extra = [Double(bias[o]), Double(shift[n * outer + o]), Double(residual[i])]
-                        s += extra.reduce(0, +)
-                        m += extra.map(abs).reduce(0, +)
-                        // The transforms add and halve sums of up to 16 products: a few more roundings
-                        // than a direct sum, so twice the direct kernels' tolerance.
-                        if !Self.close(out[i], s, magnitude: m, rel: 4e-6) { wrong.append("[\(n), \(o), \(y), \(xx)] \(out[i]) vs \(s)") }
-                    }
-                }
-            }
-        }
+        let (exact, size) = Self.sameConvolution(x, images: images, inner: inner, outer: outer, h: h, w: w, kh: 3, kw: 3,
+                                                 weight: weight, bias: bias, shift: shift, residual: residual)
+        // The transforms add and halve sums of up to 16 products: a few more roundings than a direct
+        // sum, so twice the direct kernels' tolerance.
+        let wrong = (0..<out.count).filter { !Self.close(out[$0], exact[$0], magnitude: size[$0], rel: 4e-6) }
+            .map { "\($0): \(out[$0]) vs \(exact[$0])" }
         #expect(wrong.isEmpty, "\(wrong.count) of \(out.count) wrong, first \(wrong.first ?? "")")
         // One task per call, in reverse order: the same bits.
         var split = [Float](repeating: .nan, count: out.count)
@@ -196,7 +186,7 @@ import Testing
         }
         let wt = Self.randoms(oOut * cIn * taps, &rng, scale: 0.3), wpk = Self.pack(wt, o: oOut, c: cIn, taps: taps)
         let tasks = images * ((oOut + 7) / 8)
-        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+        for path in Self.paths {
             var out = [Float](repeating: .nan, count: images * oOut * rounded)
             let rc = csyn_conv_planes_strided_on(path, x, Int64(cIn), Int64(channelStride), Int64(imageStride), wpk, Int64(oOut),
                                                  offsets, Int64(taps), &out, Int64(rounded), Int64(positions), 0, Int64(tasks))
@@ -234,7 +224,7 @@ import Testing
         let dy = Self.randoms(oOut * ldDy, &rng), x = Self.randoms(cIn * ldX, &rng)
         let ob = Int(CSYN_WGRAD_OB), cb = Int(CSYN_WGRAD_CB)
         let tasks = (oOut + ob - 1) / ob * ((cIn + cb - 1) / cb)
-        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+        for path in Self.paths {
             var dw = [Float](repeating: .nan, count: oOut * cIn * 9)
             let rc = csyn_conv_wgrad3x3_on(path, dy, Int64(ldDy), x, Int64(ldX), Int64(kLen), offsets, Int64(oOut), Int64(cIn),
                                            &dw, 0, Int64(tasks))
@@ -287,7 +277,7 @@ import Testing
                 }
             }
         }
-        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+        for path in Self.paths {
             var dst = [Float](repeating: .nan, count: channels * ld)
             #expect(csyn_stack_planes_on(path, src, Int64(images), Int64(channels), Int64(h), Int64(w), Int64(pitch), Int64(slot),
                                          Int64(lead), Int64(ld), &dst, 0, Int64(channels)) == 0)
@@ -337,7 +327,7 @@ import Testing
                 dx[idx] = rstd[i] * (dz[idx] * Double(w[ch]) - sumD / m - norm[idx] * sumDN / m)
             }
         }
-        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+        for path in Self.paths {
             var yo = [Float](repeating: .nan, count: x.count), mo = [Float](repeating: .nan, count: groups), ro = mo
             #expect(csyn_groupnorm_forward_on(path, x, w, b, &yo, &mo, &ro, Int64(c), Int64(s), Int64(g), eps, silu ? 1 : 0, 0,
                                               Int64(groups)) == 0)
@@ -396,7 +386,7 @@ import Testing
             for (r, row) in ref.enumerated() { for (c, e) in row.enumerated() where abs(Double(got[r * ld + c]) - e) > 2e-5 * (scaleRef + abs(e)) { wrong += 1 } }
             #expect(wrong == 0, "path \(path): \(wrong) of \(what) wrong")
         }
-        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+        for path in Self.paths {
             var out = [Float](repeating: .nan, count: nq * ldo), l = [Float](repeating: .nan, count: nq)
             #expect(csyn_flash_attention_forward_on(path, q, Int64(ldq), k, Int64(ldk), v, Int64(ldv), &out, Int64(ldo), &l,
                                                     Int64(nq), Int64(nk), Int64(d), Int64(dv), scale) == 0)
@@ -417,7 +407,7 @@ import Testing
     @Test func gelu() throws {
         var rng = RandomGenerator(seed: 77)
         let x = (0..<1001).map { i in i < 40 ? Float(i - 20) * 0.5 : rng.normal() * 3 }, g = Self.randoms(x.count, &rng)
-        for path in Self.paths(upTo: CSYN_PATH_AVX512) {
+        for path in Self.paths {
             var y = [Float](repeating: .nan, count: x.count), dx = y
             #expect(csyn_gelu_forward_on(path, x, &y, Int64(x.count)) == 0)
             #expect(csyn_gelu_backward_on(path, g, x, &dx, Int64(x.count)) == 0)
