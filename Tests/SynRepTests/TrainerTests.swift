@@ -88,6 +88,20 @@ func tinyConfig(_ objective: Objective, steps: Int = 6) -> TrainConfig {
         #expect(again.step == 4)
         let lines2 = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(lines2.count == 4)
+        // A run stopped while drawing its last plot (here: a folder in the plot's place makes the
+        // write fail) has not checkpointed that step, so its resume trains the step again and draws
+        // the plot; a checkpoint written first would resume finished and never draw it.
+        let plotBytes = try Data(contentsOf: dir.appendingPathComponent("loss.png"))
+        var lastOnly = config
+        lastOnly.checkpointEvery = 0
+        let stopped = dir.appendingPathComponent("stopped")
+        try FileManager.default.createDirectory(at: stopped.appendingPathComponent("loss.png"), withIntermediateDirectories: true)
+        #expect(throws: (any Error).self) { try Trainer(config: lastOnly, data: data).run(directory: stopped, resume: true, progress: false) }
+        try FileManager.default.removeItem(at: stopped.appendingPathComponent("loss.png"))
+        let resumed = try Trainer(config: lastOnly, data: data)
+        try resumed.run(directory: stopped, resume: true, progress: false)
+        #expect(resumed.step == 4)
+        #expect(try Data(contentsOf: stopped.appendingPathComponent("loss.png")) == plotBytes)
         // A checkpoint from another configuration is refused with a clear error.
         var other = config
         other.temperature = 0.2

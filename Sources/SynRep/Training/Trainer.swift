@@ -274,10 +274,13 @@ public final class Trainer {
             }
             reporter.update(completed: step, detail: String(format: "loss %.4f", losses.total))
             if root, (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || step == config.steps {
-                try saveCheckpoint(ckpt)
-                lastCheckpoint = ckpt.path
+                // The plot is drawn before the checkpoint: a run killed in between resumes from the
+                // checkpoint before and draws it again; in the other order a run killed after the
+                // last checkpoint would resume finished and keep the previous checkpoint's plot.
                 try writeLossCurve(metrics: readTrainMetrics(metricsURL), title: "\(config.objective.rawValue) training loss",
                                    to: directory.appendingPathComponent("loss.png"))
+                try saveCheckpoint(ckpt)
+                lastCheckpoint = ckpt.path
             }
         }
         reporter.finish()
