@@ -303,6 +303,185 @@ static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_
     free(m);
     return 0;
 }
+
+// ---- Weight gradient: dg = G^T [sum over tiles of (A dy A^T) . (B^T d B)] G, the transpose of the
+// forward's chain for the weights (16 multiply-adds per tile and channel pair instead of 36). A task
+// transforms the x and dy of a chunk of WG_KV vectors for its 16 input and 16 output channels into
+// L2, then for each of the 16 transformed positions multiplies the two as dot products over the
+// chunk's tiles, 4 x 4 channel pairs in registers, whose lanes are summed at the end of the chunk.
+
+// Vectors of tiles per chunk (a transformed position's 32 rows of them stay in L1).
+#define WG_KV 16
+// Output and input channels per task.
+#define WG_OB CSYN_WINO_WGRAD_OB
+#define WG_CB CSYN_WINO_WGRAD_CB
+
+// Where lane l of a vector of tiles finds column j (0: a tile's left output column, 1: its right) of one
+// of its output rows, as an index into the two vectors `dy_vector` loads for that row (w = 32: the row's
+// columns 0-15 and 16-31; 16: the rows of the vector's two tile rows; 8: of its four, 8 floats each).
+__attribute__((target("avx512f")))
+static void dy_cols(int64_t w, __m512i idx[2]) {
+    for (int j = 0; j < 2; j++) {
+        int32_t v[16];
+        for (int l = 0; l < 16; l++) {
+            const int per = (int)(w / 2) < 16 ? (int)(w / 2) : 16, tx = l % per, row = l / per;
+            v[l] = (int)(w == 32 ? 0 : row * w) + 2 * tx + j;
+        }
+        idx[j] = _mm512_loadu_si512(v);
+    }
+}
+
+// The 16 values A y A^T of one channel's output gradients y for vector `vec` of a plane (the transpose
+// of `output_vector`'s transform), stored `stride` floats apart at d.
+__attribute__((target("avx512f"), always_inline))
+static inline void dy_vector(const float *plane, int64_t w, int64_t vec, const __m512i idx[2], float *d,
+                             int64_t stride) {
+    __m512 y[2][2];
+    for (int i = 0; i < 2; i++) {
+        __m512 a, b;
+        if (w == 32) {
+            a = _mm512_loadu_ps(plane + (2 * vec + i) * 32);
+            b = _mm512_loadu_ps(plane + (2 * vec + i) * 32 + 16);
+        } else if (w == 16) {
+            a = _mm512_loadu_ps(plane + (4 * vec + i) * 16);
+            b = _mm512_loadu_ps(plane + (4 * vec + 2 + i) * 16);
+        } else {
+            const float *r = plane + (8 * vec + i) * 8;
+            a = join8(_mm256_loadu_ps(r), _mm256_loadu_ps(r + 16));
+            b = join8(_mm256_loadu_ps(r + 32), _mm256_loadu_ps(r + 48));
+        }
+        y[i][0] = _mm512_permutex2var_ps(a, idx[0], b);
+        y[i][1] = _mm512_permutex2var_ps(a, idx[1], b);
+    }
+    // Rows of A y (y0, y0 + y1, y0 - y1, -y1), then the same over the two columns of each row.
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 r[4][2];
+    for (int j = 0; j < 2; j++) {
+        r[0][j] = y[0][j];
+        r[1][j] = _mm512_add_ps(y[0][j], y[1][j]);
+        r[2][j] = _mm512_sub_ps(y[0][j], y[1][j]);
+        r[3][j] = _mm512_sub_ps(zero, y[1][j]);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm512_store_ps(d + (i * 4 + 0) * stride, r[i][0]);
+        _mm512_store_ps(d + (i * 4 + 1) * stride, _mm512_add_ps(r[i][0], r[i][1]));
+        _mm512_store_ps(d + (i * 4 + 2) * stride, _mm512_sub_ps(r[i][0], r[i][1]));
+        _mm512_store_ps(d + (i * 4 + 3) * stride, _mm512_sub_ps(zero, r[i][1]));
+    }
+}
+
+// The lane sums of 16 vectors as one vector: lane 4 q + e holds the sum of v[4 e + q].
+__attribute__((target("avx512f"), always_inline))
+static inline __m512 lane_sums16(const __m512 v[16]) {
+    __m512 s[8], u[4], t[2];
+    for (int i = 0; i < 8; i++)
+        s[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+    for (int i = 0; i < 4; i++)
+        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * i], s[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(s[2 * i], s[2 * i + 1], 0xDD));
+    for (int i = 0; i < 2; i++)
+        t[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
+                             _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], 0x88), _mm512_shuffle_ps(t[0], t[1], 0xDD));
+}
+
+// For one transformed position: m[o4][c4][oi * 4 + ci] += sum over k < len of dt[o][k] xt[c][k]
+// (o = 4 o4 + oi, c = 4 c4 + ci), rows `ld` floats apart; each block's sum runs lanewise over k, then
+// over the lanes, in a fixed order.
+__attribute__((target("avx512f")))
+static void wgrad_products(const float *dt, const float *xt, int64_t ob4, int64_t cb4, int64_t ld, int64_t len,
+                           float *m) {
+    for (int64_t o4 = 0; o4 < ob4; o4++)
+        for (int64_t c4 = 0; c4 < cb4; c4++) {
+            const float *d = dt + o4 * 4 * ld, *x = xt + c4 * 4 * ld;
+            __m512 acc[16];
+            for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+            for (int64_t k = 0; k < len; k += 16) {
+                __m512 dv[4], xv[4];
+                for (int i = 0; i < 4; i++) {
+                    dv[i] = _mm512_load_ps(d + i * ld + k);
+                    xv[i] = _mm512_load_ps(x + i * ld + k);
+                }
+                // Accumulator ci * 4 + oi, so the lane sums come out as oi * 4 + ci.
+                for (int ci = 0; ci < 4; ci++)
+                    for (int oi = 0; oi < 4; oi++) acc[ci * 4 + oi] = _mm512_fmadd_ps(dv[oi], xv[ci], acc[ci * 4 + oi]);
+            }
+            float *mb = m + (o4 * cb4 + c4) * 16;
+            _mm512_store_ps(mb, _mm512_add_ps(_mm512_load_ps(mb), lane_sums16(acc)));
+        }
+}
+
+__attribute__((target("avx512f")))
+static int winograd_wgrad_avx512(const float *dy, const float *x, int64_t images, int64_t c_in, int64_t h, int64_t w,
+                                 int64_t o_out, float *partial, int64_t task0, int64_t task1) {
+    const int64_t hw = h * w, per_image = hw / 64, vectors = images * per_image;
+    // Scratch: xt [16][WG_CB][ld], dt [16][WG_OB][ld] (rows and positions one cache line longer than their
+    // contents: at powers of two the transforms' 16 stores per vector fell into one cache set), and
+    // m [16][WG_OB / 4][WG_CB / 4][16].
+    const int64_t ob_blocks = (o_out + WG_OB - 1) / WG_OB, cb_blocks = (c_in + WG_CB - 1) / WG_CB, ld = WG_KV * 16 + 16;
+    const int64_t xs = WG_CB * ld + 16, ds = WG_OB * ld + 16;
+    float *xt = aligned_alloc(64, (size_t)(16 * xs) * sizeof(float));
+    float *dt = aligned_alloc(64, (size_t)(16 * ds) * sizeof(float));
+    float *m = aligned_alloc(64, (size_t)(16 * WG_OB * WG_CB) * sizeof(float));
+    if (!xt || !dt || !m) {
+        free(xt);
+        free(dt);
+        free(m);
+        return -1;
+    }
+    const wino_cols_t cols = wino_cols(w);
+    __m512i didx[2];
+    dy_cols(w, didx);
+    for (int64_t task = task0; task < task1; task++) {
+        const int64_t slice = task / (ob_blocks * cb_blocks), ob_i = task / cb_blocks % ob_blocks, cb_i = task % cb_blocks;
+        const int64_t o0 = ob_i * WG_OB, c0 = cb_i * WG_CB;
+        const int64_t ob = o_out - o0 < WG_OB ? o_out - o0 : WG_OB, cb = c_in - c0 < WG_CB ? c_in - c0 : WG_CB;
+        const int64_t ob4 = (ob + 3) / 4, cb4 = (cb + 3) / 4;
+        const int64_t v_end = (slice + 1) * CSYN_WINO_WGRAD_SLICE < vectors ? (slice + 1) * CSYN_WINO_WGRAD_SLICE : vectors;
+        for (int64_t i = 0; i < 16 * ob4 * cb4 * 16; i++) m[i] = 0.0f;
+        for (int64_t v0 = slice * CSYN_WINO_WGRAD_SLICE; v0 < v_end; v0 += WG_KV) {
+            const int64_t kv = v_end - v0 < WG_KV ? v_end - v0 : WG_KV;
+            for (int64_t k = 0; k < kv; k++) {
+                const int64_t vec = v0 + k, n = vec / per_image, q = vec % per_image;
+                for (int64_t c = 0; c < cb4 * 4; c++) {
+                    float *xc = xt + c * ld + k * 16;
+                    if (c < cb) {
+                        const float *plane = x + (n * c_in + c0 + c) * hw;
+                        if (w == 32) input_vector(plane, h, 32, q, &cols, xc, xs);
+                        else if (w == 16) input_vector(plane, h, 16, q, &cols, xc, xs);
+                        else input_vector(plane, h, 8, q, &cols, xc, xs);
+                    } else {
+                        for (int xi = 0; xi < 16; xi++) _mm512_store_ps(xc + xi * xs, _mm512_setzero_ps());
+                    }
+                }
+                for (int64_t o = 0; o < ob4 * 4; o++) {
+                    float *dc = dt + o * ld + k * 16;
+                    if (o < ob) {
+                        const float *plane = dy + (n * o_out + o0 + o) * hw;
+                        if (w == 32) dy_vector(plane, 32, q, didx, dc, ds);
+                        else if (w == 16) dy_vector(plane, 16, q, didx, dc, ds);
+                        else dy_vector(plane, 8, q, didx, dc, ds);
+                    } else {
+                        for (int xi = 0; xi < 16; xi++) _mm512_store_ps(dc + xi * ds, _mm512_setzero_ps());
+                    }
+                }
+            }
+            for (int xi = 0; xi < 16; xi++)
+                wgrad_products(dt + xi * ds, xt + xi * xs, ob4, cb4, ld, kv * 16, m + xi * ob4 * cb4 * 16);
+        }
+        for (int xi = 0; xi < 16; xi++) {
+            float *p = partial + (slice * 16 + xi) * o_out * c_in;
+            const float *mx = m + xi * ob4 * cb4 * 16;
+            for (int64_t o = 0; o < ob; o++)
+                for (int64_t c = 0; c < cb; c++) p[(o0 + o) * c_in + c0 + c] = mx[(o / 4 * cb4 + c / 4) * 16 + o % 4 * 4 + c % 4];
+        }
+    }
+    free(xt);
+    free(dt);
+    free(m);
+    return 0;
+}
 #endif
 
 int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h, int64_t w, const float *u,
@@ -315,4 +494,48 @@ int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h,
     (void)in; (void)u; (void)bias; (void)shift; (void)residual; (void)out; (void)task0; (void)task1;
     return -1;
 #endif
+}
+
+int64_t csyn_conv_winograd_wgrad_tasks(int64_t images, int64_t c_in, int64_t h, int64_t w, int64_t o_out) {
+    const int64_t vectors = images * (h * w / 64);
+    return (vectors + CSYN_WINO_WGRAD_SLICE - 1) / CSYN_WINO_WGRAD_SLICE * ((o_out + WG_OB - 1) / WG_OB) *
+           ((c_in + WG_CB - 1) / WG_CB);
+}
+
+int csyn_conv_winograd_wgrad(const float *dy, const float *x, int64_t images, int64_t c_in, int64_t h, int64_t w,
+                             int64_t o_out, float *partial, int64_t task0, int64_t task1) {
+    if (!csyn_conv_winograd_supported(h, w) || images < 0 || c_in <= 0 || o_out <= 0) return -1;
+#if defined(__x86_64__)
+    return winograd_wgrad_avx512(dy, x, images, c_in, h, w, o_out, partial, task0, task1);
+#else
+    (void)dy; (void)x; (void)partial; (void)task0; (void)task1;
+    return -1;
+#endif
+}
+
+void csyn_conv_winograd_wgrad_finish(const float *partial, int64_t slices, int64_t o_out, int64_t c_in, float *dw,
+                                     int64_t o0, int64_t o1) {
+    const int64_t oc = o_out * c_in;
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t c = 0; c < c_in; c++) {
+            float mm[16];
+            for (int xi = 0; xi < 16; xi++) {
+                float s = 0.0f;
+                for (int64_t sl = 0; sl < slices; sl++) s += partial[(sl * 16 + xi) * oc + o * c_in + c];
+                mm[xi] = s;
+            }
+            // P = G^T M (rows of G: [1 0 0], [1/2 1/2 1/2], [1/2 -1/2 1/2], [0 0 1]), then dg = P G.
+            float pm[3][4];
+            for (int j = 0; j < 4; j++) {
+                pm[0][j] = mm[j] + 0.5f * (mm[4 + j] + mm[8 + j]);
+                pm[1][j] = 0.5f * (mm[4 + j] - mm[8 + j]);
+                pm[2][j] = 0.5f * (mm[4 + j] + mm[8 + j]) + mm[12 + j];
+            }
+            float *g = dw + (o * c_in + c) * 9;
+            for (int a = 0; a < 3; a++) {
+                g[a * 3 + 0] = pm[a][0] + 0.5f * (pm[a][1] + pm[a][2]);
+                g[a * 3 + 1] = 0.5f * (pm[a][1] - pm[a][2]);
+                g[a * 3 + 2] = 0.5f * (pm[a][1] + pm[a][2]) + pm[a][3];
+            }
+        }
 }

@@ -158,6 +158,56 @@ import Testing
         #expect(split.map(\.bitPattern) == out.map(\.bitPattern))
     }
 
+    /// The Winograd weight gradient against dw[o][c][t] = sum over images and positions of dy x the
+    /// input at tap t's neighbour (zero past the edges): every width, channel counts that leave partial
+    /// 4-channel and 32-channel blocks, several slices with a short last one, and any task split and
+    /// any split of the second step give the same bits.
+    @Test(arguments: [(3, 5, 2, 32, 7), (5, 37, 32, 32, 9), (4, 13, 8, 16, 34), (9, 8, 16, 8, 8)])
+    func winogradWeightGradient(images: Int, cIn: Int, h: Int, w: Int, oOut: Int) throws {
+        guard csyn_conv_winograd_supported(Int64(h), Int64(w)) != 0 else { return }
+        var rng = RandomGenerator(seed: 79, stream: UInt64(h * 100 + w))
+        let hw = h * w
+        let x = Self.randoms(images * cIn * hw, &rng), dy = Self.randoms(images * oOut * hw, &rng)
+        let (n, c, o, hh, ww) = (Int64(images), Int64(cIn), Int64(oOut), Int64(h), Int64(w))
+        let tasks = csyn_conv_winograd_wgrad_tasks(n, c, hh, ww, o)
+        let slices = (images * hw / 64 + Int(CSYN_WINO_WGRAD_SLICE) - 1) / Int(CSYN_WINO_WGRAD_SLICE)
+        var partial = [Float](repeating: .nan, count: slices * 16 * oOut * cIn)
+        #expect(csyn_conv_winograd_wgrad(dy, x, n, c, hh, ww, o, &partial, 0, tasks) == 0)
+        var dw = [Float](repeating: .nan, count: oOut * cIn * 9)
+        csyn_conv_winograd_wgrad_finish(partial, Int64(slices), o, c, &dw, 0, o)
+        var wrong: [String] = []
+        for oo in 0..<oOut {
+            for cc in 0..<cIn {
+                for t in 0..<9 {
+                    let (dy0, dx0) = (t / 3 - 1, t % 3 - 1)
+                    var sum = 0.0, size = 0.0
+                    for img in 0..<images {
+                        for y in 0..<h where (0..<h).contains(y + dy0) {
+                            for xx in 0..<w where (0..<w).contains(xx + dx0) {
+                                let term = Double(dy[(img * oOut + oo) * hw + y * w + xx])
+                                    * Double(x[(img * cIn + cc) * hw + (y + dy0) * w + xx + dx0])
+                                sum += term
+                                size += abs(term)
+                            }
+                        }
+                    }
+                    let got = dw[(oo * cIn + cc) * 9 + t]
+                    // The transforms add and halve sums of up to 16 products, as in the forward pass.
+                    if !Self.close(got, sum, magnitude: size, rel: 4e-6) { wrong.append("[\(oo), \(cc), \(t)] \(got) vs \(sum)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(dw.count) wrong, first \(wrong.first ?? "")")
+        // One task per call, in reverse order, and the second step in two ranges: the same bits.
+        var split = [Float](repeating: .nan, count: partial.count)
+        for t in (0..<tasks).reversed() { #expect(csyn_conv_winograd_wgrad(dy, x, n, c, hh, ww, o, &split, t, t + 1) == 0) }
+        #expect(split.map(\.bitPattern) == partial.map(\.bitPattern))
+        var dw2 = [Float](repeating: .nan, count: dw.count)
+        csyn_conv_winograd_wgrad_finish(split, Int64(slices), o, c, &dw2, o / 2, o)
+        csyn_conv_winograd_wgrad_finish(split, Int64(slices), o, c, &dw2, 0, o / 2)
+        #expect(dw2.map(\.bitPattern) == dw.map(\.bitPattern))
+    }
+
     /// Shapes and CPUs outside the Winograd kernel's are refused, not computed.
     @Test func winogradRefusesUnsupportedShapes() {
         for (h, w) in [(2, 12), (3, 32), (6, 16), (4, 8), (0, 8), (8, 64)] {
@@ -165,6 +215,8 @@ import Testing
             var out = [Float](repeating: 0, count: 64)
             #expect(csyn_conv_winograd([Float](repeating: 1, count: max(1, h * w)), 1, 1, Int64(h), Int64(w), [Float](repeating: 0, count: 16), 1,
                                        nil, nil, nil, &out, 0, 0) == -1)
+            #expect(csyn_conv_winograd_wgrad([Float](repeating: 1, count: max(1, h * w)), [Float](repeating: 1, count: max(1, h * w)), 1, 1,
+                                             Int64(h), Int64(w), 1, &out, 0, 0) == -1)
         }
     }
 

@@ -179,12 +179,14 @@ import SynTestSupport
     /// plane's edge instead of padding: vectors spanning several rows (4x8, 8x2), a vector count that
     /// leaves the last block of three partly empty, output channels off the 8-channel block, a 5x5 kernel,
     /// 256 input channels, kernel tasks spanning several whole 32x32 images (run three images at a time,
-    /// position by position) plus partial ones, and every epilogue add (the weight gradient from stacked
-    /// copies of x and dy), in value and in every gradient against the im2col path.
+    /// position by position) plus partial ones, every epilogue add (the weight gradient from stacked
+    /// copies of x and dy), and the Winograd kernels' widths 8, 16 and 32 with at least 8 channels each way
+    /// (the weight gradient by Winograd too), in value and in every gradient against the im2col path.
     @Test func conv2dDenseMatchesIm2col() {
         var g = RandomGenerator(seed: 94)
         for (n, c, o, h, w, k) in [(3, 5, 11, 4, 8, 3), (2, 3, 9, 8, 2, 3), (5, 7, 3, 4, 4, 5), (1, 17, 6, 16, 1, 3), (2, 4, 17, 4, 4, 1),
-                                         (2, 256, 9, 4, 4, 3), (13, 4, 17, 32, 32, 3)] {
+                                         (2, 256, 9, 4, 4, 3), (13, 4, 17, 32, 32, 3), (3, 12, 10, 16, 16, 3), (2, 9, 40, 8, 8, 3),
+                                         (2, 10, 8, 2, 32, 3)] {
             let x = Tensor.randn([n, c, h, w], generator: &g).requiringGrad()
             let wt = (Tensor.randn([o, c, k, k], generator: &g) * 0.1).requiringGrad(), b = Tensor.randn([o], generator: &g).requiringGrad()
             let shift = Tensor.randn([n, o], generator: &g).requiringGrad(), res = Tensor.randn([n, o, h, w], generator: &g).requiringGrad()

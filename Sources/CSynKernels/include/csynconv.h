@@ -113,6 +113,31 @@ int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h,
                        int64_t o_out, const float *bias, const float *shift, const float *residual, float *out,
                        int64_t task0, int64_t task1);
 
+/// Vectors of 16 tiles per slice of `csyn_conv_winograd_wgrad`'s sum (each slice sums into its own partial).
+#define CSYN_WINO_WGRAD_SLICE 64
+/// Output channels per task of `csyn_conv_winograd_wgrad`.
+#define CSYN_WINO_WGRAD_OB 32
+/// Input channels per task of `csyn_conv_winograd_wgrad`.
+#define CSYN_WINO_WGRAD_CB 32
+
+/// Tasks of `csyn_conv_winograd_wgrad`: ceil(images * h * w / 64 / CSYN_WINO_WGRAD_SLICE) slices x blocks of
+/// CSYN_WINO_WGRAD_OB output channels x blocks of CSYN_WINO_WGRAD_CB input channels.
+int64_t csyn_conv_winograd_wgrad_tasks(int64_t images, int64_t c_in, int64_t h, int64_t w, int64_t o_out);
+
+/// Weight gradient of a "same" 3x3 convolution (padding 1, stride 1) by Winograd F(2x2, 3x3), in two steps.
+/// This one sums, per slice of CSYN_WINO_WGRAD_SLICE vectors of 16 tiles (numbered like `csyn_conv_winograd`'s),
+/// partial[slice][xi][o][c] = sum over the slice's tiles of (A dy A^T)[xi] (B^T d B)[xi], from dy [images][o_out][h][w]
+/// and the input x [images][c_in][h][w]. Tasks [task0, task1) are (slice, block of CSYN_WINO_WGRAD_OB output channels,
+/// block of CSYN_WINO_WGRAD_CB input channels), slice-major then output-block-major; each writes only its own entries, summed in the same
+/// order whatever the split. Returns 0, or -1 when unsupported (`csyn_conv_winograd_supported`) or out of memory.
+int csyn_conv_winograd_wgrad(const float *dy, const float *x, int64_t images, int64_t c_in, int64_t h, int64_t w,
+                             int64_t o_out, float *partial, int64_t task0, int64_t task1);
+
+/// The second step: dw[o][c] [3][3] = G^T (sum over slices, in order, of partial[slice][.][o][c]) G for output
+/// channels [o0, o1).
+void csyn_conv_winograd_wgrad_finish(const float *partial, int64_t slices, int64_t o_out, int64_t c_in, float *dw,
+                                     int64_t o0, int64_t o1);
+
 /// Whether `csyn_conv_planes` runs its AVX-512 path on this CPU (1) or portable C (0).
 int csyn_conv_avx512(void);
 

@@ -190,6 +190,34 @@ struct PlaneConv {
         return y
     }
 
+    /// Whether the weight gradient runs as Winograd F(2x2, 3x3) too (`csyn_conv_winograd_wgrad`): a
+    /// `winograd` convolution with at least 8 input and 8 output channels (fewer leave most of its 4 x 4
+    /// channel blocks empty, and the stacked kernel is faster there).
+    var winogradWeights: Bool { winograd && O >= 8 && C >= 8 }
+
+    /// dW [O, C, 3, 3] from dy [N, O, H, W] and the input x [N, C, H, W] by `csyn_conv_winograd_wgrad`, which
+    /// reads both in the dense layout (no stacked copies) and spends 16 multiply-adds per 2x2 outputs and
+    /// channel pair instead of 36: 1.6-1.9x the stacked kernel with its copies at the UNet's shapes
+    /// (Docs/benchmarks.md). Slices of the sum are fixed by the shape, so the result does not depend on
+    /// the thread count.
+    func winogradWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>) -> Tensor {
+        let (n, c, o, h, wd) = (Int64(N), Int64(C), Int64(O), Int64(H), Int64(W))
+        let tasks = Int(csyn_conv_winograd_wgrad_tasks(n, c, h, wd, o))
+        let slices = (N * H * W / 64 + Int(CSYN_WINO_WGRAD_SLICE) - 1) / Int(CSYN_WINO_WGRAD_SLICE)
+        let partial = Tensor(uninitializedShape: [slices, 16, O, C])
+        let dyB = UncheckedBox(dy), xB = UncheckedBox(x), pp = SendablePointer(partial.basePointer)
+        parallelTasks(tasks, work: N * H * W * O * C * 4) { r in
+            let rc = csyn_conv_winograd_wgrad(dyB.value, xB.value, n, c, h, wd, o, pp.p, Int64(r.lowerBound), Int64(r.upperBound))
+            precondition(rc == 0, "convolution: out of memory for the Winograd weight gradient's scratch")
+        }
+        let dw = Tensor(uninitializedShape: [O, C, 3, 3])
+        let d = SendablePointer(dw.basePointer), sl = Int64(slices)
+        parallelRows(rows: O, work: slices * 16 * O * C) { r in
+            csyn_conv_winograd_wgrad_finish(pp.p, sl, o, c, d.p, Int64(r.lowerBound), Int64(r.upperBound))
+        }
+        return withExtendedLifetime(partial) { dw }
+    }
+
     /// Tap masks and offsets of the dense kernels (`csyn_conv_dense_masks`).
     func denseMasks() -> ([UInt16], [Int64]) {
         var masks = [UInt16](repeating: 0, count: H * W / 16 * taps)

@@ -158,7 +158,9 @@ extension Tensor {
                 dX = !x.requiresGrad ? nil
                     : pc.winograd ? pc.winogradRun(gc.basePointer, inner: pc.O, outer: pc.C, weight: wc.basePointer, flipped: true)
                     : pc.denseRun(gc.basePointer, inner: pc.O, packed: pc.flippedWeights(wc.basePointer), outer: pc.C)
-                dW = weight.requiresGrad ? pc.denseWeightGradient(dy: gc.basePointer, x: xp.basePointer) : nil
+                dW = !weight.requiresGrad ? nil
+                    : pc.winogradWeights ? pc.winogradWeightGradient(dy: gc.basePointer, x: xp.basePointer)
+                    : pc.denseWeightGradient(dy: gc.basePointer, x: xp.basePointer)
             } else if pc.stacked {
                 (dX, dW) = pc.stackedBackward(dy: gc.basePointer, weight: wc.basePointer, stackedInput: xp, input: x.requiresGrad,
                                               weight: weight.requiresGrad)
