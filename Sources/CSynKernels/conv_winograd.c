@@ -215,10 +215,10 @@ static inline void output_vector(const float *m, int64_t stride, __m512 add, int
 // The 16 products of two vectors of tiles: m[xi][o][32] = sum over c, in order, of u[xi][c][o] v[xi][c][32],
 // eight output channels x two vectors in registers.
 __attribute__((target("avx512f")))
-static void products(const float *u, const float *v, float *m, int64_t c_in, int64_t o_out) {
+static void products(const float *u, const float *v, int64_t vs, float *m, int64_t ms, int64_t c_in, int64_t o_out) {
     for (int xi = 0; xi < 16; xi++) {
-        const float *ux = u + xi * c_in * o_out, *vx = v + xi * c_in * 32;
-        float *mx = m + xi * o_out * 32;
+        const float *ux = u + xi * c_in * o_out, *vx = v + xi * vs;
+        float *mx = m + xi * ms;
         for (int64_t o0 = 0; o0 < o_out; o0 += 8) {
             const int64_t ob = o_out - o0 < 8 ? o_out - o0 : 8;
             __m512 a[8][2];
@@ -258,8 +258,9 @@ static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_
                            int64_t task0, int64_t task1) {
     const int64_t hw = h * w, per_image = hw / 64, vectors = images * per_image;
     // Scratch: v [16][c_in][32] (two vectors of 16 tiles per channel), m [16][o_out][32].
-    float *v = aligned_alloc(64, (size_t)(16 * c_in * 32) * sizeof(float));
-    float *m = aligned_alloc(64, (size_t)(16 * o_out * 32) * sizeof(float));
+    const int64_t vs = c_in * 32 + 16, ms = o_out * 32 + 16;
+    float *v = aligned_alloc(64, (size_t)(16 * vs) * sizeof(float));
+    float *m = aligned_alloc(64, (size_t)(16 * ms) * sizeof(float));
     if (!v || !m) {
         free(v);
         free(m);
@@ -275,16 +276,16 @@ static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_
                 if (k < count) {
                     const float *plane = in + (n * c_in + c) * hw;
                     // A constant width per call, so each inlined copy keeps only its own gather and store.
-                    if (w == 32) input_vector(plane, h, 32, q, &cols, vc, c_in * 32);
-                    else if (w == 16) input_vector(plane, h, 16, q, &cols, vc, c_in * 32);
-                    else input_vector(plane, h, 8, q, &cols, vc, c_in * 32);
+                    if (w == 32) input_vector(plane, h, 32, q, &cols, vc, vs);
+                    else if (w == 16) input_vector(plane, h, 16, q, &cols, vc, vs);
+                    else input_vector(plane, h, 8, q, &cols, vc, vs);
                 } else {
                     // No second vector: zeros keep the products finite; they are never stored.
-                    for (int xi = 0; xi < 16; xi++) _mm512_store_ps(vc + xi * c_in * 32, _mm512_setzero_ps());
+                    for (int xi = 0; xi < 16; xi++) _mm512_store_ps(vc + xi * vs, _mm512_setzero_ps());
                 }
             }
         }
-        products(u, v, m, c_in, o_out);
+        products(u, v, vs, m, ms, c_in, o_out);
         for (int64_t k = 0; k < count; k++) {
             const int64_t vec = first + k, n = vec / per_image, q = vec % per_image;
             for (int64_t o = 0; o < o_out; o++) {
@@ -293,9 +294,9 @@ static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_
                 const int64_t p = (n * o_out + o) * hw;
                 const float *res = residual ? residual + p : NULL;
                 const float *mo = m + o * 32 + k * 16;
-                if (w == 32) output_vector(mo, o_out * 32, _mm512_set1_ps(add), 32, q, out + p, res);
-                else if (w == 16) output_vector(mo, o_out * 32, _mm512_set1_ps(add), 16, q, out + p, res);
-                else output_vector(mo, o_out * 32, _mm512_set1_ps(add), 8, q, out + p, res);
+                if (w == 32) output_vector(mo, ms, _mm512_set1_ps(add), 32, q, out + p, res);
+                else if (w == 16) output_vector(mo, ms, _mm512_set1_ps(add), 16, q, out + p, res);
+                else output_vector(mo, ms, _mm512_set1_ps(add), 8, q, out + p, res);
             }
         }
     }
@@ -421,15 +422,13 @@ static int winograd_wgrad_avx512(const float *dy, const float *x, int64_t images
     // m [16][WG_OB / 4][WG_CB / 4][16].
     const int64_t ob_blocks = (o_out + WG_OB - 1) / WG_OB, cb_blocks = (c_in + WG_CB - 1) / WG_CB, ld = WG_KV * 16 + 16;
     const int64_t xs = WG_CB * ld + 16, ds = WG_OB * ld + 16;
-    float *xt = aligned_alloc(64, (size_t)(16 * xs) * sizeof(float));
-    float *dt = aligned_alloc(64, (size_t)(16 * ds) * sizeof(float));
-    float *m = aligned_alloc(64, (size_t)(16 * WG_OB * WG_CB) * sizeof(float));
-    if (!xt || !dt || !m) {
-        free(xt);
-        free(dt);
-        free(m);
-        return -1;
-    }
+    // The scratch (about 1.2 MB) is kept per thread: allocated per call, its pages faulted in anew each
+    // time (1% of a UNet training step).
+    static _Thread_local float *scratch = NULL;
+    const size_t need = (size_t)(16 * xs + 16 * ds + 16 * WG_OB * WG_CB);
+    if (!scratch) scratch = aligned_alloc(64, need * sizeof(float));
+    if (!scratch) return -1;
+    float *xt = scratch, *dt = xt + 16 * xs, *m = dt + 16 * ds;
     const wino_cols_t cols = wino_cols(w);
     __m512i didx[2];
     dy_cols(w, didx);
@@ -477,9 +476,6 @@ static int winograd_wgrad_avx512(const float *dy, const float *x, int64_t images
                 for (int64_t c = 0; c < cb; c++) p[(o0 + o) * c_in + c0 + c] = mx[(o / 4 * cb4 + c / 4) * 16 + o % 4 * 4 + c % 4];
         }
     }
-    free(xt);
-    free(dt);
-    free(m);
     return 0;
 }
 #endif
