@@ -11,6 +11,7 @@
 // direct convolution's by rounding (the sums run in another order), and every output is summed in
 // the same order whatever the split into tasks.
 #include "csynconv.h"
+#include <pthread.h>
 #include <stdlib.h>
 
 int csyn_conv_winograd_supported(int64_t h, int64_t w) {
@@ -413,6 +414,26 @@ static void wgrad_products(const float *dt, const float *xt, int64_t ob4, int64_
         }
 }
 
+// The weight gradient's scratch (always the same size, about 1.1 MB), kept per thread and freed when
+// the thread exits: allocated per call, its pages were faulted in anew each time (1% of a UNet
+// training step).
+static pthread_key_t wgrad_key;
+static pthread_once_t wgrad_once = PTHREAD_ONCE_INIT;
+static int wgrad_key_ok = 0;
+static void wgrad_key_init(void) { wgrad_key_ok = pthread_key_create(&wgrad_key, free) == 0; }
+static float *wgrad_scratch(size_t bytes) {
+    if (pthread_once(&wgrad_once, wgrad_key_init) != 0 || !wgrad_key_ok) return NULL;
+    float *p = pthread_getspecific(wgrad_key);
+    if (!p) {
+        p = aligned_alloc(64, bytes);
+        if (p && pthread_setspecific(wgrad_key, p) != 0) {
+            free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
 __attribute__((target("avx512f")))
 static int winograd_wgrad_avx512(const float *dy, const float *x, int64_t images, int64_t c_in, int64_t h, int64_t w,
                                  int64_t o_out, float *partial, int64_t task0, int64_t task1) {
@@ -422,11 +443,7 @@ static int winograd_wgrad_avx512(const float *dy, const float *x, int64_t images
     // m [16][WG_OB / 4][WG_CB / 4][16].
     const int64_t ob_blocks = (o_out + WG_OB - 1) / WG_OB, cb_blocks = (c_in + WG_CB - 1) / WG_CB, ld = WG_KV * 16 + 16;
     const int64_t xs = WG_CB * ld + 16, ds = WG_OB * ld + 16;
-    // The scratch (about 1.2 MB) is kept per thread: allocated per call, its pages faulted in anew each
-    // time (1% of a UNet training step).
-    static _Thread_local float *scratch = NULL;
-    const size_t need = (size_t)(16 * xs + 16 * ds + 16 * WG_OB * WG_CB);
-    if (!scratch) scratch = aligned_alloc(64, need * sizeof(float));
+    float *scratch = wgrad_scratch((size_t)(16 * xs + 16 * ds + 16 * WG_OB * WG_CB) * sizeof(float));
     if (!scratch) return -1;
     float *xt = scratch, *dt = xt + 16 * xs, *m = dt + 16 * ds;
     const wino_cols_t cols = wino_cols(w);
