@@ -308,11 +308,11 @@ static int winograd_avx512(const float *in, int64_t images, int64_t c_in, int64_
 
 // ---- Weight gradient: dg = G^T [sum over tiles of (A dy A^T) . (B^T d B)] G, the transpose of the
 // forward's chain for the weights (16 multiply-adds per tile and channel pair instead of 36). A task
-// transforms the x and dy of a chunk of WG_KV vectors for its 16 input and 16 output channels into
-// L2, then for each of the 16 transformed positions multiplies the two as dot products over the
+// transforms the x and dy of a chunk of WG_KV vectors for its WG_CB input and WG_OB output channels
+// into L2, then for each of the 16 transformed positions multiplies the two as dot products over the
 // chunk's tiles, 4 x 4 channel pairs in registers, whose lanes are summed at the end of the chunk.
 
-// Vectors of tiles per chunk (a transformed position's 32 rows of them stay in L1).
+// Vectors of tiles per chunk (16 ran faster than 8 or 32: fewer lane sums against a scratch that stays in L2).
 #define WG_KV 16
 // Output and input channels per task.
 #define WG_OB CSYN_WINO_WGRAD_OB
@@ -509,10 +509,12 @@ int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h,
 #endif
 }
 
+int64_t csyn_conv_winograd_wgrad_slices(int64_t images, int64_t h, int64_t w) {
+    return (images * (h * w / 64) + CSYN_WINO_WGRAD_SLICE - 1) / CSYN_WINO_WGRAD_SLICE;
+}
+
 int64_t csyn_conv_winograd_wgrad_tasks(int64_t images, int64_t c_in, int64_t h, int64_t w, int64_t o_out) {
-    const int64_t vectors = images * (h * w / 64);
-    return (vectors + CSYN_WINO_WGRAD_SLICE - 1) / CSYN_WINO_WGRAD_SLICE * ((o_out + WG_OB - 1) / WG_OB) *
-           ((c_in + WG_CB - 1) / WG_CB);
+    return csyn_conv_winograd_wgrad_slices(images, h, w) * ((o_out + WG_OB - 1) / WG_OB) * ((c_in + WG_CB - 1) / WG_CB);
 }
 
 int csyn_conv_winograd_wgrad(const float *dy, const float *x, int64_t images, int64_t c_in, int64_t h, int64_t w,

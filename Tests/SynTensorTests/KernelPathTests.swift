@@ -170,7 +170,7 @@ import Testing
         let x = Self.randoms(images * cIn * hw, &rng), dy = Self.randoms(images * oOut * hw, &rng)
         let (n, c, o, hh, ww) = (Int64(images), Int64(cIn), Int64(oOut), Int64(h), Int64(w))
         let tasks = csyn_conv_winograd_wgrad_tasks(n, c, hh, ww, o)
-        let slices = (images * hw / 64 + Int(CSYN_WINO_WGRAD_SLICE) - 1) / Int(CSYN_WINO_WGRAD_SLICE)
+        let slices = Int(csyn_conv_winograd_wgrad_slices(n, hh, ww))
         var partial = [Float](repeating: .nan, count: slices * 16 * oOut * cIn)
         #expect(csyn_conv_winograd_wgrad(dy, x, n, c, hh, ww, o, &partial, 0, tasks) == 0)
         var dw = [Float](repeating: .nan, count: oOut * cIn * 9)

@@ -120,8 +120,11 @@ int csyn_conv_winograd(const float *in, int64_t images, int64_t c_in, int64_t h,
 /// Input channels per task of `csyn_conv_winograd_wgrad`.
 #define CSYN_WINO_WGRAD_CB 32
 
-/// Tasks of `csyn_conv_winograd_wgrad`: ceil(images * h * w / 64 / CSYN_WINO_WGRAD_SLICE) slices x blocks of
-/// CSYN_WINO_WGRAD_OB output channels x blocks of CSYN_WINO_WGRAD_CB input channels.
+/// Slices of `csyn_conv_winograd_wgrad`'s sum (the partials it writes): ceil(images * h * w / 64 / CSYN_WINO_WGRAD_SLICE).
+int64_t csyn_conv_winograd_wgrad_slices(int64_t images, int64_t h, int64_t w);
+
+/// Tasks of `csyn_conv_winograd_wgrad`: slices x blocks of CSYN_WINO_WGRAD_OB output channels x blocks of
+/// CSYN_WINO_WGRAD_CB input channels.
 int64_t csyn_conv_winograd_wgrad_tasks(int64_t images, int64_t c_in, int64_t h, int64_t w, int64_t o_out);
 
 /// Weight gradient of a "same" 3x3 convolution (padding 1, stride 1) by Winograd F(2x2, 3x3), in two steps.

@@ -203,7 +203,7 @@ struct PlaneConv {
     func winogradWeightGradient(dy: UnsafePointer<Float>, x: UnsafePointer<Float>) -> Tensor {
         let (n, c, o, h, wd) = (Int64(N), Int64(C), Int64(O), Int64(H), Int64(W))
         let tasks = Int(csyn_conv_winograd_wgrad_tasks(n, c, h, wd, o))
-        let slices = (N * H * W / 64 + Int(CSYN_WINO_WGRAD_SLICE) - 1) / Int(CSYN_WINO_WGRAD_SLICE)
+        let slices = Int(csyn_conv_winograd_wgrad_slices(n, h, wd))
         let partial = Tensor(uninitializedShape: [slices, 16, O, C])
         let dyB = UncheckedBox(dy), xB = UncheckedBox(x), pp = SendablePointer(partial.basePointer)
         parallelTasks(tasks, work: N * H * W * O * C * 4) { r in
