@@ -7,6 +7,8 @@
 #include "csynattention.h"
 #include "simd16.h"
 
+#include <math.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #define CSYN_PW_X86 1
 #else
@@ -106,5 +108,65 @@ int csyn_gelu_backward_on(int path, const float *g, const float *x, float *dx, i
     }
 #endif
     gelu_backward_portable(g, x, dx, n);
+    return 0;
+}
+
+// log sum_i exp(x[i]): the row maximum, then exp(x - max) summed in 16 lanes (the same exp as
+// SynTensor's scalar fastExp), the lanes added in double. -inf or +inf maximum: that maximum; any NaN: NaN.
+INLINE float logsumexp_impl(const float *x, int64_t n) {
+    v16 mx = splat(-INFINITY);
+    i16v nan = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v = ld(x + i);
+        nan |= v != v;
+        mx = vmax(mx, v);
+    }
+    float m = hmax(mx);
+    for (int64_t j = i; j < n; j++) {
+        if (x[j] != x[j]) return NAN;
+        if (x[j] > m) m = x[j];
+    }
+    for (int l = 0; l < 16; l++)
+        if (nan[l]) return NAN;
+    if (m == -INFINITY || m == INFINITY) return m;
+    v16 acc = splat(0), mv = splat(m);
+    for (i = 0; i + 16 <= n; i += 16) acc += vexp_nonpos(ld(x + i) - mv);
+    if (i < n) {
+        float t[16];
+        for (int l = 0; l < 16; l++) t[l] = i + l < n ? x[i + l] : -INFINITY;
+        acc += vexp_nonpos(ld(t) - mv);
+    }
+    double s = 0;
+    for (int l = 0; l < 16; l++) s += acc[l];
+    return (float)log(s) + m;
+}
+
+static void logsumexp_rows_portable(const float *x, float *out, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) out[r] = logsumexp_impl(x + r * n, n);
+}
+#if CSYN_PW_X86
+__attribute__((target("avx2,fma"))) static void logsumexp_rows_avx2(const float *x, float *out, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) out[r] = logsumexp_impl(x + r * n, n);
+}
+__attribute__((target("avx512f,avx2,fma"))) static void logsumexp_rows_avx512(const float *x, float *out, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) out[r] = logsumexp_impl(x + r * n, n);
+}
+#endif
+
+void csyn_logsumexp_rows(const float *x, float *out, int64_t rows, int64_t n) {
+    (void)csyn_logsumexp_rows_on(csyn_attention_simd(), x, out, rows, n);
+}
+
+int csyn_logsumexp_rows_on(int path, const float *x, float *out, int64_t rows, int64_t n) {
+    if (path < 0 || path > csyn_attention_simd()) return -1;
+#if CSYN_PW_X86
+    switch (path) {
+    case 2: logsumexp_rows_avx512(x, out, rows, n); return 0;
+    case 1: logsumexp_rows_avx2(x, out, rows, n); return 0;
+    default: break;
+    }
+#endif
+    logsumexp_rows_portable(x, out, rows, n);
     return 0;
 }

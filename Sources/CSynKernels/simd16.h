@@ -40,6 +40,22 @@ INLINE float hsum(v16 x) {
     for (int i = 0; i < VL; i++) s += x[i];
     return s;
 }
+// Pairwise (tree) reductions: four shuffle steps instead of fifteen dependent scalar ones. hsum16
+// adds in a different order than hsum (kernels whose results are pinned keep hsum).
+INLINE float hmax16(v16 x) {
+    x = vmax(x, __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+    x = vmax(x, __builtin_shufflevector(x, x, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11));
+    x = vmax(x, __builtin_shufflevector(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
+    x = vmax(x, __builtin_shufflevector(x, x, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14));
+    return x[0];
+}
+INLINE float hsum16(v16 x) {
+    x = x + __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    x = x + __builtin_shufflevector(x, x, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    x = x + __builtin_shufflevector(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    x = x + __builtin_shufflevector(x, x, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    return x[0];
+}
 
 // e^x for x <= 0 (softmax scores minus their row maximum, GELU's density, the sigmoid's e^-|x|):
 // x = n ln2 + r (Cody-Waite), Cephes expf's degree-6 polynomial on r, 2^n built in the exponent bits;

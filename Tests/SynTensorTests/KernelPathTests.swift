@@ -401,10 +401,13 @@ import Testing
     // MARK: attention and GELU
 
     /// Tiled attention forward (output and log-sum-exp) and backward (dq, dk, dv) with padded rows and
-    /// token counts that leave partial tiles, against softmax attention in double precision.
-    @Test func flashAttention() throws {
+    /// token counts that leave partial tiles, against softmax attention in double precision: widths with
+    /// and without a ragged end of the 16 x 16 transposes, and a ViT-nano head (65 tokens, two query blocks).
+    @Test(arguments: [(37, 53, 24, 20), (65, 65, 32, 32), (17, 17, 16, 16)])
+    func flashAttention(_ geometry: (Int, Int, Int, Int)) throws {
         var rng = RandomGenerator(seed: 76)
-        let nq = 37, nk = 53, d = 24, dv = 20, scale = 1 / Float(d).squareRoot()
+        let (nq, nk, d, dv) = geometry
+        let scale = 1 / Float(d).squareRoot()
         let ldq = d + 3, ldk = d + 5, ldv = dv + 1, ldo = dv + 2
         let q = Self.randoms(nq * ldq, &rng), k = Self.randoms(nk * ldk, &rng), v = Self.randoms(nk * ldv, &rng)
         let dout = Self.randoms(nq * ldo, &rng)
@@ -455,6 +458,47 @@ import Testing
         }
     }
 
+    /// Row log-sum-exps of long, short and ragged rows against double precision, and the special rows:
+    /// all -inf gives -inf, a +inf gives +inf, a NaN (in the vector part or the ragged end) gives NaN.
+    @Test func logsumexpRows() throws {
+        var rng = RandomGenerator(seed: 78)
+        for n in [1, 15, 16, 17, 100, 1000] {
+            let rows = 5
+            var x = Self.randoms(rows * n, &rng, scale: 10)
+            x[0] = -.infinity  // an -inf element alone contributes nothing
+            var want = (0..<rows).map { r -> Double in
+                let row = x[(r * n)..<((r + 1) * n)].map(Double.init), m = row.max() ?? 0
+                return m == -.infinity ? m : m + log(row.reduce(0.0) { $0 + exp($1 - m) })
+            }
+            for i in 0..<n { x[1 * n + i] = -.infinity }
+            want[1] = -.infinity
+            x[2 * n + n / 2] = .infinity
+            want[2] = .infinity
+            x[3 * n + n - 1] = .nan
+            want[3] = .nan
+            for path in Self.paths {
+                var out = [Float](repeating: 0, count: rows)
+                #expect(csyn_logsumexp_rows_on(path, x, &out, Int64(rows), Int64(n)) == 0)
+                for r in 0..<rows {
+                    let ok = want[r].isNaN ? out[r].isNaN
+                        : want[r].isInfinite ? Double(out[r]) == want[r] : abs(Double(out[r]) - want[r]) <= 1e-6 * (1 + abs(want[r]))
+                    #expect(ok, "path \(path), n \(n), row \(r): \(out[r]) vs \(want[r])")
+                }
+            }
+        }
+        // A NaN inside the 16-lane part of a row, and the rows split into pieces across threads.
+        var x = Self.randoms(40000, &rng, scale: 5)
+        let m = Double(x.max() ?? 0), want = m + log(x.reduce(0.0) { $0 + exp(Double($1) - m) })
+        let got = Tensor(shape: [1, 40000], data: x).logsumexp(axis: 1).scalars[0]
+        #expect(abs(Double(got) - want) <= 1e-6 * (1 + abs(want)), "split row: \(got) vs \(want)")
+        x[7] = .nan
+        #expect(Tensor(shape: [1, 40000], data: x).logsumexp(axis: 1).scalars[0].isNaN)
+        for path in Self.paths {
+            var out: Float = 0
+            #expect(csyn_logsumexp_rows_on(path, x, &out, 1, 32) == 0 && out.isNaN, "path \(path): NaN in the vector part")
+        }
+    }
+
     /// The exact GELU and its derivative, including the clamped tails and a length with a ragged end.
     @Test func gelu() throws {
         var rng = RandomGenerator(seed: 77)
@@ -479,5 +523,6 @@ import Testing
         var y = [Float](repeating: 0, count: 4)
         #expect(csyn_gelu_forward_on(7, [1, 2, 3, 4], &y, 4) == -1)
         #expect(csyn_gelu_forward_on(-1, [1, 2, 3, 4], &y, 4) == -1)
+        #expect(csyn_logsumexp_rows_on(7, [1, 2, 3, 4], &y, 1, 4) == -1)
     }
 }

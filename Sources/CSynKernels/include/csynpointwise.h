@@ -14,4 +14,10 @@ void csyn_gelu_backward(const float *g, const float *x, float *dx, int64_t n);
 int csyn_gelu_forward_on(int path, const float *x, float *y, int64_t n);
 int csyn_gelu_backward_on(int path, const float *g, const float *x, float *dx, int64_t n);
 
+/// out[r] = log sum_i exp(x[r n + i]) for r < rows (max-shifted, 16-lane sums, the lanes added in double).
+void csyn_logsumexp_rows(const float *x, float *out, int64_t rows, int64_t n);
+
+/// `csyn_logsumexp_rows` on a given path (CSYN_PATH_*, for tests); 0, or -1 when this CPU lacks it.
+int csyn_logsumexp_rows_on(int path, const float *x, float *out, int64_t rows, int64_t n);
+
 #endif

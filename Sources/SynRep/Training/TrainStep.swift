@@ -155,8 +155,9 @@ extension Trainer {
             var total = lg
             var ll = Tensor(0)
             if !batch.locals.isEmpty {
-                let localCLS = batch.locals.map { student.backbone($0) }
-                let ql = student.predictor!(student.projector!(Tensor.concatenate(localCLS, axis: 0))).l2Normalized(axis: -1)
+                // All local crops in one forward (crop-major, as the query groups below): fewer, larger kernels.
+                let localCLS = student.backbone(batch.locals.count == 1 ? batch.locals[0] : Tensor.concatenate(batch.locals, axis: 0))
+                let ql = student.predictor!(student.projector!(localCLS)).l2Normalized(axis: -1)
                 let L = batch.locals.count
                 let qGroups = (0..<L).flatMap { _ in batch.groups }
                 let ownLocal: [Int?] = (0..<L).flatMap { _ in own.map { config.excludeOwnGlobalForLocal ? $0 : nil } }

@@ -1,3 +1,4 @@
+import CSynKernels
 import Foundation
 
 // Row-wise softmax family over the last dimension of dense [rows, n] buffers.
@@ -49,18 +50,29 @@ func softmaxBackward(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx:
     }
 }
 
-/// out[r] = log sum_i exp(x[r, i]).
+/// out[r] = log sum_i exp(x[r, i]), in the vector kernel of Sources/CSynKernels/pointwise.c.
+///
+/// A few long rows (Sinkhorn-Knopp's total mass over every score) are split into pieces whose
+/// log-sum-exps are combined, so both threads work on them.
 func logsumexpForward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
     let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), os = SendablePointer(out)
-    parallelRows(rows: rows, work: rows * n * 8) { range in
-        for r in range {
-            let xr = xs.p + r * n
-            var m = -Float.infinity
-            for i in 0..<n { m = Swift.max(m, xr[i]) }
-            if m == -Float.infinity || m == Float.infinity { os.p[r] = m; continue }
-            var s: Float = 0
-            for i in 0..<n { s += fastExp(xr[i] - m) }
-            os.p[r] = Foundation.log(s) + m
+    let threads = Threading.count
+    if rows < threads && n >= 1 << 15 && threads > 1 {
+        let pieces = threads * 4
+        let part = TensorStorage(uninitializedCount: rows * pieces)
+        let ps = SendablePointer(part.pointer)
+        parallelTasks(rows * pieces, work: rows * n * 8) { range in
+            for t in range {
+                let r = t / pieces, c = t % pieces
+                let lo = n * c / pieces, hi = n * (c + 1) / pieces
+                csyn_logsumexp_rows(xs.p + r * n + lo, ps.p + t, 1, Int64(hi - lo))
+            }
         }
+        for r in 0..<rows { csyn_logsumexp_rows(ps.p + r * pieces, os.p + r, 1, Int64(pieces)) }
+        withExtendedLifetime(part) {}
+        return
+    }
+    parallelRows(rows: rows, work: rows * n * 8) { range in
+        csyn_logsumexp_rows(xs.p + range.lowerBound * n, os.p + range.lowerBound, Int64(range.count), Int64(n))
     }
 }
