@@ -196,6 +196,7 @@ INLINE void pack_transposed(const float *k, int64_t ldk, int64_t nk, int64_t d, 
     for (int64_t j = j0; j < nk; j++)
         for (int64_t t = 0; t < d; t++) kt[t * nkp + j] = k[j * ldk + t];
 }
+
 // Rows of n floats copied to rows of np (>= n) floats, zero-padded.
 static void pack_rows(const float *x, int64_t ldx, int64_t rows, int64_t n, int64_t np, float *out) {
     for (int64_t r = 0; r < rows; r++) {
