@@ -122,7 +122,7 @@ INLINE float logsumexp_impl(const float *x, int64_t n) {
         nan |= v != v;
         mx = vmax(mx, v);
     }
-    float m = hmax(mx);
+    float m = hmax16(mx);
     for (int64_t j = i; j < n; j++) {
         if (x[j] != x[j]) return NAN;
         if (x[j] > m) m = x[j];
@@ -142,15 +142,17 @@ INLINE float logsumexp_impl(const float *x, int64_t n) {
     return (float)log(s) + m;
 }
 
-static void logsumexp_rows_portable(const float *x, float *out, int64_t rows, int64_t n) {
+INLINE void logsumexp_rows_impl(const float *x, float *out, int64_t rows, int64_t n) {
     for (int64_t r = 0; r < rows; r++) out[r] = logsumexp_impl(x + r * n, n);
 }
+
+static void logsumexp_rows_portable(const float *x, float *out, int64_t rows, int64_t n) { logsumexp_rows_impl(x, out, rows, n); }
 #if CSYN_PW_X86
 __attribute__((target("avx2,fma"))) static void logsumexp_rows_avx2(const float *x, float *out, int64_t rows, int64_t n) {
-    for (int64_t r = 0; r < rows; r++) out[r] = logsumexp_impl(x + r * n, n);
+    logsumexp_rows_impl(x, out, rows, n);
 }
 __attribute__((target("avx512f,avx2,fma"))) static void logsumexp_rows_avx512(const float *x, float *out, int64_t rows, int64_t n) {
-    for (int64_t r = 0; r < rows; r++) out[r] = logsumexp_impl(x + r * n, n);
+    logsumexp_rows_impl(x, out, rows, n);
 }
 #endif
 

@@ -156,7 +156,7 @@ extension Trainer {
             var ll = Tensor(0)
             if !batch.locals.isEmpty {
                 // All local crops in one forward (crop-major, as the query groups below): fewer, larger kernels.
-                let localCLS = student.backbone(batch.locals.count == 1 ? batch.locals[0] : Tensor.concatenate(batch.locals, axis: 0))
+                let localCLS = student.backbone(Tensor.concatenate(batch.locals, axis: 0))
                 let ql = student.predictor!(student.projector!(localCLS)).l2Normalized(axis: -1)
                 let L = batch.locals.count
                 let qGroups = (0..<L).flatMap { _ in batch.groups }
