@@ -124,10 +124,15 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Seeds of the training runs (several give mean and spread).
     public var trainSeeds: [UInt64] = [0]
+    /// The captions stage: concepts, modes, LLM backend and sampling.
     public var captions = Captions()
+    /// The images stage: text-to-image model, sampler, guidance and images per caption.
     public var images = Images()
+    /// Training settings shared by every run (model, steps, batch, optimizer).
     public var train = Train()
+    /// The runs to train and compare, each an objective on a data source.
     public var runs: [Run] = [Run(name: "synclr")]
+    /// The evaluation stage: kNN and linear probe on the real test set.
     public var eval = Eval()
 
     /// The README's main job: small enough for 15 minutes on 2 cores.
@@ -377,6 +382,7 @@ public enum PipelineError: Error, CustomStringConvertible {
     /// A stage's output is missing or wrong.
     case stageFailed(stage: String, reason: String)
 
+    /// The message the CLI prints.
     public var description: String {
         switch self {
         case .badConfig(let m): return "pipeline config: \(m)"

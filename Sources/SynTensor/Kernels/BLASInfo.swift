@@ -45,6 +45,7 @@ public enum BLAS {
         /// This CPU's level.
         public static var current: CPULevel { CPULevel(rawValue: Int(csyn_cpu_simd_level())) ?? .baseline }
 
+        /// Levels order by instruction-set width (baseline < AVX2 < AVX-512 < AVX-512 BF16).
         public static func < (a: CPULevel, b: CPULevel) -> Bool { a.rawValue < b.rawValue }
     }
 
