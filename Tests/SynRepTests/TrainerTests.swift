@@ -67,6 +67,25 @@ func tinyConfig(_ objective: Objective, steps: Int = 6) -> TrainConfig {
         }
     }
 
+    @Test func synclrWithoutPredictorUsesTheProjectorOutputsAsQueries() throws {
+        var config = tinyConfig(.synclr)
+        config.predictorDims = []
+        try config.validate()
+        let t = try Trainer(config: config, data: tinySet(groups: 6, perGroup: 3))
+        #expect(t.student.predictor == nil)
+        #expect(!t.student.stateDict().keys.contains { $0.hasPrefix("predictor.") })
+        let before = t.student.stateDict()["projector.layers.0.weight"]!.scalars
+        for _ in 0..<3 {
+            let losses = try t.trainStep()
+            #expect(losses.global.isFinite && losses.global > 0 && losses.local.isFinite && losses.local > 0)
+        }
+        // The contrastive gradient reaches the projector directly.
+        #expect(t.student.stateDict()["projector.layers.0.weight"]!.scalars != before)
+        // The same run with a predictor takes other steps (the option is not ignored).
+        let withPredictor = try Trainer(config: tinyConfig(.synclr), data: tinySet(groups: 6, perGroup: 3))
+        #expect(try withPredictor.trainStep().global != (try Trainer(config: config, data: tinySet(groups: 6, perGroup: 3)).trainStep().global))
+    }
+
     @Test func runWritesOutputsAndResumes() throws {
         let data = tinySet(groups: 5, perGroup: 4)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synrep-run-\(UUID().uuidString)")

@@ -58,6 +58,9 @@ import Testing
             ("emaMomentum", { $0.emaMomentum = 1.5 }),
             ("temperature", { $0.temperature = 0 }),
             ("projectorDims", { $0.projectorDims = [] }),
+            ("predictorDims", { $0.predictorDims = [48, 0] }),
+            // Queries and teacher keys must have one width.
+            ("predictorDims", { $0.predictorDims = [48, 8] }),
             ("ibotPrototypes", { $0.ibotPrototypes = 0 }),
             ("ibotWeight", { $0.ibotWeight = -1 }),
             ("maskedPatchFraction", { $0.maskedPatchFraction = 2 }),

@@ -6,7 +6,7 @@ public final class StudentNetwork: Module {
     public let backbone: VisionTransformer
     /// Projector (contrastive objectives).
     public let projector: MLPHead?
-    /// Predictor (SynCLR).
+    /// Predictor (SynCLR; nil when `predictorDims` is empty).
     public let predictor: MLPHead?
     /// iBOT prototype head (SynCLR with masking).
     public let ibotHead: PrototypeHead?
@@ -20,7 +20,8 @@ public final class StudentNetwork: Module {
         switch config.objective {
         case .synclr:
             projector = MLPHead(dims: [D] + config.projectorDims, generator: &generator)
-            predictor = MLPHead(dims: [config.projectorDims.last!] + config.predictorDims, generator: &generator)
+            predictor = config.predictorDims.isEmpty ? nil
+                : MLPHead(dims: [config.projectorDims.last!] + config.predictorDims, generator: &generator)
             ibotHead = config.usesIBOT ? PrototypeHead(dims: [D] + config.ibotDims, prototypes: config.ibotPrototypes, generator: &generator) : nil
             classifier = nil
         case .stablerep, .simclr:

@@ -32,7 +32,8 @@ public struct TrainConfig: Codable, Sendable, Hashable {
     public var temperature: Float = 0.08
     /// Projector dims after the backbone width: hidden..., out (paper: 4096, 4096, 256).
     public var projectorDims: [Int] = [1024, 1024, 256]
-    /// Predictor dims after the projector output: hidden..., out (paper: 4096, 256).
+    /// Predictor dims after the projector output: hidden..., out (paper: 4096, 256); empty: no
+    /// predictor, the student's projector outputs are the queries (an ablation of the paper's recipe).
     public var predictorDims: [Int] = [1024, 256]
     /// iBOT head dims after the backbone width: hidden..., bottleneck (paper: 2048, 2048, 256).
     public var ibotDims: [Int] = [512, 512, 128]
@@ -107,7 +108,9 @@ public struct TrainConfig: Codable, Sendable, Hashable {
         try need(fraction(emaMomentum), "emaMomentum", emaMomentum, "in [0, 1]")
         try need(positive(temperature), "temperature", temperature, "finite and > 0")
         try need(!projectorDims.isEmpty && projectorDims.allSatisfy { $0 >= 1 }, "projectorDims", projectorDims, "non-empty, every value >= 1")
-        try need(!predictorDims.isEmpty && predictorDims.allSatisfy { $0 >= 1 }, "predictorDims", predictorDims, "non-empty, every value >= 1")
+        try need(predictorDims.allSatisfy { $0 >= 1 } && (predictorDims.last ?? projectorDims.last) == projectorDims.last,
+                 "predictorDims", predictorDims,
+                 "every value >= 1 and the last equal to projectorDims' last, \(projectorDims.last ?? 0) (empty: no predictor)")
         try need(!ibotDims.isEmpty && ibotDims.allSatisfy { $0 >= 1 }, "ibotDims", ibotDims, "non-empty, every value >= 1")
         try need(ibotPrototypes >= 1, "ibotPrototypes", ibotPrototypes, ">= 1")
         try need(ibotWeight >= 0 && ibotWeight.isFinite, "ibotWeight", ibotWeight, "finite and >= 0")

@@ -149,7 +149,12 @@ extension Trainer {
                 return (k, tp)
             }
             let tokens = student.backbone.forwardTokens(batch.globals, mask: batch.masks)
-            let qg = student.predictor!(student.projector!(tokens.select(1, 0))).l2Normalized(axis: -1)
+            // MoCo v3's predictor maps projector outputs to queries; without one they are the queries.
+            func query(_ cls: Tensor) -> Tensor {
+                let z = student.projector!(cls)
+                return (student.predictor.map { $0(z) } ?? z).l2Normalized(axis: -1)
+            }
+            let qg = query(tokens.select(1, 0))
             var lg = contrastive(queries: qg, keys: keys, queryGroups: batch.groups, keyGroups: batch.allGroups, ownKey: own)
             if communicator.size > 1 { lg = lg * share }
             var total = lg
@@ -157,7 +162,7 @@ extension Trainer {
             if !batch.locals.isEmpty {
                 // All local crops in one forward (crop-major, as the query groups below): fewer, larger kernels.
                 let localCLS = student.backbone(Tensor.concatenate(batch.locals, axis: 0))
-                let ql = student.predictor!(student.projector!(localCLS)).l2Normalized(axis: -1)
+                let ql = query(localCLS)
                 let L = batch.locals.count
                 let qGroups = (0..<L).flatMap { _ in batch.groups }
                 let ownLocal: [Int?] = (0..<L).flatMap { _ in own.map { config.excludeOwnGlobalForLocal ? $0 : nil } }

@@ -28,6 +28,8 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Weight of the iBOT loss (0 disables masking).") var ibotWeight: Float = 1
     @Option(help: "Fraction of images masked for iBOT (the paper's 0.5).") var maskedImageFraction: Float = 0.5
     @Option(help: "Fraction of patch tokens masked in a masked image (the paper's 0.5).") var maskedPatchFraction: Float = 0.5
+    @Flag(inversion: .prefixedNo, help: "SynCLR: MoCo v3's predictor on the student's queries (--no-predictor: the projector's outputs are the queries).")
+    var predictor = true
     @Option(help: "Starting EMA momentum of the teacher (cosine to 1; SynCLR only).") var emaMomentum: Float = 0.994
     @Option(help: "Photometric augmentation: byol (the paper's), light (flip + brightness/contrast) or crop-flip.")
     var augmentation: String = "byol"
@@ -58,6 +60,7 @@ struct Train: AsyncParsableCommand {
         config.maskedImageFraction = maskedImageFraction
         config.maskedPatchFraction = maskedPatchFraction
         config.emaMomentum = emaMomentum
+        if !predictor { config.predictorDims = [] }
         config.checkpointEvery = checkpointEvery
         config.seed = seed
         try config.setAugmentation(named: augmentation, globalScale: globalScale)
