@@ -108,7 +108,7 @@ public struct TrainConfig: Codable, Sendable, Hashable {
         try need(fraction(emaMomentum), "emaMomentum", emaMomentum, "in [0, 1]")
         try need(positive(temperature), "temperature", temperature, "finite and > 0")
         try need(!projectorDims.isEmpty && projectorDims.allSatisfy { $0 >= 1 }, "projectorDims", projectorDims, "non-empty, every value >= 1")
-        try need(predictorDims.allSatisfy { $0 >= 1 } && (predictorDims.last ?? projectorDims.last) == projectorDims.last,
+        try need(predictorDims.allSatisfy { $0 >= 1 } && (predictorDims.isEmpty || predictorDims.last == projectorDims.last),
                  "predictorDims", predictorDims,
                  "every value >= 1 and the last equal to projectorDims' last, \(projectorDims.last ?? 0) (empty: no predictor)")
         try need(!ibotDims.isEmpty && ibotDims.allSatisfy { $0 >= 1 }, "ibotDims", ibotDims, "non-empty, every value >= 1")

@@ -24,7 +24,6 @@ enum FlagNames {
         "ibotWeight": "--ibot-weight", "emaMomentum": "--ema-momentum", "maskedImageFraction": "--masked-image-fraction",
         "maskedPatchFraction": "--masked-patch-fraction", "checkpointEvery": "--checkpoint-every",
         "weightDecay": "--weight-decay", "finalWeightDecay": "--final-weight-decay", "temperature": "--temperature",
-        "predictorDims": "--no-predictor",
     ]
 
     /// `message` with every quoted library name that has a flag replaced by the flag.
