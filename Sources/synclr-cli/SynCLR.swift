@@ -12,6 +12,7 @@ struct SynCLR: AsyncParsableCommand {
             Captions.self,
             LLM.self,
             Train.self,
+            TrainRun.self,
             Embed.self,
             Eval.self,
             Pipeline.self,

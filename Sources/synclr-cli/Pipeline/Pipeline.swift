@@ -19,7 +19,13 @@ struct Pipeline: AsyncParsableCommand {
     @Option(help: "JSON file merged over the preset (any subset of the configuration).") var config: String?
     @Option(name: .customLong("set"), help: "Override one value, e.g. --set train.steps=100 (repeatable).") var overrides: [String] = []
     @Option(help: "Run folder (default: runs/<preset>).") var out: String?
+    @Option(help: "Training runs at a time: 1 trains them one after another in this process; N > 1 starts each as a child `synclr train-run` with the cores split between the N (or SYNCLR_NUM_THREADS threads each).")
+    var jobs: Int = 1
     @Flag(help: "Print the resolved configuration and exit.") var showConfig = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+    }
 
     func run() async throws {
         let cfg = try PipelineConfig.resolve(preset: preset, file: config, overrides: overrides)
@@ -29,6 +35,10 @@ struct Pipeline: AsyncParsableCommand {
         // with different configurations or run folders are refused before any stage.
         let comm: (any Communicator)? = LaunchEnvironment().isMPILaunch ? try Distributed.communicator() : nil
         if let comm {
+            // Every rank trains each run together there; children of one rank would not join them.
+            guard jobs == 1 else {
+                throw ValidationError("--jobs \(jobs) cannot be combined with mpiexec / srun (every rank trains each run together); use --jobs 1")
+            }
             var fingerprint = Fingerprint()
             fingerprint.combine(cfg.json())
             fingerprint.combine(dir.standardizedFileURL.path)
@@ -43,7 +53,7 @@ struct Pipeline: AsyncParsableCommand {
         }
         comm?.barrier()
         let started = Date()
-        guard let result = try await PipelineRun(config: cfg, directory: dir, communicator: comm).execute() else { return }
+        guard let result = try await PipelineRun(config: cfg, directory: dir, communicator: comm, jobs: jobs).execute() else { return }
         try writeReport(result, config: cfg, directory: dir, preset: preset)
         try HTMLReport.write(runDirectory: dir)
         print(String(format: "pipeline: %@ finished in %@; report: %@", preset, ProgressReporter.formatDuration(Date().timeIntervalSince(started)),

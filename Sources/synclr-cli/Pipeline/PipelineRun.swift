@@ -65,6 +65,8 @@ struct PipelineRun {
     let directory: URL
     /// The ranks running the pipeline together (nil: this process alone).
     var communicator: (any Communicator)? = nil
+    /// Training runs at a time (1: one after another in this process; more: `TrainingJobs`).
+    var jobs = 1
     var runner: StageRunner { StageRunner(runDirectory: directory, communicator: communicator) }
     private var ranks: (index: Int, count: Int) { (communicator?.rank ?? 0, communicator?.size ?? 1) }
 
@@ -105,20 +107,28 @@ struct PipelineRun {
         }
         // 3. Training runs (every run x seed).
         var trained: [(PipelineConfig.Run, UInt64, URL, String)] = []
-        var trainSeconds = 0.0
+        var pending: [TrainingStage] = []
         for (ri, run) in config.runs.enumerated() {
             for (si, seed) in config.trainSeeds.enumerated() {
                 let dir = (ri == 0 && si == 0) ? directory.appendingPathComponent("train")
                     : directory.appendingPathComponent("runs/\(run.name)/seed-\(seed)")
                 let training = try config.trainingRun(run, seed: seed, data: run.data == "synthetic" ? imagesURL.path : run.data, output: dir.path)
                 let hash = try StageRunner.hash("train", training, upstream: [run.data == "synthetic" ? upstream : ""])
-                let stage = "train-\(run.name)-seed\(seed)"
-                let r = try await runner.run(stage, hash: hash, outputs: [dir.appendingPathComponent("model.safetensors")], clean: [dir]) {
-                    try Train.execute(training, communicator: communicator)
-                }
-                trainSeconds += r.seconds
+                pending.append(TrainingStage(name: "train-\(run.name)-seed\(seed)", hash: hash, directory: dir, configuration: training))
                 trained.append((run, seed, dir, hash))
                 result.trainDirectories.append((run.name, seed, dir))
+            }
+        }
+        var trainSeconds = 0.0
+        if jobs > 1 {
+            trainSeconds = try await TrainingJobs(stages: pending, runDirectory: directory, jobs: jobs).run()
+        } else {
+            for t in pending {
+                let r = try await runner.run(t.name, hash: t.hash, outputs: [t.modelURL], clean: [t.directory]) {
+                    if ranks.index == 0 { try t.writeConfiguration() }
+                    try Train.execute(t.configuration, communicator: communicator)
+                }
+                trainSeconds += r.seconds
             }
         }
         result.stageSeconds.append(("train", trainSeconds))

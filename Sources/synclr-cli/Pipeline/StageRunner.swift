@@ -119,7 +119,8 @@ struct StageRunner {
 
 /// A pipeline log line on standard error.
 func log(_ line: String) {
-    Output.note("pipeline: " + line)
+    // On a terminal the line first clears a progress line drawn by a training or image stage.
+    Output.note((isatty(STDERR_FILENO) != 0 ? "\r\u{1B}[K" : "") + "pipeline: " + line)
 }
 
 /// Rewrites a running stage's record every `period` seconds with the time spent so far.

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import SynTensor
+import SynPipeline
+
+/// `synclr pipeline --jobs N`: training runs side by side as child `synclr train-run` processes.
+@Suite(.serialized) struct TrainingJobsTests {
+    /// Template captions, few sampler steps, two short vit-pico32 runs; `runs` replaces the list.
+    func config(runs: String) -> String {
+        """
+        {"captions": {"count": 12, "backend": "template"},
+         "images": {"steps": 4, "perCaption": 2},
+         "train": {"model": "vit-pico32", "steps": 6, "batchCaptions": 3, "imagesPerCaption": 2, "prototypes": 32, "localCrops": 2, "warmup": 2},
+         "runs": \(runs),
+         "eval": {"trainLimit": 300, "probeGrid": 2, "baselines": []}}
+        """
+    }
+
+    func scratch(_ text: String) throws -> (root: URL, config: URL) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("synclr-jobs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let file = root.appendingPathComponent("config.json")
+        try Data(text.utf8).write(to: file)
+        return (root, file)
+    }
+
+    /// With the same threads per run, runs trained side by side in child processes write the same
+    /// weights as runs trained one after another in the pipeline's process, `train-run` on a run
+    /// folder's configuration repeats its run, and a rerun skips them.
+    @Test func parallelRunsTrainTheSameWeightsAsSequentialOnes() throws {
+        let fm = FileManager.default
+        let (root, file) = try scratch(config(runs: """
+            [{"name": "synclr", "data": "synthetic", "objective": "synclr", "limit": 0},
+             {"name": "simclr", "data": "synthetic", "objective": "simclr", "limit": 0}]
+            """))
+        defer { try? fm.removeItem(at: root) }
+        let one = ["SYNCLR_NUM_THREADS": "1"]
+        let a = root.appendingPathComponent("a"), b = root.appendingPathComponent("b")
+        let sequential = try runSynclr(["pipeline", "--config", file.path, "--out", a.path], environment: one)
+        #expect(sequential.status == 0, "pipeline --jobs 1 failed:\n\(sequential.output)")
+        let parallel = try runSynclr(["pipeline", "--config", file.path, "--out", b.path, "--jobs", "2"], environment: one)
+        #expect(parallel.status == 0, "pipeline --jobs 2 failed:\n\(parallel.output)")
+        #expect(parallel.output.contains("training 2 runs, 2 at a time, 1 thread each"), "\(parallel.output)")
+        for model in ["train/model.safetensors", "runs/simclr/seed-0/model.safetensors"] {
+            let x = fm.contents(atPath: a.appendingPathComponent(model).path), y = fm.contents(atPath: b.appendingPathComponent(model).path)
+            #expect(x != nil && x == y, "\(model) differs between --jobs 1 and --jobs 2")
+        }
+        #expect(fm.fileExists(atPath: b.appendingPathComponent("runs/simclr/seed-0/train.log").path))
+        let record = fm.contents(atPath: b.appendingPathComponent("stages/train.json").path).flatMap(StageRecord.read)
+        #expect(record?.status == "done" && (record?.seconds ?? 0) > 0)
+        // The same weights score the same (eval.json also records seconds and paths, so compare the summary).
+        func summary(_ dir: URL) throws -> String {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("eval.json"))) as? [String: Any]
+            return String(decoding: try JSONSerialization.data(withJSONObject: object?["summary"] ?? [], options: .sortedKeys), as: UTF8.self)
+        }
+        #expect(try summary(a) == summary(b), "the same weights scored differently")
+
+        // Every run folder holds its configuration; `train-run` on it (with another output) repeats the run.
+        var run = try JSONSerialization.jsonObject(with: Data(contentsOf: a.appendingPathComponent("runs/simclr/seed-0/train-run.json"))) as? [String: Any] ?? [:]
+        let repeated = root.appendingPathComponent("repeated")
+        run["output"] = repeated.path
+        let runFile = root.appendingPathComponent("run.json")
+        try JSONSerialization.data(withJSONObject: run).write(to: runFile)
+        let r = try runSynclr(["train-run", runFile.path], environment: one)
+        #expect(r.status == 0, "train-run failed:\n\(r.output)")
+        #expect(fm.contents(atPath: repeated.appendingPathComponent("model.safetensors").path) == fm.contents(atPath: a.appendingPathComponent("runs/simclr/seed-0/model.safetensors").path),
+                "train-run did not repeat the pipeline's run")
+
+        let again = try runSynclr(["pipeline", "--config", file.path, "--out", b.path, "--jobs", "2"], environment: one)
+        #expect(again.status == 0)
+        for stage in ["train-synclr-seed0", "train-simclr-seed0"] {
+            #expect(again.output.contains("stage \(stage): up to date"), "stage \(stage) was not reused:\n\(again.output)")
+        }
+    }
+
+    /// A run that fails stops the pipeline with the child's error, after the run beside it finished.
+    @Test func aFailedRunStopsThePipelineAfterTheOthersFinish() throws {
+        let fm = FileManager.default
+        let (root, file) = try scratch(config(runs: """
+            [{"name": "synclr", "data": "synthetic", "objective": "synclr", "limit": 0},
+             {"name": "broken", "data": "/nonexistent-synclr-data", "objective": "simclr", "limit": 0}]
+            """))
+        defer { try? fm.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        let r = try runSynclr(["pipeline", "--config", file.path, "--out", run.path, "--jobs", "2"], environment: ["SYNCLR_NUM_THREADS": "1"])
+        #expect(r.status != 0, "a run without data did not fail the pipeline:\n\(r.output)")
+        #expect(r.output.contains("train-broken-seed0") && r.output.contains("synclr train-run exited with status"), "\(r.output)")
+        #expect(r.output.contains("/nonexistent-synclr-data"), "the child's own error is not shown:\n\(r.output)")
+        #expect(fm.fileExists(atPath: run.appendingPathComponent("train/model.safetensors").path), "the healthy run did not finish")
+        let done = fm.contents(atPath: run.appendingPathComponent("stages/train-synclr-seed0.json").path).flatMap(StageRecord.read)
+        #expect(done?.status == "done")
+        #expect(!fm.fileExists(atPath: run.appendingPathComponent("eval.json").path))
+    }
+
+    @Test func badJobsAndBadRunFilesAreClearErrors() throws {
+        let zero = try runSynclr(["pipeline", "--jobs", "0", "--show-config"])
+        #expect(zero.status != 0 && zero.output.contains("--jobs must be at least 1"), "\(zero.output)")
+        let missing = try runSynclr(["train-run", "/nonexistent-synclr-run.json"])
+        #expect(missing.status != 0 && missing.output.contains("/nonexistent-synclr-run.json: cannot read the training configuration"), "\(missing.output)")
+        let (root, file) = try scratch("{\"data\": \"fashion-mnist\"}")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let partial = try runSynclr(["train-run", file.path])
+        #expect(partial.status != 0 && partial.output.contains("not a training configuration (missing key"), "\(partial.output)")
+    }
+}
