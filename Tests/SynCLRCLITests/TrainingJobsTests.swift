@@ -92,6 +92,35 @@ import SynPipeline
         #expect(!fm.fileExists(atPath: run.appendingPathComponent("eval.json").path))
     }
 
+    /// Children of a pipeline killed on its own stop by themselves, so the rerun can take over
+    /// their run folders and resume them.
+    @Test func runsStopWithTheirKilledPipeline() throws {
+        let fm = FileManager.default
+        let (root, file) = try scratch(config(runs: """
+            [{"name": "synclr", "data": "synthetic", "objective": "synclr", "limit": 0},
+             {"name": "simclr", "data": "synthetic", "objective": "simclr", "limit": 0}]
+            """).replacingOccurrences(of: "\"steps\": 6,", with: "\"steps\": 600,"))
+        defer { try? fm.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        let killed = try runSynclr(["pipeline", "--config", file.path, "--out", run.path, "--jobs", "2"], killWhen: { dir in
+            fm.fileExists(atPath: dir.appendingPathComponent("train/metrics.jsonl").path)
+        }, runDirectory: run, environment: ["SYNCLR_NUM_THREADS": "1"])
+        #expect(killed.status != 0, "the pipeline finished before it was killed")
+        // The children look for their parent once a second.
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            usleep(100_000)
+            let log = (try? String(contentsOf: run.appendingPathComponent("train/train.log"), encoding: .utf8)) ?? ""
+            stopped = log.contains("is gone; stopping")
+        }
+        #expect(stopped, "the training child did not notice its pipeline was gone")
+        usleep(500_000)
+        let resumed = try runSynclr(["pipeline", "--config", file.path, "--out", run.path, "--jobs", "2"],
+                                    environment: ["SYNCLR_NUM_THREADS": "1"])
+        #expect(resumed.status == 0, "the rerun could not take over the runs:\n\(resumed.output)")
+        #expect(resumed.output.contains("stage train-synclr-seed0: resuming"), "\(resumed.output)")
+    }
+
     @Test func badJobsAndBadRunFilesAreClearErrors() throws {
         let zero = try runSynclr(["pipeline", "--jobs", "0", "--show-config"])
         #expect(zero.status != 0 && zero.output.contains("--jobs must be at least 1"), "\(zero.output)")

@@ -125,6 +125,7 @@ struct ChildTraining {
         process.arguments = ["train-run", stage.configurationURL.path]
         var environment = ProcessInfo.processInfo.environment
         environment["SYNCLR_NUM_THREADS"] = String(threads)
+        environment[TrainRun.pipelineVariable] = String(getpid())
         process.environment = environment
         process.standardOutput = log
         process.standardError = log

@@ -15,7 +15,29 @@ struct TrainRun: AsyncParsableCommand {
     @Argument(help: "A TrainingRunConfiguration JSON file (a pipeline run folder's train-run.json).") var file: String
 
     func run() async throws {
-        try Train.execute(try Self.load(file))
+        let configuration = try Self.load(file)
+        let watch = Self.stopWithPipeline()
+        defer { watch?.cancel() }
+        try Train.execute(configuration)
+    }
+
+    /// Environment variable naming the pipeline process that started this one.
+    static let pipelineVariable = "SYNCLR_PIPELINE_PID"
+
+    /// Started by a pipeline, this process stops once that pipeline is gone (killed on its own), so
+    /// no orphan keeps training and holding the run folder's lock; the run resumes from its last
+    /// checkpoint when the pipeline is rerun.
+    static func stopWithPipeline() -> (any DispatchSourceTimer)? {
+        guard let text = ProcessInfo.processInfo.environment[pipelineVariable], let parent = Int32(text), parent > 1 else { return nil }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "synclr.train-run.parent"))
+        timer.schedule(deadline: .now(), repeating: 1)
+        timer.setEventHandler {
+            guard getppid() != parent else { return }
+            FileHandle.standardError.write(Data("train-run: the pipeline (process \(parent)) is gone; stopping, the run resumes from its last checkpoint\n".utf8))
+            Foundation.exit(143)
+        }
+        timer.resume()
+        return timer
     }
 
     /// The configuration in `path`; a missing file or one that does not decode is an error naming it.
