@@ -27,7 +27,8 @@ struct TrainingStage: Sendable {
 /// its own share of the cores (`synclr pipeline --jobs N`).
 ///
 /// Small ViTs use two threads far less than twice as well as one, so independent runs side by
-/// side finish sooner than the same runs one after another (Docs/results.md, "Setup"). Each run
+/// side finish sooner than the same runs one after another (Docs/scaling.md, "Several runs side by
+/// side"). Each run
 /// is a stage of its own as in one process: finished runs are skipped, an interrupted one resumes
 /// from its checkpoint. A failed run lets the running ones finish (no finished work is lost),
 /// starts no new one, and then stops the pipeline with the child's exit status and the end of its log.
@@ -55,6 +56,14 @@ struct TrainingJobs {
         log("training \(stages.count) run\(stages.count == 1 ? "" : "s"), \(jobs) at a time, \(threads) thread\(threads == 1 ? "" : "s") each; each run's log is its folder's train.log")
         let progress = JobsProgress(stages: stages)
         let poll = Task { await progress.poll() }
+        // A killed pipeline writes nothing at its end, so the wall record is kept current meanwhile.
+        let record = runDirectory.appendingPathComponent("stages/train.json")
+        let clock = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(StageRunner.recordPeriod))
+                try? StageRunner.write(StageRecord(hash: combined, status: "running", seconds: before + Date().timeIntervalSince(start)), to: record)
+            }
+        }
         let dir = runDirectory
         var failure: (any Error)?
         var recorded = 0.0, allSkipped = true
@@ -89,13 +98,14 @@ struct TrainingJobs {
             }
         }
         poll.cancel()
+        clock.cancel()
         _ = await poll.value
+        _ = await clock.value
         progress.finish()
         // A folder trained one run at a time has no wall record: its runs' own times are the wall time.
         let total = allSkipped && before == 0 ? recorded : before + Date().timeIntervalSince(start)
         try FileManager.default.createDirectory(at: runDirectory.appendingPathComponent("stages"), withIntermediateDirectories: true)
-        try StageRunner.write(StageRecord(hash: combined, status: failure == nil ? "done" : "running", seconds: total),
-                              to: runDirectory.appendingPathComponent("stages/train.json"))
+        try StageRunner.write(StageRecord(hash: combined, status: failure == nil ? "done" : "running", seconds: total), to: record)
         if let failure { throw failure }
         return total
     }
