@@ -5,12 +5,18 @@ import SynPipeline
 
 /// `synclr pipeline --jobs N`: training runs side by side as child `synclr train-run` processes.
 @Suite(.serialized) struct TrainingJobsTests {
-    /// Template captions, few sampler steps, two short vit-pico32 runs; `runs` replaces the list.
-    func config(runs: String) -> String {
+    /// SynCLR and SimCLR on the generated images.
+    let twoRuns = """
+        [{"name": "synclr", "data": "synthetic", "objective": "synclr", "limit": 0},
+         {"name": "simclr", "data": "synthetic", "objective": "simclr", "limit": 0}]
+        """
+
+    /// Template captions, few sampler steps, short vit-pico32 runs; `runs` replaces the list.
+    func config(runs: String, steps: Int = 6) -> String {
         """
         {"captions": {"count": 12, "backend": "template"},
          "images": {"steps": 4, "perCaption": 2},
-         "train": {"model": "vit-pico32", "steps": 6, "batchCaptions": 3, "imagesPerCaption": 2, "prototypes": 32, "localCrops": 2, "warmup": 2},
+         "train": {"model": "vit-pico32", "steps": \(steps), "batchCaptions": 3, "imagesPerCaption": 2, "prototypes": 32, "localCrops": 2, "warmup": 2},
          "runs": \(runs),
          "eval": {"trainLimit": 300, "probeGrid": 2, "baselines": []}}
         """
@@ -29,10 +35,7 @@ import SynPipeline
     /// folder's configuration repeats its run, and a rerun skips them.
     @Test func parallelRunsTrainTheSameWeightsAsSequentialOnes() throws {
         let fm = FileManager.default
-        let (root, file) = try scratch(config(runs: """
-            [{"name": "synclr", "data": "synthetic", "objective": "synclr", "limit": 0},
-             {"name": "simclr", "data": "synthetic", "objective": "simclr", "limit": 0}]
-            """))
+        let (root, file) = try scratch(config(runs: twoRuns))
         defer { try? fm.removeItem(at: root) }
         let one = ["SYNCLR_NUM_THREADS": "1"]
         let a = root.appendingPathComponent("a"), b = root.appendingPathComponent("b")
@@ -96,10 +99,7 @@ import SynPipeline
     /// their run folders and resume them.
     @Test func runsStopWithTheirKilledPipeline() throws {
         let fm = FileManager.default
-        let (root, file) = try scratch(config(runs: """
-            [{"name": "synclr", "data": "synthetic", "objective": "synclr", "limit": 0},
-             {"name": "simclr", "data": "synthetic", "objective": "simclr", "limit": 0}]
-            """).replacingOccurrences(of: "\"steps\": 6,", with: "\"steps\": 600,"))
+        let (root, file) = try scratch(config(runs: twoRuns, steps: 600))
         defer { try? fm.removeItem(at: root) }
         let run = root.appendingPathComponent("run")
         let killed = try runSynclr(["pipeline", "--config", file.path, "--out", run.path, "--jobs", "2"], killWhen: { dir in
