@@ -121,9 +121,40 @@ import SynPipeline
         #expect(resumed.output.contains("stage train-synclr-seed0: resuming"), "\(resumed.output)")
     }
 
+    @Test func autoGivesEachRunACoreAtMostOneJobPerRunAndOneUnderMPI() {
+        #expect(TrainingJobCount(argument: "auto") == .auto && TrainingJobCount(argument: "3") == .count(3))
+        #expect(TrainingJobCount(argument: "two") == nil && TrainingJobCount(argument: "") == nil)
+        let auto = TrainingJobCount.auto
+        #expect(auto.resolved(runs: 12, cores: 2, threadsPerRun: nil, distributed: false) == 2)
+        #expect(auto.resolved(runs: 1, cores: 2, threadsPerRun: nil, distributed: false) == 1, "one run keeps every core in-process")
+        #expect(auto.resolved(runs: 12, cores: 64, threadsPerRun: nil, distributed: false) == 12)
+        #expect(auto.resolved(runs: 12, cores: 16, threadsPerRun: 4, distributed: false) == 4)
+        #expect(auto.resolved(runs: 12, cores: 2, threadsPerRun: 4, distributed: false) == 1)
+        #expect(auto.resolved(runs: 12, cores: 1, threadsPerRun: 0, distributed: false) == 1)
+        #expect(auto.resolved(runs: 12, cores: 8, threadsPerRun: nil, distributed: true) == 1, "MPI ranks train each run together")
+        #expect(TrainingJobCount.count(3).resolved(runs: 1, cores: 1, threadsPerRun: nil, distributed: false) == 3)
+    }
+
+    /// Without --jobs the pipeline gives each run SYNCLR_NUM_THREADS cores (here 1): side by side on
+    /// a machine with two cores or more, one after another in-process on one core.
+    @Test func theDefaultTrainsOneRunPerCore() throws {
+        let (root, file) = try scratch(config(runs: twoRuns, steps: 3))
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        let r = try runSynclr(["pipeline", "--config", file.path, "--out", run.path], environment: ["SYNCLR_NUM_THREADS": "1"])
+        #expect(r.status == 0, "pipeline failed:\n\(r.output)")
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            #expect(r.output.contains("training 2 runs, 2 at a time, 1 thread each"), "\(r.output)")
+        } else {
+            #expect(!r.output.contains("at a time"), "\(r.output)")
+        }
+    }
+
     @Test func badJobsAndBadRunFilesAreClearErrors() throws {
         let zero = try runSynclr(["pipeline", "--jobs", "0", "--show-config"])
-        #expect(zero.status != 0 && zero.output.contains("--jobs must be at least 1"), "\(zero.output)")
+        #expect(zero.status != 0 && zero.output.contains("--jobs must be auto or at least 1 (got 0)"), "\(zero.output)")
+        let word = try runSynclr(["pipeline", "--jobs", "many", "--show-config"])
+        #expect(word.status != 0 && word.output.contains("many") && word.output.contains("--jobs"), "\(word.output)")
         let missing = try runSynclr(["train-run", "/nonexistent-synclr-run.json"])
         #expect(missing.status != 0 && missing.output.contains("/nonexistent-synclr-run.json: cannot read the training configuration"), "\(missing.output)")
         let (root, file) = try scratch("{\"data\": \"fashion-mnist\"}")

@@ -19,12 +19,12 @@ struct Pipeline: AsyncParsableCommand {
     @Option(help: "JSON file merged over the preset (any subset of the configuration).") var config: String?
     @Option(name: .customLong("set"), help: "Override one value, e.g. --set train.steps=100 (repeatable).") var overrides: [String] = []
     @Option(help: "Run folder (default: runs/<preset>).") var out: String?
-    @Option(help: "Training runs at a time: 1 trains them one after another in this process; N > 1 starts each as a child `synclr train-run` with the cores split between the N (or SYNCLR_NUM_THREADS threads each).")
-    var jobs: Int = 1
+    @Option(help: "Training runs at a time: auto (one per core, at most the preset's runs; 1 under mpiexec), 1 (one after another in this process, all the cores each) or N > 1 (each a child `synclr train-run` with the cores split between the N, or SYNCLR_NUM_THREADS threads each).")
+    var jobs: TrainingJobCount = .auto
     @Flag(help: "Print the resolved configuration and exit.") var showConfig = false
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        if case .count(let n) = jobs, n < 1 { throw ValidationError("--jobs must be auto or at least 1 (got \(n))") }
     }
 
     func run() async throws {
@@ -36,8 +36,8 @@ struct Pipeline: AsyncParsableCommand {
         let comm: (any Communicator)? = LaunchEnvironment().isMPILaunch ? try Distributed.communicator() : nil
         if let comm {
             // Every rank trains each run together there; children of one rank would not join them.
-            guard jobs == 1 else {
-                throw ValidationError("--jobs \(jobs) cannot be combined with mpiexec / srun (every rank trains each run together); use --jobs 1")
+            if case .count(let n) = jobs, n != 1 {
+                throw ValidationError("--jobs \(n) cannot be combined with mpiexec / srun (every rank trains each run together); use --jobs 1")
             }
             var fingerprint = Fingerprint()
             fingerprint.combine(cfg.json())
@@ -53,7 +53,9 @@ struct Pipeline: AsyncParsableCommand {
         }
         comm?.barrier()
         let started = Date()
-        guard let result = try await PipelineRun(config: cfg, directory: dir, communicator: comm, jobs: jobs).execute() else { return }
+        let atOnce = jobs.resolved(runs: cfg.runs.count * cfg.trainSeeds.count, cores: ProcessInfo.processInfo.activeProcessorCount,
+                                 threadsPerRun: ProcessInfo.processInfo.environment["SYNCLR_NUM_THREADS"].flatMap(Int.init), distributed: comm != nil)
+        guard let result = try await PipelineRun(config: cfg, directory: dir, communicator: comm, jobs: atOnce).execute() else { return }
         try writeReport(result, config: cfg, directory: dir, preset: preset)
         try HTMLReport.write(runDirectory: dir)
         print(String(format: "pipeline: %@ finished in %@; report: %@", preset, ProgressReporter.formatDuration(Date().timeIntervalSince(started)),

@@ -1,8 +1,11 @@
+import ArgumentParser
 import Foundation
 import Synchronization
 import SynPipeline
 import SynRep
 import SynTensor
+
+extension TrainingJobCount: ExpressibleByArgument {}
 
 /// One training run of the pipeline: its stage name, input hash, folder and configuration.
 struct TrainingStage: Sendable {
