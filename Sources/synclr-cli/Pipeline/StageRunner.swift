@@ -44,6 +44,12 @@ struct StageRunner {
         return StageRecord.read(data)
     }
 
+    /// Whether the stage is done with this hash and its outputs exist (`run` would skip it).
+    func isUpToDate(_ name: String, hash: String, outputs: [URL]) -> Bool {
+        guard let previous = record(name) else { return false }
+        return previous.hash == hash && previous.status == "done" && outputs.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
     private func write(_ record: StageRecord, _ name: String) throws {
         try FileManager.default.createDirectory(at: stagesDirectory, withIntermediateDirectories: true)
         try Self.write(record, to: stagesDirectory.appendingPathComponent(name + ".json"))
@@ -67,7 +73,7 @@ struct StageRunner {
         if isRoot {
             do {
                 let previous = record(name)
-                if let previous, previous.hash == hash, previous.status == "done", outputs.allSatisfy({ fm.fileExists(atPath: $0.path) }) {
+                if let previous, isUpToDate(name, hash: hash, outputs: outputs) {
                     log("stage \(name): up to date (\(ProgressReporter.formatDuration(previous.seconds)))")
                     decision = [1, previous.seconds]
                 } else {

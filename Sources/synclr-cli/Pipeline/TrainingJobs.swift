@@ -56,7 +56,11 @@ struct TrainingJobs {
         let before = runner.record("train").flatMap { $0.hash == combined ? $0.seconds : nil } ?? 0
         let start = Date()
         let threads = threadsPerJob
-        log("training \(stages.count) run\(stages.count == 1 ? "" : "s"), \(jobs) at a time, \(threads) thread\(threads == 1 ? "" : "s") each; each run's log is its folder's train.log")
+        let left = stages.filter { !runner.isUpToDate($0.name, hash: $0.hash, outputs: [$0.modelURL]) }.count
+        if left > 0 {
+            let done = stages.count - left
+            log("training \(left) run\(left == 1 ? "" : "s")\(done > 0 ? " (\(done) up to date)" : ""), \(jobs) at a time, \(threads) thread\(threads == 1 ? "" : "s") each; each run's log is its folder's train.log")
+        }
         let progress = JobsProgress(stages: stages)
         let poll = Task { await progress.poll() }
         // A killed pipeline writes nothing at its end, so the wall record is kept current meanwhile.
