@@ -12,12 +12,9 @@ public enum TrainingJobCount: Equatable, Sendable {
         if argument == "auto" { self = .auto } else if let n = Int(argument) { self = .count(n) } else { return nil }
     }
 
-    /// The text `--help` shows as the default.
-    public var defaultValueDescription: String {
-        switch self {
-        case .auto: "auto"
-        case .count(let n): "\(n)"
-        }
+    /// SYNCLR_NUM_THREADS when it is a positive integer (each run's threads), else nil.
+    public static var environmentThreadsPerRun: Int? {
+        ProcessInfo.processInfo.environment["SYNCLR_NUM_THREADS"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The runs to train at a time. `auto` gives each run one core (or `threadsPerRun` cores when

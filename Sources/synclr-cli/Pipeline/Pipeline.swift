@@ -54,7 +54,7 @@ struct Pipeline: AsyncParsableCommand {
         comm?.barrier()
         let started = Date()
         let atOnce = jobs.resolved(runs: cfg.runs.count * cfg.trainSeeds.count, cores: ProcessInfo.processInfo.activeProcessorCount,
-                                 threadsPerRun: ProcessInfo.processInfo.environment["SYNCLR_NUM_THREADS"].flatMap(Int.init), distributed: comm != nil)
+                                 threadsPerRun: TrainingJobCount.environmentThreadsPerRun, distributed: comm != nil)
         guard let result = try await PipelineRun(config: cfg, directory: dir, communicator: comm, jobs: atOnce).execute() else { return }
         try writeReport(result, config: cfg, directory: dir, preset: preset)
         try HTMLReport.write(runDirectory: dir)

@@ -46,8 +46,12 @@ struct StageRunner {
 
     /// Whether the stage is done with this hash and its outputs exist (`run` would skip it).
     func isUpToDate(_ name: String, hash: String, outputs: [URL]) -> Bool {
-        guard let previous = record(name) else { return false }
-        return previous.hash == hash && previous.status == "done" && outputs.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+        Self.isDone(record(name), hash: hash, outputs: outputs)
+    }
+
+    private static func isDone(_ record: StageRecord?, hash: String, outputs: [URL]) -> Bool {
+        guard let record else { return false }
+        return record.hash == hash && record.status == "done" && outputs.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
     }
 
     private func write(_ record: StageRecord, _ name: String) throws {
@@ -73,7 +77,7 @@ struct StageRunner {
         if isRoot {
             do {
                 let previous = record(name)
-                if let previous, isUpToDate(name, hash: hash, outputs: outputs) {
+                if let previous, Self.isDone(previous, hash: hash, outputs: outputs) {
                     log("stage \(name): up to date (\(ProgressReporter.formatDuration(previous.seconds)))")
                     decision = [1, previous.seconds]
                 } else {

@@ -5,7 +5,15 @@ import SynPipeline
 import SynRep
 import SynTensor
 
-extension TrainingJobCount: ExpressibleByArgument {}
+extension TrainingJobCount: ExpressibleByArgument {
+    /// The text `--help` shows as the default.
+    public var defaultValueDescription: String {
+        switch self {
+        case .auto: "auto"
+        case .count(let n): "\(n)"
+        }
+    }
+}
 
 /// One training run of the pipeline: its stage name, input hash, folder and configuration.
 struct TrainingStage: Sendable {
@@ -43,8 +51,7 @@ struct TrainingJobs {
     /// Threads of each child: SYNCLR_NUM_THREADS when set (every child inherits it), else the
     /// cores split evenly between the jobs that run at once.
     var threadsPerJob: Int {
-        let env = ProcessInfo.processInfo.environment["SYNCLR_NUM_THREADS"].flatMap(Int.init) ?? 0
-        if env > 0 { return env }
+        if let threads = TrainingJobCount.environmentThreadsPerRun { return threads }
         return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, min(jobs, stages.count)))
     }
 
