@@ -52,6 +52,7 @@ import Testing
             ("groupsPerBatch", { $0.groupsPerBatch = 0 }),
             ("localCrops", { $0.localCrops = -1 }),
             ("localSize", { $0.localSize = 6 }),
+            ("localSize", { $0.localSize = $0.model.imageSize + $0.model.patchSize }),
             ("learningRate", { $0.learningRate = 0 }),
             ("learningRate", { $0.learningRate = .nan }),
             ("warmupSteps", { $0.warmupSteps = -1 }),

@@ -98,8 +98,9 @@ public struct TrainConfig: Codable, Sendable, Hashable {
         try need(imagesPerGroup >= minImages, "imagesPerGroup", imagesPerGroup,
                  minImages == 2 ? ">= 2 for the \(objective.rawValue) objective (each image needs another image of its caption as a positive)" : ">= 1")
         try need(localCrops >= 0, "localCrops", localCrops, ">= 0")
-        try need(localSize >= model.patchSize && localSize % model.patchSize == 0, "localSize", localSize,
-                 "a positive multiple of model.patchSize \(model.patchSize)")
+        // A local crop is a smaller view than the image; a larger one would only upsample it at quadratic attention cost.
+        try need(localSize >= model.patchSize && localSize % model.patchSize == 0 && localSize <= model.imageSize, "localSize", localSize,
+                 "a positive multiple of model.patchSize \(model.patchSize), at most model.imageSize \(model.imageSize)")
         try need(positive(learningRate), "learningRate", learningRate, "finite and > 0")
         try need(minLearningRate >= 0 && minLearningRate.isFinite, "minLearningRate", minLearningRate, "finite and >= 0")
         try need(warmupSteps >= 0, "warmupSteps", warmupSteps, ">= 0")

@@ -43,7 +43,7 @@ struct TrainRun: AsyncParsableCommand {
     /// The configuration in `path`; a missing file or one that does not decode is an error naming it.
     static func load(_ path: String) throws -> TrainingRunConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("\(path): cannot read the training configuration")
+            throw ValidationError("\(path): cannot read the training configuration (missing, unreadable or not a regular file)")
         }
         do {
             return try JSONDecoder().decode(TrainingRunConfiguration.self, from: data)
